@@ -1,0 +1,110 @@
+//! The one error type of `expgrad-linalg`.
+
+use core::fmt;
+
+/// What can go wrong in a linear-algebra kernel.
+///
+/// Every fallible function has a `try_` form returning `Result<_, LinalgError>`; the
+/// plain form panics with this error's [`Display`](fmt::Display) message, which names the
+/// op and the shapes involved.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum LinalgError {
+    /// The op needs a square matrix.
+    NotSquare {
+        /// Name of the op, e.g. `"expm"`.
+        op: &'static str,
+        /// Shape `(nrows, ncols)` that was given.
+        shape: (usize, usize),
+    },
+    /// Two operands have shapes that do not fit together.
+    ShapeMismatch {
+        /// Name of the op.
+        op: &'static str,
+        /// Shape of the first operand.
+        lhs: (usize, usize),
+        /// Shape of the second operand.
+        rhs: (usize, usize),
+    },
+    /// An input holds a NaN or an infinity.
+    NonFinite {
+        /// Name of the op.
+        op: &'static str,
+    },
+    /// The exact result has entries too large for the floating-point type.
+    Overflow {
+        /// Name of the op.
+        op: &'static str,
+    },
+}
+
+impl fmt::Display for LinalgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotSquare { op, shape } => write!(
+                f,
+                "{op}: expected a square matrix, got shape {}x{}",
+                shape.0, shape.1
+            ),
+            Self::ShapeMismatch { op, lhs, rhs } => write!(
+                f,
+                "{op}: shape mismatch: {}x{} vs {}x{}",
+                lhs.0, lhs.1, rhs.0, rhs.1
+            ),
+            Self::NonFinite { op } => write!(f, "{op}: input contains NaN or infinite entries"),
+            Self::Overflow { op } => {
+                write!(f, "{op}: the result overflows the floating-point range")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LinalgError {}
+
+/// Unwraps `r`, panicking with the error's message (the panicking form of every `try_` op).
+#[track_caller]
+pub(crate) fn unwrap_or_panic<V>(r: Result<V, LinalgError>) -> V {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync_static() {
+        fn check<E: std::error::Error + Send + Sync + 'static>() {}
+        check::<LinalgError>();
+    }
+
+    #[test]
+    fn messages_name_op_and_shapes() {
+        let e = LinalgError::ShapeMismatch {
+            op: "expm_frechet",
+            lhs: (3, 3),
+            rhs: (2, 3),
+        };
+        assert_eq!(e.to_string(), "expm_frechet: shape mismatch: 3x3 vs 2x3");
+        let e = LinalgError::NotSquare {
+            op: "expm",
+            shape: (2, 5),
+        };
+        assert_eq!(
+            e.to_string(),
+            "expm: expected a square matrix, got shape 2x5"
+        );
+        assert!(
+            LinalgError::NonFinite { op: "expm" }
+                .to_string()
+                .contains("NaN")
+        );
+        assert!(
+            LinalgError::Overflow { op: "expm" }
+                .to_string()
+                .starts_with("expm: ")
+        );
+    }
+}

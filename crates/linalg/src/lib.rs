@@ -1,0 +1,38 @@
+//! # expgrad-linalg
+//!
+//! Dense numerics for the matrix exponential on [faer]: `exp(A)` by scaling and squaring
+//! (Al-Mohy & Higham 2009), its Fréchet derivative `L(A, E)` and adjoint `L(Aᵀ, G)` (Al-Mohy
+//! & Higham 2009, Algorithm 6.4), and the factored [`Expm`] that reuses one forward pass for
+//! any number of derivative directions. Generic over `f32` and `f64`. Knows nothing of AD.
+//!
+//! ```
+//! use expgrad_linalg::{expm, expm_frechet, Expm};
+//! use faer::mat;
+//!
+//! let a = mat![[-1.0, 2.0], [0.5, -3.0f64]];
+//! let e = mat![[0.0, 1.0], [0.0, 0.0f64]];
+//! let ea = expm(a.as_ref());
+//! let (ea2, l) = expm_frechet(a.as_ref(), e.as_ref());
+//! assert!((&ea - &ea2).norm_max() < 1e-15);
+//! // The VJP of exp: ⟨G, L(A, E)⟩ = ⟨L(Aᵀ, G), E⟩.
+//! let g = mat![[1.0, -2.0], [0.25, 3.0f64]];
+//! let f = Expm::new(a.as_ref());
+//! let lhs = (g.transpose() * &l).diagonal().column_vector().sum();
+//! let rhs = (f.frechet_adjoint(g.as_ref()).transpose() * &e).diagonal().column_vector().sum();
+//! assert!((lhs - rhs).abs() < 1e-14);
+//! ```
+#![warn(missing_docs)]
+
+mod block;
+mod error;
+mod expm;
+mod frechet;
+mod kernels;
+mod norm;
+mod pade;
+
+pub use block::expm_frechet_block;
+pub use error::LinalgError;
+pub use expm::{Expm, expm, try_expm};
+pub use frechet::{expm_frechet, try_expm_frechet};
+pub use norm::{norm_inf, norm1};

@@ -1,0 +1,142 @@
+//! Tuning constants of the scaling-and-squaring algorithms, in one place with their source.
+//!
+//! * `b`: coefficients of the diagonal Padé approximants `r_m = p_m / q_m` of `eˣ`,
+//!   `p_m(x) = Σ_j b_j xʲ`, `q_m(x) = p_m(−x)` (Higham 2005, eq. 2.11, scaled to integers).
+//! * `θ_m`: the largest `‖2⁻ˢA‖` for which `r_m` has relative backward error at most the unit
+//!   roundoff `u` (Higham 2005, Table 2.3; Al-Mohy & Higham 2009, Table 3.1). Recomputed here
+//!   with exact rational arithmetic by `scripts/theta.py` (150 series terms); the f64 values
+//!   agree with the published ones to 15 digits, and the f32 values (`u = 2⁻²⁴`) come from the
+//!   same script.
+//! * `c_{2m+1} = (m!)² / ((2m)! (2m+1)!)`: the leading coefficient of the backward-error
+//!   series, used by the over-scaling correction `ℓ(A, m)` (Al-Mohy & Higham 2009, eq. 5.1).
+
+use num_traits::Float;
+
+/// The Padé degrees tried, in order.
+pub(crate) const DEGREES: [usize; 5] = [3, 5, 7, 9, 13];
+
+/// θ_m for u = 2⁻⁵³ (f64), degrees 3, 5, 7, 9, 13.
+pub(crate) const THETA_F64: [f64; 5] = [
+    1.495585217958292e-2,
+    2.539398330063230e-1,
+    9.504178996162932e-1,
+    2.097847961257068e0,
+    5.371920351148152e0,
+];
+
+/// θ_m for u = 2⁻²⁴ (f32), degrees 3, 5, 7, 9, 13 (`scripts/theta.py`).
+pub(crate) const THETA_F32: [f64; 5] = [
+    4.258730034897931e-1,
+    1.880152698533769e0,
+    3.925724846433284e0,
+    6.249156334514102e0,
+    1.124873763647540e1,
+];
+
+/// `1 / |c_{2m+1}|` for degrees 3, 5, 7, 9, 13.
+pub(crate) const INV_C: [f64; 5] = [
+    100800.0,
+    10059033600.0,
+    4487938430976000.0,
+    5914384781877411840000.0,
+    113250775606021113483283660800000000.0,
+];
+
+const B3: [f64; 4] = [120.0, 60.0, 12.0, 1.0];
+const B5: [f64; 6] = [30240.0, 15120.0, 3360.0, 420.0, 30.0, 1.0];
+const B7: [f64; 8] = [
+    17297280.0, 8648640.0, 1995840.0, 277200.0, 25200.0, 1512.0, 56.0, 1.0,
+];
+const B9: [f64; 10] = [
+    17643225600.0,
+    8821612800.0,
+    2075673600.0,
+    302702400.0,
+    30270240.0,
+    2162160.0,
+    110880.0,
+    3960.0,
+    90.0,
+    1.0,
+];
+const B13: [f64; 14] = [
+    64764752532480000.0,
+    32382376266240000.0,
+    7771770303897600.0,
+    1187353796428800.0,
+    129060195264000.0,
+    10559470521600.0,
+    670442572800.0,
+    33522128640.0,
+    1323241920.0,
+    40840800.0,
+    960960.0,
+    16380.0,
+    182.0,
+    1.0,
+];
+
+/// Padé numerator coefficients `b_0..b_m` of degree `m`.
+pub(crate) fn coefficients(m: usize) -> &'static [f64] {
+    match m {
+        3 => &B3,
+        5 => &B5,
+        7 => &B7,
+        9 => &B9,
+        13 => &B13,
+        _ => unreachable!("no Padé degree {m}"),
+    }
+}
+
+/// The θ table and unit roundoff for `T` (f32-like if its epsilon is ≥ 2⁻²³, else f64).
+pub(crate) fn theta_table<T: Float>() -> (&'static [f64; 5], f64) {
+    let eps = T::epsilon().to_f64().unwrap();
+    if eps >= f64::from(f32::EPSILON) {
+        (&THETA_F32, eps / 2.0)
+    } else {
+        (&THETA_F64, eps / 2.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn factorial(k: usize) -> f64 {
+        (1..=k).map(|x| x as f64).product()
+    }
+
+    #[test]
+    fn coefficients_are_the_pade_formula() {
+        // b_j ∝ (2m − j)! m! / ((2m)! j! (m − j)!), normalised so that b_m = 1.
+        for m in DEGREES {
+            let b = coefficients(m);
+            let raw = |j: usize| {
+                factorial(2 * m - j) * factorial(m)
+                    / (factorial(2 * m) * factorial(j) * factorial(m - j))
+            };
+            for (j, bj) in b.iter().enumerate() {
+                let want = raw(j) / raw(m);
+                assert!(
+                    (bj - want).abs() <= 1e-14 * want,
+                    "m={m} j={j}: {bj} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_leading_coefficients() {
+        for (i, m) in DEGREES.into_iter().enumerate() {
+            let want = factorial(2 * m) * factorial(2 * m + 1) / (factorial(m) * factorial(m));
+            assert!((INV_C[i] - want).abs() <= 1e-13 * want, "m={m}");
+        }
+    }
+
+    #[test]
+    fn precision_picks_its_table() {
+        assert_eq!(theta_table::<f64>().0[4], THETA_F64[4]);
+        assert_eq!(theta_table::<f32>().0[4], THETA_F32[4]);
+        assert_eq!(theta_table::<f64>().1, 2f64.powi(-53));
+    }
+}

@@ -1,0 +1,201 @@
+//! Shared test helpers: seeded matrices, closed-form exponentials, independent references,
+//! and condition-number-based tolerances.
+#![allow(dead_code)]
+
+use expgrad_linalg::{Expm, expm};
+use faer::{Mat, MatRef};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+pub const U64: f64 = f64::EPSILON / 2.0;
+
+pub fn rng(seed: u64) -> StdRng {
+    StdRng::seed_from_u64(seed)
+}
+
+/// Standard normal entries (Box–Muller).
+pub fn randn(r: &mut StdRng, m: usize, n: usize) -> Mat<f64> {
+    Mat::from_fn(m, n, |_, _| {
+        let (u1, u2): (f64, f64) = (r.random_range(f64::EPSILON..1.0), r.random());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    })
+}
+
+/// A random orthogonal matrix (Q of a QR of a Gaussian matrix).
+pub fn orthogonal(r: &mut StdRng, n: usize) -> Mat<f64> {
+    randn(r, n, n).qr().compute_Q()
+}
+
+pub fn inner(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> f64 {
+    (0..a.ncols())
+        .map(|j| (0..a.nrows()).map(|i| a[(i, j)] * b[(i, j)]).sum::<f64>())
+        .sum()
+}
+
+/// `‖a − b‖_F / ‖b‖_F` (absolute when b = 0).
+pub fn rel_err(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> f64 {
+    let d = (a - b).norm_l2();
+    let s = b.norm_l2();
+    if s == 0.0 { d } else { d / s }
+}
+
+/// A block-diagonal matrix of 2×2 blocks with closed-form exponentials: upper triangular
+/// `[[a, b], [0, c]]` (non-normal when b ≠ 0) and rotations `[[α, −β], [β, α]]`, and its
+/// exact exponential. `n` even.
+pub struct Blocks {
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Clone, Copy)]
+pub enum Block {
+    Tri { a: f64, b: f64, c: f64 },
+    Rot { alpha: f64, beta: f64 },
+}
+
+impl Blocks {
+    pub fn random(r: &mut StdRng, n: usize, spread: f64, nonnormal: f64) -> Self {
+        let blocks = (0..n / 2)
+            .map(|k| {
+                if k % 2 == 0 {
+                    Block::Tri {
+                        a: spread * (r.random::<f64>() - 0.5),
+                        b: nonnormal * (r.random::<f64>() - 0.5),
+                        c: spread * (r.random::<f64>() - 0.5),
+                    }
+                } else {
+                    Block::Rot {
+                        alpha: spread * (r.random::<f64>() - 0.5),
+                        beta: spread * (r.random::<f64>() - 0.5),
+                    }
+                }
+            })
+            .collect();
+        Self { blocks }
+    }
+
+    /// The matrix `t·B`.
+    pub fn matrix(&self, t: f64) -> Mat<f64> {
+        let n = 2 * self.blocks.len();
+        let mut m = Mat::zeros(n, n);
+        for (k, b) in self.blocks.iter().enumerate() {
+            let i = 2 * k;
+            let v = match *b {
+                Block::Tri { a, b, c } => [[a, b], [0.0, c]],
+                Block::Rot { alpha, beta } => [[alpha, -beta], [beta, alpha]],
+            };
+            for p in 0..2 {
+                for q in 0..2 {
+                    m[(i + p, i + q)] = t * v[p][q];
+                }
+            }
+        }
+        m
+    }
+
+    /// `exp(t·B)` from the closed forms.
+    pub fn exp(&self, t: f64) -> Mat<f64> {
+        let n = 2 * self.blocks.len();
+        let mut m = Mat::zeros(n, n);
+        for (k, b) in self.blocks.iter().enumerate() {
+            let i = 2 * k;
+            let v = match *b {
+                Block::Tri { a, b, c } => {
+                    let (a, b, c) = (t * a, t * b, t * c);
+                    let x = 0.5 * (a - c);
+                    let phi = if x == 0.0 {
+                        a.exp()
+                    } else {
+                        (0.5 * (a + c)).exp() * x.sinh() / x
+                    };
+                    [[a.exp(), b * phi], [0.0, c.exp()]]
+                }
+                Block::Rot { alpha, beta } => {
+                    let (e, th) = ((t * alpha).exp(), t * beta);
+                    [[e * th.cos(), -e * th.sin()], [e * th.sin(), e * th.cos()]]
+                }
+            };
+            for p in 0..2 {
+                for q in 0..2 {
+                    m[(i + p, i + q)] = v[p][q];
+                }
+            }
+        }
+        m
+    }
+}
+
+/// Gauss–Legendre nodes and weights on [0, 1] (Newton on P_k).
+pub fn gauss_legendre(k: usize) -> Vec<(f64, f64)> {
+    (0..k)
+        .map(|i| {
+            let mut x = (std::f64::consts::PI * (i as f64 + 0.75) / (k as f64 + 0.5)).cos();
+            let mut dp = 0.0;
+            for _ in 0..100 {
+                let (mut p0, mut p1) = (1.0, x);
+                for j in 2..=k {
+                    let p2 = ((2 * j - 1) as f64 * x * p1 - (j - 1) as f64 * p0) / j as f64;
+                    p0 = p1;
+                    p1 = p2;
+                }
+                dp = k as f64 * (x * p1 - p0) / (x * x - 1.0);
+                let dx = p1 / dp;
+                x -= dx;
+                if dx.abs() < 1e-16 {
+                    break;
+                }
+            }
+            let w = 2.0 / ((1.0 - x * x) * dp * dp);
+            (0.5 * (1.0 + x), 0.5 * w)
+        })
+        .collect()
+}
+
+/// `L(X, E) = ∫₀¹ e^{sX} E e^{(1−s)X} ds` by composite Gauss–Legendre (`panels` × 24 nodes),
+/// with the exponentials from `exp_at(s) = e^{sX}` (e.g. a closed form): an independent
+/// reference for the Fréchet derivative.
+pub fn frechet_quadrature(
+    exp_at: impl Fn(f64) -> Mat<f64>,
+    e: MatRef<'_, f64>,
+    panels: usize,
+) -> Mat<f64> {
+    let rule = gauss_legendre(24);
+    let mut acc = Mat::<f64>::zeros(e.nrows(), e.ncols());
+    for p in 0..panels {
+        for &(x, w) in &rule {
+            let s = (p as f64 + x) / panels as f64;
+            acc += (exp_at(s) * e * exp_at(1.0 - s)) * faer::Scale(w / panels as f64);
+        }
+    }
+    acc
+}
+
+/// `‖L(X, ·)‖₂` (as an operator on matrices with the Frobenius norm) by power iteration on
+/// `L*L`, using `L* = L(Xᵀ, ·)`. Used only to set tolerances.
+pub fn frechet_norm(x: MatRef<'_, f64>) -> f64 {
+    let f = Expm::new(x);
+    let mut z = Mat::<f64>::from_fn(x.nrows(), x.ncols(), |i, j| {
+        1.0 + ((i * 7 + j * 3) % 5) as f64
+    });
+    let mut sigma = 0.0;
+    for _ in 0..30 {
+        z = &z * faer::Scale(1.0 / z.norm_l2());
+        let y = f.frechet(z.as_ref());
+        sigma = y.norm_l2();
+        z = f.frechet_adjoint(y.as_ref());
+    }
+    sigma
+}
+
+/// Relative condition number of exp at X in the Frobenius norm:
+/// `κ = ‖L(X, ·)‖ ‖X‖_F / ‖e^X‖_F` (Higham, *Functions of Matrices*, eq. 3.2).
+pub fn cond_exp(x: MatRef<'_, f64>) -> f64 {
+    frechet_norm(x) * x.norm_l2() / expm(x).norm_l2()
+}
+
+/// The tolerance used for a relative error in `exp(X)`: the algorithm's backward error
+/// (≤ u by the θ table) plus rounding in the O(n) evaluation, amplified by the condition
+/// number: `c·n·u·max(κ, 1)` with the constant `c = 8` covering the 2× margin of the
+/// power-iteration estimate of κ and the squaring phase.
+pub fn tol_exp(x: MatRef<'_, f64>) -> f64 {
+    8.0 * x.nrows().max(2) as f64 * U64 * cond_exp(x).max(1.0)
+}

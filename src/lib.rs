@@ -1,0 +1,21 @@
+//! # expgrad
+//!
+//! Reverse-mode automatic differentiation whose first-class primitive is the matrix
+//! exponential. This facade re-exports the workspace crates:
+//!
+//! * [`linalg`] (`expgrad-linalg`): `exp(A)`, its Fréchet derivative and the factored
+//!   [`linalg::Expm`] cache.
+//!
+//! ```
+//! use expgrad::linalg::{expm, Expm};
+//! use faer::mat;
+//!
+//! let a = mat![[0.0, 1.0], [-1.0, 0.0f64]];
+//! let ea = expm(a.as_ref());
+//! assert!((ea[(0, 1)] - 1f64.sin()).abs() < 1e-15);
+//! let grad = Expm::new(a.as_ref()).frechet_adjoint(mat![[1.0, 0.0], [0.0, 1.0]].as_ref());
+//! assert_eq!(grad.shape(), (2, 2));
+//! ```
+#![warn(missing_docs)]
+
+pub use expgrad_linalg as linalg;
