@@ -213,8 +213,7 @@ impl<T: RealField + Float> Pade<T> {
     fn new(A: MatRef<'_, T>, upper: bool) -> (Self, Mat<T>) {
         let n = A.nrows();
         let par = par_for(n);
-        let (theta, u) = theta_table::<T>();
-        let two = T::from(2.0).unwrap();
+        let (theta, u, top) = theta_table::<T>();
         let log2_u = u.log2();
         let log2_a = log2_norm1(A).to_f64().unwrap();
         // ℓ(2^-σ A, m) from log2‖|A|^{2m+1}‖₁ (scaling by 2^-σ shifts it by −(2m+1)σ).
@@ -257,7 +256,7 @@ impl<T: RealField + Float> Pade<T> {
             let d8 = root(norm1_of_product(&[pows[1].as_ref(); 2]), 8.0);
             let eta3 = d6.max(d8);
             for idx in [2, 3] {
-                if eta3 <= theta[idx] && ell(idx, 0.0) == 0 {
+                if idx <= top && eta3 <= theta[idx] && ell(idx, 0.0) == 0 {
                     chosen = Some(idx);
                     break;
                 }
@@ -270,10 +269,10 @@ impl<T: RealField + Float> Pade<T> {
                 let eta4 = d8.max(d10);
                 // η₅ ≤ ‖A‖₁ always; taking the min also covers powers that overflowed.
                 let log2_eta5 = eta3.min(eta4).log2().min(log2_a);
-                let s0 = (log2_eta5 - theta[4].log2()).ceil().max(0.0);
+                let s0 = (log2_eta5 - theta[top].log2()).ceil().max(0.0);
                 let s0 = if s0.is_finite() { s0 as u32 } else { 0 };
-                s = s0 + ell(4, f64::from(s0));
-                chosen = Some(4);
+                s = s0 + ell(top, f64::from(s0));
+                chosen = Some(top);
             }
         }
         let idx = chosen.unwrap();
@@ -283,10 +282,7 @@ impl<T: RealField + Float> Pade<T> {
             matmul_into(a8.as_mut(), pows[1].as_ref(), pows[1].as_ref(), par);
             pows.push(a8);
         }
-        let needed = match m {
-            13 => 3,
-            _ => (m - 1) / 2,
-        };
+        let needed = if m == 13 { 3 } else { (m - 1) / 2 };
         pows.truncate(needed);
 
         // Scale: A ← 2^-s A and the powers by 2^-2ks, unless that under- or overflows, in
@@ -311,7 +307,6 @@ impl<T: RealField + Float> Pade<T> {
                 pows = vec![a2, a4, a6];
             }
         }
-        let _ = two;
 
         let b: Vec<T> = coefficients(m)
             .iter()

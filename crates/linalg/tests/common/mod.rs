@@ -192,10 +192,34 @@ pub fn cond_exp(x: MatRef<'_, f64>) -> f64 {
     frechet_norm(x) * x.norm_l2() / expm(x).norm_l2()
 }
 
-/// The tolerance used for a relative error in `exp(X)`: the algorithm's backward error
-/// (≤ u by the θ table) plus rounding in the O(n) evaluation, amplified by the condition
-/// number: `c·n·u·max(κ, 1)` with the constant `c = 8` covering the 2× margin of the
-/// power-iteration estimate of κ and the squaring phase.
+/// The tolerance for a relative error in `exp(X)` (and in `L(X, E)`, which the algorithm
+/// computes as `L(X + ΔX, E)` with the same backward error ΔX, Al-Mohy & Higham 2009,
+/// Thm 6.2): a backward error of `(3n + s)·u` — `2n·u` from forming a test matrix by a
+/// similarity product, `u` from the Padé approximant (θ table) plus `n·u` from its
+/// evaluation, and `u` per squaring — amplified by the condition number κ, with a factor 2
+/// for the power-iteration estimate of κ (a lower bound).
 pub fn tol_exp(x: MatRef<'_, f64>) -> f64 {
-    8.0 * x.nrows().max(2) as f64 * U64 * cond_exp(x).max(1.0)
+    let s = Expm::new(x).params().1 as f64;
+    2.0 * (3.0 * x.nrows().max(1) as f64 + s) * U64 * cond_exp(x).max(1.0)
+}
+
+/// `‖L(X, ·)‖₂` exactly, from the n²×n² Kronecker form `K` (column k = vec L(X, E_k)) and
+/// its largest singular value. O(n⁵): for small n only.
+pub fn frechet_norm_exact(x: MatRef<'_, f64>) -> f64 {
+    let n = x.nrows();
+    let f = Expm::new(x);
+    let mut k = Mat::<f64>::zeros(n * n, n * n);
+    for j in 0..n {
+        for i in 0..n {
+            let mut e = Mat::<f64>::zeros(n, n);
+            e[(i, j)] = 1.0;
+            let l = f.frechet(e.as_ref());
+            for q in 0..n {
+                for p in 0..n {
+                    k[(p + q * n, i + j * n)] = l[(p, q)];
+                }
+            }
+        }
+    }
+    k.singular_values().unwrap().into_iter().fold(0.0, f64::max)
 }
