@@ -19,3 +19,7 @@
 #![warn(missing_docs)]
 
 pub use expgrad_linalg as linalg;
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

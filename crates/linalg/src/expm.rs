@@ -402,11 +402,7 @@ pub(crate) fn scale_pow2<T: RealField + Float>(a: &mut Mat<T>, k: i32) {
 #[allow(non_snake_case)]
 fn fix_triangular<T: RealField + Float>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
     let n = A.nrows();
-    let mut scale = T::one();
-    let half = T::from(0.5).unwrap();
-    for _ in 0..k {
-        scale = scale * half;
-    }
+    let scale = T::from(0.5).unwrap().powi(k.min(2000) as i32);
     for i in 0..n {
         r[(i, i)] = (A[(i, i)] * scale).exp();
     }

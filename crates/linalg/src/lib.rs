@@ -36,3 +36,7 @@ pub use error::LinalgError;
 pub use expm::{Expm, expm, try_expm};
 pub use frechet::{expm_frechet, try_expm_frechet};
 pub use norm::{norm_inf, norm1};
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

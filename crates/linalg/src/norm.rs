@@ -70,7 +70,7 @@ pub(crate) fn log2_abs_power_norm1<T: RealField + Float>(a: MatRef<'_, T>, p: us
         for (ri, x) in r.iter_mut().zip(&next) {
             *ri = *x / m;
         }
-        log2 = log2 + m.log2();
+        log2 += m.log2();
     }
     log2
 }

@@ -15,7 +15,8 @@ use num_traits::Float;
 /// The Padé degrees tried, in order.
 pub(crate) const DEGREES: [usize; 5] = [3, 5, 7, 9, 13];
 
-/// θ_m for u = 2⁻⁵³ (f64), degrees 3, 5, 7, 9, 13.
+/// θ_m for u = 2⁻⁵³ (f64), degrees 3, 5, 7, 9, 13 (as printed in the papers).
+#[allow(clippy::excessive_precision)]
 pub(crate) const THETA_F64: [f64; 5] = [
     1.495585217958292e-2,
     2.539398330063230e-1,
@@ -25,6 +26,7 @@ pub(crate) const THETA_F64: [f64; 5] = [
 ];
 
 /// θ_m for u = 2⁻²⁴ (f32), degrees 3, 5, 7, 9, 13 (`scripts/theta.py`).
+#[allow(clippy::excessive_precision)]
 pub(crate) const THETA_F32: [f64; 5] = [
     4.258730034897931e-1,
     1.880152698533769e0,
