@@ -13,10 +13,12 @@ use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 /// Size from which matrix products and the LU use all Rayon threads (measured: at n = 128
 /// a product takes 66 µs with Rayon vs 91 µs sequential on an idle 2-core box).
-pub(crate) const PARALLEL_FROM: usize = 128;
+pub const PARALLEL_FROM: usize = 128;
 
-/// The parallelism used for an n×n kernel.
-pub(crate) fn par_for(n: usize) -> Par {
+/// The parallelism expgrad uses for an n×n kernel: sequential below [`PARALLEL_FROM`], all
+/// Rayon threads from there (faer's global default, Rayon everywhere, is 1.5–6× slower for
+/// 32 ≤ n ≤ 64 on 2 cores).
+pub fn par_for(n: usize) -> Par {
     if n >= PARALLEL_FROM {
         Par::rayon(0)
     } else {

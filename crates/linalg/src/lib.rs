@@ -35,6 +35,7 @@ pub use block::expm_frechet_block;
 pub use error::LinalgError;
 pub use expm::{Expm, expm, try_expm};
 pub use frechet::{expm_frechet, try_expm_frechet};
+pub use kernels::{PARALLEL_FROM, par_for};
 pub use norm::{norm_inf, norm1};
 
 #[doc = include_str!("../README.md")]
