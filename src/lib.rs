@@ -5,6 +5,9 @@
 //!
 //! * [`linalg`] (`expgrad-linalg`): `exp(A)`, its Fréchet derivative and the factored
 //!   [`linalg::Expm`] cache.
+//! * [`tape`] (`expgrad-tape`): the reverse-mode tape, with `expm` as one primitive node, the
+//!   public custom-op trait [`tape::Op`] and [`tape::gradcheck`].
+//! * [`prelude`]: the names a model needs.
 //!
 //! ```
 //! use expgrad::linalg::{expm, Expm};
@@ -19,6 +22,14 @@
 #![warn(missing_docs)]
 
 pub use expgrad_linalg as linalg;
+pub use expgrad_tape as tape;
+
+/// The names a model needs: `use expgrad::prelude::*;`.
+pub mod prelude {
+    pub use expgrad_linalg::{Expm, expm};
+    pub use expgrad_tape::{Gradients, Tape, Var};
+    pub use faer::Mat;
+}
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -1,0 +1,120 @@
+//! The error type of the tape.
+
+use core::fmt;
+use expgrad_linalg::LinalgError;
+
+/// What can go wrong when recording or differentiating.
+///
+/// Every op has a `try_` form returning `Result<Var, TapeError>`; the plain form panics with
+/// this error's message, which names the op and the shapes.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum TapeError {
+    /// Operand shapes do not fit the op.
+    ShapeMismatch {
+        /// Name of the op.
+        op: &'static str,
+        /// Shape of the first operand.
+        lhs: (usize, usize),
+        /// Shape of the second operand (or the requested shape).
+        rhs: (usize, usize),
+    },
+    /// The op needs a square matrix.
+    NotSquare {
+        /// Name of the op.
+        op: &'static str,
+        /// Shape that was given.
+        shape: (usize, usize),
+    },
+    /// `backward()` needs a 1×1 output (use `backward_with` otherwise).
+    NotScalar {
+        /// Name of the call.
+        op: &'static str,
+        /// Shape of the output.
+        shape: (usize, usize),
+    },
+    /// A `Var` of another tape (or of a tape cleared since) was passed.
+    ForeignVar {
+        /// Name of the op.
+        op: &'static str,
+    },
+    /// An input lies outside the op's domain (e.g. `log` of a non-positive entry), or a seed
+    /// or value is NaN/∞.
+    Domain {
+        /// Name of the op.
+        op: &'static str,
+        /// What is wrong.
+        what: &'static str,
+    },
+    /// An error of the numerical kernel (non-finite input to `expm`, overflow, ...).
+    Linalg(LinalgError),
+}
+
+impl fmt::Display for TapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::ShapeMismatch { op, lhs, rhs } => {
+                write!(
+                    f,
+                    "{op}: shape mismatch: {}x{} vs {}x{}",
+                    lhs.0, lhs.1, rhs.0, rhs.1
+                )
+            }
+            Self::NotSquare { op, shape } => {
+                write!(
+                    f,
+                    "{op}: expected a square matrix, got shape {}x{}",
+                    shape.0, shape.1
+                )
+            }
+            Self::NotScalar { op, shape } => write!(
+                f,
+                "{op}: the output must be 1x1, got shape {}x{} (use backward_with for a seed)",
+                shape.0, shape.1
+            ),
+            Self::ForeignVar { op } => {
+                write!(
+                    f,
+                    "{op}: a Var from another tape (or from before tape.clear()) was used"
+                )
+            }
+            Self::Domain { op, what } => write!(f, "{op}: {what}"),
+            Self::Linalg(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for TapeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Linalg(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<LinalgError> for TapeError {
+    fn from(e: LinalgError) -> Self {
+        Self::Linalg(e)
+    }
+}
+
+/// Unwraps, panicking with the error's message.
+#[track_caller]
+pub(crate) fn unwrap_or_panic<V>(r: Result<V, TapeError>) -> V {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_send_sync() {
+        fn check<E: std::error::Error + Send + Sync + 'static>() {}
+        check::<TapeError>();
+    }
+}

@@ -1,0 +1,43 @@
+//! Adjoints from one backward sweep, keyed by `Var`.
+
+use crate::Scalar;
+use crate::tape::Tape;
+use crate::var::Var;
+use faer::Mat;
+
+/// The result of a backward sweep: `∂(output·seed)/∂v` for every tracked `v` it reached.
+pub struct Gradients<'t, T = f64> {
+    pub(crate) tape: &'t Tape<T>,
+    pub(crate) generation: u32,
+    pub(crate) adj: Vec<Option<Mat<T>>>,
+}
+
+impl<T: Scalar> Gradients<'_, T> {
+    /// The adjoint of `v`, or `None` when `v` does not reach the output (or is untracked).
+    /// Panics if `v` belongs to another tape.
+    #[track_caller]
+    pub fn get(&self, v: Var<'_, T>) -> Option<&Mat<T>> {
+        self.check(v);
+        self.adj.get(v.index).and_then(|a| a.as_ref())
+    }
+
+    /// The adjoint of `v`, zeros of `v`'s shape when `v` does not reach the output.
+    #[track_caller]
+    pub fn wrt(&self, v: Var<'_, T>) -> Mat<T> {
+        match self.get(v) {
+            Some(g) => g.clone(),
+            None => {
+                let (r, c) = v.shape();
+                Mat::zeros(r, c)
+            }
+        }
+    }
+
+    #[track_caller]
+    fn check(&self, v: Var<'_, T>) {
+        assert!(
+            core::ptr::eq(v.tape, self.tape) && v.generation == self.generation,
+            "Gradients::get: a Var from another tape (or from before tape.clear()) was used"
+        );
+    }
+}

@@ -1,0 +1,45 @@
+//! # expgrad-tape
+//!
+//! A reverse-mode tape over [faer] matrices whose first-class primitive is the matrix
+//! exponential: [`Var::expm`] is ONE node whose VJP is the adjoint Fréchet derivative
+//! `L(Xᵀ, F̄)` from the cached forward factorisation ([`expgrad_linalg::Expm`]).
+//!
+//! ```
+//! use expgrad_tape::Tape;
+//! use faer::Mat;
+//!
+//! let n = 4;
+//! let tape = Tape::new();
+//! let x = tape.var(Mat::from_fn(n, n, |i, j| 0.1 * (i as f64 - j as f64)));
+//! let v = tape.constant(Mat::from_fn(n, 1, |i, _| 1.0 + i as f64));
+//! let c = tape.constant(Mat::from_fn(n, 1, |i, _| if i == 0 { 1.0 } else { 0.0 }));
+//! let loss = c.dot(x.expm().matmul(v));     // cᵀ e^X v
+//! let grads = loss.backward();
+//! let gx = grads.wrt(x);                    // L(Xᵀ, c vᵀ)
+//! assert_eq!(gx.shape(), (n, n));
+//! assert!(grads.get(v).is_none());          // constants get no adjoint
+//! ```
+//!
+//! * [`Tape`] holds the nodes; [`Var`] is a `Copy` handle; ops are methods on `Var`.
+//! * [`Op`] is the public custom-op trait every built-in op implements ([`ops`]).
+//! * [`gradcheck`] / [`assert_gradcheck!`] check any op or model against finite differences.
+#![warn(missing_docs)]
+
+mod error;
+mod gradients;
+mod op;
+pub mod ops;
+mod tape;
+pub mod testing;
+mod var;
+
+pub use error::TapeError;
+pub use gradients::Gradients;
+pub use op::Op;
+pub use tape::Tape;
+pub use testing::{GradcheckOptions, GradcheckReport, InputReport, gradcheck, gradcheck_with};
+pub use var::Var;
+
+/// The scalar types of the tape: `f32` and `f64` (any `faer` real field with `num_traits::Float`).
+pub trait Scalar: faer::traits::RealField + num_traits::Float + 'static {}
+impl<T: faer::traits::RealField + num_traits::Float + 'static> Scalar for T {}

@@ -1,0 +1,89 @@
+//! The custom-op trait: how every primitive, built-in or not, enters the tape.
+
+use crate::error::TapeError;
+use faer::{Mat, MatRef};
+
+/// A differentiable primitive.
+///
+/// `forward` maps input values to the output value and the residuals the VJP needs (JAX's
+/// `fwd -> (out, res)`); `vjp` maps the output cotangent `ḡ` to one cotangent per input
+/// (`None` for inputs whose `needs_grad` entry is `false`, which the op must not compute:
+/// untracked inputs cost nothing). Built-in ops and outside crates (`expgrad-diag`) use the
+/// same trait, through [`Tape::apply`](crate::Tape::apply) / [`Var::apply`](crate::Var::apply).
+///
+/// ```
+/// use expgrad_tape::{Op, Tape, TapeError};
+/// use faer::{Mat, MatRef};
+///
+/// /// y = sinh(x) elementwise; x̄ = ḡ ∘ cosh(x).
+/// struct Sinh;
+/// impl Op<f64> for Sinh {
+///     type Residual = ();
+///     fn name(&self) -> &'static str { "sinh" }
+///     fn forward(&self, x: &[MatRef<'_, f64>]) -> Result<(Mat<f64>, ()), TapeError> {
+///         Ok((x[0].map(|v| v.sinh()), ()))
+///     }
+///     fn vjp(&self, _: &(), x: &[MatRef<'_, f64>], _: MatRef<'_, f64>, g: MatRef<'_, f64>,
+///            needs: &[bool]) -> Vec<Option<Mat<f64>>> {
+///         vec![needs[0].then(|| Mat::from_fn(g.nrows(), g.ncols(), |i, j| g[(i, j)] * x[0][(i, j)].cosh()))]
+///     }
+/// }
+/// let tape = Tape::new();
+/// let x = tape.var(faer::mat![[0.5f64]]);
+/// let y = x.apply(Sinh, &[]);
+/// assert_eq!(y.backward().wrt(x)[(0, 0)], 0.5f64.cosh());
+/// ```
+pub trait Op<T>: 'static {
+    /// What the VJP needs besides the inputs and the output (which the tape keeps anyway).
+    type Residual: 'static;
+
+    /// Name shown in errors and in the tape's `Debug` listing.
+    fn name(&self) -> &'static str;
+
+    /// Output value and residuals from the input values; errors for bad shapes or domain.
+    fn forward(&self, inputs: &[MatRef<'_, T>]) -> Result<(Mat<T>, Self::Residual), TapeError>;
+
+    /// One cotangent per input (`None` where `needs_grad[i]` is false), each of that input's
+    /// shape, from the output cotangent `cotangent` (of the output's shape).
+    fn vjp(
+        &self,
+        residual: &Self::Residual,
+        inputs: &[MatRef<'_, T>],
+        output: MatRef<'_, T>,
+        cotangent: MatRef<'_, T>,
+        needs_grad: &[bool],
+    ) -> Vec<Option<Mat<T>>>;
+}
+
+/// An op together with its residuals, type-erased for storage on the tape.
+pub(crate) trait Recorded<T> {
+    fn name(&self) -> &'static str;
+    fn vjp(
+        &self,
+        inputs: &[MatRef<'_, T>],
+        output: MatRef<'_, T>,
+        cotangent: MatRef<'_, T>,
+        needs_grad: &[bool],
+    ) -> Vec<Option<Mat<T>>>;
+}
+
+pub(crate) struct WithResidual<O: Op<T>, T> {
+    pub(crate) op: O,
+    pub(crate) residual: O::Residual,
+}
+
+impl<T, O: Op<T>> Recorded<T> for WithResidual<O, T> {
+    fn name(&self) -> &'static str {
+        self.op.name()
+    }
+    fn vjp(
+        &self,
+        inputs: &[MatRef<'_, T>],
+        output: MatRef<'_, T>,
+        cotangent: MatRef<'_, T>,
+        needs_grad: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        self.op
+            .vjp(&self.residual, inputs, output, cotangent, needs_grad)
+    }
+}

@@ -1,0 +1,46 @@
+//! Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ` (1×1). VJP: `ā = ḡ b`, `b̄ = ḡ a`.
+use super::same_shape;
+use crate::{Op, Scalar, TapeError, Var};
+use faer::{Mat, MatRef, Scale, unzip, zip};
+
+/// Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ`, a 1×1 result. VJP: `ā = ḡ b`, `b̄ = ḡ a`.
+pub struct Dot;
+
+impl<T: Scalar> Op<T> for Dot {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "dot"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        same_shape("dot", x[0], x[1])?;
+        let mut s = T::zero();
+        zip!(x[0], x[1]).for_each(|unzip!(a, b)| s += *a * *b);
+        Ok((Mat::from_fn(1, 1, |_, _| s), ()))
+    }
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        let g = g[(0, 0)];
+        vec![
+            needs[0].then(|| x[1] * Scale(g)),
+            needs[1].then(|| x[0] * Scale(g)),
+        ]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Frobenius inner product `⟨self, other⟩` (1×1). Panics naming both shapes if they differ.
+    #[track_caller]
+    pub fn dot(self, other: Var<'t, T>) -> Var<'t, T> {
+        self.apply(Dot, &[other])
+    }
+    /// Fallible [`Var::dot`].
+    pub fn try_dot(self, other: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Dot, &[other])
+    }
+}

@@ -1,0 +1,36 @@
+//! Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
+use crate::{Op, Scalar, TapeError, Var};
+#[allow(unused_imports)]
+use faer::{Mat, MatRef, unzip, zip};
+
+/// Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
+pub struct Exp;
+
+impl<T: Scalar> Op<T> for Exp {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "exp"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        Ok((x[0].map(|v| v.exp()), ()))
+    }
+    #[allow(unused_variables)]
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        out: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        vec![needs[0].then(|| zip!(g, out).map(|unzip!(g, o)| *g * *o))]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
+    #[track_caller]
+    pub fn exp(self) -> Var<'t, T> {
+        self.apply(Exp, &[])
+    }
+}

@@ -1,0 +1,46 @@
+//! The matrix exponential as ONE primitive node.
+//!
+//! Forward: [`expgrad_linalg::Expm`] (Al-Mohy & Higham 2009 scaling and squaring), kept as the
+//! residual. VJP: `X̄ = L(Xᵀ, F̄)`, the adjoint Fréchet derivative, from that cached
+//! factorisation (`Expm::frechet_adjoint`, about two forward passes): never the 2n×2n block,
+//! never the Padé steps taped as separate nodes.
+use crate::{Op, Scalar, TapeError, Var};
+use expgrad_linalg::Expm;
+use faer::{Mat, MatRef};
+
+/// Matrix exponential `F = e^X` of a square matrix. VJP: `X̄ = L(Xᵀ, F̄)`.
+pub struct ExpmOp;
+
+impl<T: Scalar> Op<T> for ExpmOp {
+    type Residual = Expm<T>;
+    fn name(&self) -> &'static str {
+        "expm"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, Expm<T>), TapeError> {
+        let f = Expm::try_new(x[0])?;
+        Ok((f.value().to_owned(), f))
+    }
+    fn vjp(
+        &self,
+        f: &Expm<T>,
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        vec![needs[0].then(|| f.frechet_adjoint(g))]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Matrix exponential `e^self`, one node. Panics like [`Expm::new`] (non-square,
+    /// non-finite, overflow), naming the op and the shape.
+    #[track_caller]
+    pub fn expm(self) -> Var<'t, T> {
+        self.apply(ExpmOp, &[])
+    }
+    /// Fallible [`Var::expm`].
+    pub fn try_expm(self) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(ExpmOp, &[])
+    }
+}

@@ -1,0 +1,45 @@
+//! Elementwise natural logarithm. VJP: `ā = ḡ / a`.
+use crate::{Op, Scalar, TapeError, Var};
+use faer::{Mat, MatRef, unzip, zip};
+
+/// Elementwise natural logarithm of a positive matrix (a non-positive entry is a `Domain`
+/// error, never NaN). VJP: `ā = ḡ / a`.
+pub struct Log;
+
+impl<T: Scalar> Op<T> for Log {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "log"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        if !x[0].col_iter().all(|c| c.iter().all(|v| *v > T::zero())) {
+            return Err(TapeError::Domain {
+                op: "log",
+                what: "entries must be positive",
+            });
+        }
+        Ok((x[0].map(|v| v.ln()), ()))
+    }
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        vec![needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, a)| *g / *a))]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Elementwise natural logarithm. Panics if an entry is not positive.
+    #[track_caller]
+    pub fn log(self) -> Var<'t, T> {
+        self.apply(Log, &[])
+    }
+    /// Fallible [`Var::log`].
+    pub fn try_log(self) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Log, &[])
+    }
+}

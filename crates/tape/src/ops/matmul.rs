@@ -1,0 +1,57 @@
+//! Matrix product `C = A·B`. VJP: `Ā = C̄·Bᵀ`, `B̄ = Aᵀ·C̄`.
+use crate::{Op, Scalar, TapeError, Var};
+use expgrad_linalg::par_for;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef};
+
+/// Matrix product `C = A·B` (A m×k, B k×n). VJP: `Ā = C̄·Bᵀ`, `B̄ = Aᵀ·C̄`.
+pub struct Matmul;
+
+fn product<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat<T> {
+    let mut out = Mat::<T>::zeros(a.nrows(), b.ncols());
+    let size = a.nrows().max(a.ncols()).max(b.ncols());
+    matmul(out.as_mut(), Accum::Replace, a, b, T::one(), par_for(size));
+    out
+}
+
+impl<T: Scalar> Op<T> for Matmul {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        if x[0].ncols() != x[1].nrows() {
+            return Err(TapeError::ShapeMismatch {
+                op: "matmul",
+                lhs: x[0].shape(),
+                rhs: x[1].shape(),
+            });
+        }
+        Ok((product(x[0], x[1]), ()))
+    }
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        vec![
+            needs[0].then(|| product(g, x[1].transpose())),
+            needs[1].then(|| product(x[0].transpose(), g)),
+        ]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Matrix product `self · other`. Panics naming both shapes if the inner sizes differ.
+    #[track_caller]
+    pub fn matmul(self, other: Var<'t, T>) -> Var<'t, T> {
+        self.apply(Matmul, &[other])
+    }
+    /// Fallible [`Var::matmul`].
+    pub fn try_matmul(self, other: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Matmul, &[other])
+    }
+}

@@ -1,0 +1,59 @@
+//! The built-in primitives, one per file: the user-facing `Var` method, the forward, and the
+//! VJP side by side, with the adjoint formula in the doc comment. Every one implements the
+//! public [`Op`](crate::Op) trait, exactly as an outside crate would.
+
+use crate::error::TapeError;
+use faer::MatRef;
+
+mod add;
+mod broadcast;
+mod div;
+mod dot;
+mod exp;
+mod expm;
+mod log;
+mod matmul;
+mod mul;
+mod neg;
+mod reshape;
+mod scale;
+mod square;
+mod sub;
+mod sum;
+mod trace;
+mod transpose;
+
+pub use add::Add;
+pub use broadcast::Broadcast;
+pub use div::Div;
+pub use dot::Dot;
+pub use exp::Exp;
+pub use expm::ExpmOp;
+pub use log::Log;
+pub use matmul::Matmul;
+pub use mul::Mul;
+pub use neg::Neg;
+pub use reshape::Reshape;
+pub use scale::Scale;
+pub use square::Square;
+pub use sub::Sub;
+pub use sum::Sum;
+pub use trace::Trace;
+pub use transpose::Transpose;
+
+/// `Err(ShapeMismatch)` naming both shapes unless `a` and `b` have the same shape.
+pub(crate) fn same_shape<T>(
+    op: &'static str,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+) -> Result<(), TapeError> {
+    if a.shape() == b.shape() {
+        Ok(())
+    } else {
+        Err(TapeError::ShapeMismatch {
+            op,
+            lhs: a.shape(),
+            rhs: b.shape(),
+        })
+    }
+}

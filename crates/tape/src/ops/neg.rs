@@ -1,0 +1,39 @@
+//! Negation `−a`. VJP: `ā = −ḡ`.
+use crate::{Op, Scalar, TapeError, Var};
+#[allow(unused_imports)]
+use faer::{Mat, MatRef, unzip, zip};
+
+/// Negation `−a`. VJP: `ā = −ḡ`.
+pub struct Neg;
+
+impl<T: Scalar> Op<T> for Neg {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "neg"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        Ok((-x[0], ()))
+    }
+    #[allow(unused_variables)]
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        out: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        vec![needs[0].then(|| -g)]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Negation `−a`. VJP: `ā = −ḡ`.
+    // Named like the std::ops method on purpose (API contract); the operator traits are
+    // implemented too (var.rs) and call this.
+    #[allow(clippy::should_implement_trait)]
+    #[track_caller]
+    pub fn neg(self) -> Var<'t, T> {
+        self.apply(Neg, &[])
+    }
+}

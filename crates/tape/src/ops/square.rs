@@ -1,0 +1,36 @@
+//! Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
+use crate::{Op, Scalar, TapeError, Var};
+#[allow(unused_imports)]
+use faer::{Mat, MatRef, unzip, zip};
+
+/// Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
+pub struct Square;
+
+impl<T: Scalar> Op<T> for Square {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "square"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        Ok((x[0].map(|v| *v * *v), ()))
+    }
+    #[allow(unused_variables)]
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        out: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        vec![needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, a)| (*g + *g) * *a))]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
+    #[track_caller]
+    pub fn square(self) -> Var<'t, T> {
+        self.apply(Square, &[])
+    }
+}

@@ -1,0 +1,44 @@
+//! Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`.
+use super::same_shape;
+use crate::{Op, Scalar, TapeError, Var};
+use faer::{Mat, MatRef};
+
+/// Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`.
+pub struct Sub;
+
+impl<T: Scalar> Op<T> for Sub {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "sub"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        same_shape("sub", x[0], x[1])?;
+        Ok((x[0] - x[1], ()))
+    }
+    #[allow(unused_variables)]
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        out: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        vec![needs[0].then(|| g.to_owned()), needs[1].then(|| -g)]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`. Panics naming both shapes if they differ.
+    // Named like the std::ops method on purpose (API contract); the operator traits are
+    // implemented too (var.rs) and call this.
+    #[allow(clippy::should_implement_trait)]
+    #[track_caller]
+    pub fn sub(self, other: Var<'t, T>) -> Var<'t, T> {
+        self.apply(Sub, &[other])
+    }
+    /// Fallible [`Var::sub`].
+    pub fn try_sub(self, other: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Sub, &[other])
+    }
+}

@@ -1,0 +1,36 @@
+//! Transpose `aᵀ`. VJP: `ā = ḡᵀ`.
+use crate::{Op, Scalar, TapeError, Var};
+#[allow(unused_imports)]
+use faer::{Mat, MatRef, unzip, zip};
+
+/// Transpose `aᵀ`. VJP: `ā = ḡᵀ`.
+pub struct Transpose;
+
+impl<T: Scalar> Op<T> for Transpose {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "transpose"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        Ok((x[0].transpose().to_owned(), ()))
+    }
+    #[allow(unused_variables)]
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        out: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Vec<Option<Mat<T>>> {
+        vec![needs[0].then(|| g.transpose().to_owned())]
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// Transpose `aᵀ`. VJP: `ā = ḡᵀ`.
+    #[track_caller]
+    pub fn transpose(self) -> Var<'t, T> {
+        self.apply(Transpose, &[])
+    }
+}

@@ -1,0 +1,256 @@
+//! The tape: a `Vec` of nodes in creation order, which is a topological order, so the
+//! backward pass is one reverse loop (as in the `reverse` crate and Stan's `grad()`).
+
+use crate::Scalar;
+use crate::error::{TapeError, unwrap_or_panic};
+use crate::gradients::Gradients;
+use crate::op::{Op, Recorded, WithResidual};
+use crate::var::Var;
+use core::cell::{Cell, RefCell};
+use core::fmt;
+use faer::{Mat, MatRef};
+
+/// One recorded value: a leaf (`op = None`) or the output of an op on earlier nodes.
+pub(crate) struct Node<T> {
+    pub(crate) value: Mat<T>,
+    pub(crate) op: Option<Box<dyn Recorded<T>>>,
+    /// `parents[p0..p0 + np]` in the tape's flat parent list.
+    pub(crate) p0: usize,
+    pub(crate) np: usize,
+    /// A tracked variable, or computed from one: its adjoint is wanted.
+    pub(crate) tracked: bool,
+}
+
+/// A reverse-mode tape of matrix-valued nodes.
+///
+/// `Var`s are small `Copy` handles into it; ops are methods on `Var`. Ops whose inputs are
+/// all untracked record a value but no op (nothing is differentiated through them).
+///
+/// ```
+/// use expgrad_tape::Tape;
+/// use faer::mat;
+/// let tape = Tape::new();
+/// let x = tape.var(mat![[0.1, 0.2], [0.3, -0.4f64]]);
+/// let c = tape.constant(mat![[1.0, 0.0], [0.0, 2.0]]);
+/// let loss = x.expm().dot(c);            // ⟨C, e^X⟩
+/// let g = loss.backward().wrt(x);        // L(Xᵀ, C)
+/// assert_eq!(g.shape(), (2, 2));
+/// ```
+pub struct Tape<T = f64> {
+    pub(crate) nodes: RefCell<Vec<Node<T>>>,
+    pub(crate) parents: RefCell<Vec<usize>>,
+    pub(crate) generation: Cell<u32>,
+}
+
+impl<T: Scalar> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Scalar> Tape<T> {
+    /// An empty tape.
+    pub fn new() -> Self {
+        Self {
+            nodes: RefCell::new(Vec::new()),
+            parents: RefCell::new(Vec::new()),
+            generation: Cell::new(0),
+        }
+    }
+
+    /// A tracked input: gradients are computed with respect to it.
+    pub fn var(&self, value: Mat<T>) -> Var<'_, T> {
+        self.push_leaf(value, true)
+    }
+
+    /// An untracked input (data): no gradient flows into it, and ops on constants only
+    /// record no op.
+    pub fn constant(&self, value: Mat<T>) -> Var<'_, T> {
+        self.push_leaf(value, false)
+    }
+
+    /// Number of nodes recorded.
+    pub fn len(&self) -> usize {
+        self.nodes.borrow().len()
+    }
+
+    /// Whether no node is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Capacity of the node buffer (it is kept by [`Tape::clear`]).
+    pub fn capacity(&self) -> usize {
+        self.nodes.borrow().capacity()
+    }
+
+    /// Forgets every node but keeps the buffers, for optimisation loops: memory stays flat.
+    /// `Var`s recorded before are invalidated: using one panics (`ForeignVar`).
+    pub fn clear(&self) {
+        self.nodes.borrow_mut().clear();
+        self.parents.borrow_mut().clear();
+        self.generation.set(self.generation.get().wrapping_add(1));
+    }
+
+    /// Records `op` applied to `inputs`. Panics with the op's error message on bad input.
+    #[track_caller]
+    pub fn apply<O: Op<T>>(&self, op: O, inputs: &[Var<'_, T>]) -> Var<'_, T> {
+        unwrap_or_panic(self.try_apply(op, inputs))
+    }
+
+    /// Records `op` applied to `inputs`, or returns the op's error.
+    pub fn try_apply<O: Op<T>>(
+        &self,
+        op: O,
+        inputs: &[Var<'_, T>],
+    ) -> Result<Var<'_, T>, TapeError> {
+        for v in inputs {
+            self.check(*v, op.name())?;
+        }
+        let (value, residual, tracked) = {
+            let nodes = self.nodes.borrow();
+            let values: Vec<MatRef<'_, T>> = inputs
+                .iter()
+                .map(|v| nodes[v.index].value.as_ref())
+                .collect();
+            let tracked = inputs.iter().any(|v| nodes[v.index].tracked);
+            let (value, residual) = op.forward(&values)?;
+            (value, residual, tracked)
+        };
+        if !tracked {
+            return Ok(self.push_leaf(value, false));
+        }
+        let mut parents = self.parents.borrow_mut();
+        let p0 = parents.len();
+        parents.extend(inputs.iter().map(|v| v.index));
+        drop(parents);
+        let rec: Box<dyn Recorded<T>> = Box::new(WithResidual { op, residual });
+        Ok(self.push(Node {
+            value,
+            op: Some(rec),
+            p0,
+            np: inputs.len(),
+            tracked: true,
+        }))
+    }
+
+    fn push_leaf(&self, value: Mat<T>, tracked: bool) -> Var<'_, T> {
+        let p0 = self.parents.borrow().len();
+        self.push(Node {
+            value,
+            op: None,
+            p0,
+            np: 0,
+            tracked,
+        })
+    }
+
+    fn push(&self, node: Node<T>) -> Var<'_, T> {
+        let mut nodes = self.nodes.borrow_mut();
+        nodes.push(node);
+        Var {
+            tape: self,
+            index: nodes.len() - 1,
+            generation: self.generation.get(),
+        }
+    }
+
+    /// `Err(ForeignVar)` unless `v` belongs to this tape, recorded since the last clear.
+    pub(crate) fn check(&self, v: Var<'_, T>, op: &'static str) -> Result<(), TapeError> {
+        if core::ptr::eq(v.tape, self) && v.generation == self.generation.get() {
+            Ok(())
+        } else {
+            Err(TapeError::ForeignVar { op })
+        }
+    }
+
+    /// Reverse sweep from node `out` seeded with `seed` (checked by the caller).
+    pub(crate) fn backward_from(&self, out: usize, seed: Mat<T>) -> Gradients<'_, T> {
+        let nodes = self.nodes.borrow();
+        let parents = self.parents.borrow();
+        let mut adj: Vec<Option<Mat<T>>> = Vec::with_capacity(out + 1);
+        adj.resize_with(out + 1, || None);
+        if nodes[out].tracked {
+            adj[out] = Some(seed);
+        }
+        let mut needs: Vec<bool> = Vec::new();
+        let mut inputs: Vec<MatRef<'_, T>> = Vec::new();
+        for i in (0..=out).rev() {
+            let node = &nodes[i];
+            let Some(op) = &node.op else { continue };
+            let Some(g) = adj[i].take() else { continue };
+            let ps = &parents[node.p0..node.p0 + node.np];
+            needs.clear();
+            needs.extend(ps.iter().map(|&p| nodes[p].tracked));
+            inputs.clear();
+            inputs.extend(ps.iter().map(|&p| nodes[p].value.as_ref()));
+            let grads = op.vjp(&inputs, node.value.as_ref(), g.as_ref(), &needs);
+            assert_eq!(
+                grads.len(),
+                ps.len(),
+                "{}: vjp returned {} cotangents for {} inputs",
+                op.name(),
+                grads.len(),
+                ps.len()
+            );
+            for (k, gk) in grads.into_iter().enumerate() {
+                let (Some(gk), true) = (gk, needs[k]) else {
+                    continue;
+                };
+                let p = ps[k];
+                let shape = nodes[p].value.shape();
+                assert!(
+                    gk.shape() == shape,
+                    "{}: vjp returned a {}x{} cotangent for input {k} of shape {}x{}",
+                    op.name(),
+                    gk.nrows(),
+                    gk.ncols(),
+                    shape.0,
+                    shape.1
+                );
+                match &mut adj[p] {
+                    Some(acc) => *acc += &gk,
+                    slot => *slot = Some(gk),
+                }
+            }
+            adj[i] = Some(g);
+        }
+        Gradients {
+            tape: self,
+            generation: self.generation.get(),
+            adj,
+        }
+    }
+}
+
+impl<T: Scalar> fmt::Debug for Tape<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let nodes = self.nodes.borrow();
+        let parents = self.parents.borrow();
+        writeln!(f, "Tape ({} nodes)", nodes.len())?;
+        for (i, n) in nodes.iter().enumerate() {
+            let name = match (&n.op, n.tracked) {
+                (Some(op), _) => op.name(),
+                (None, true) => "var",
+                (None, false) => "constant",
+            };
+            let ps = &parents[n.p0..n.p0 + n.np];
+            let shapes: Vec<String> = ps
+                .iter()
+                .map(|&p| format!("{}x{}", nodes[p].value.nrows(), nodes[p].value.ncols()))
+                .collect();
+            writeln!(
+                f,
+                "  #{i:<4} {name:<12} {}x{}  parents {ps:?} {}",
+                n.value.nrows(),
+                n.value.ncols(),
+                if shapes.is_empty() {
+                    String::new()
+                } else {
+                    format!("({})", shapes.join(", "))
+                }
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,105 @@
+//! Every op against finite differences (dot-product identity + full Jacobian), at shapes 1×1,
+//! n×1, non-square, and with fan-out `f(x, x)`.
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads better in gradchecks
+use expgrad_tape::{GradcheckOptions, Var, assert_gradcheck};
+use faer::Mat;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+fn rand_mat(seed: u64, r: usize, c: usize, lo: f64, hi: f64) -> Mat<f64> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    Mat::from_fn(r, c, |_, _| rng.random_range(lo..hi))
+}
+
+const SHAPES: [(usize, usize); 4] = [(1, 1), (4, 1), (3, 5), (4, 4)];
+
+#[test]
+fn binary_elementwise_ops() {
+    for (k, &(r, c)) in SHAPES.iter().enumerate() {
+        let a = rand_mat(k as u64, r, c, -2.0, 2.0);
+        let b = rand_mat(100 + k as u64, r, c, 0.5, 2.0); // away from 0 for div
+        let inputs = [a.clone(), b.clone()];
+        assert_gradcheck!(|x: &[Var]| x[0].add(x[1]), &inputs);
+        assert_gradcheck!(|x: &[Var]| x[0].sub(x[1]), &inputs);
+        assert_gradcheck!(|x: &[Var]| x[0].mul(x[1]), &inputs);
+        assert_gradcheck!(|x: &[Var]| x[0].div(x[1]), &inputs);
+        assert_gradcheck!(|x: &[Var]| x[0].dot(x[1]), &inputs);
+        // Fan-out: the same Var in both slots accumulates two contributions.
+        assert_gradcheck!(|x: &[Var]| x[0].add(x[0]), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].mul(x[0]), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].sub(x[0].square()), &[a.clone()]);
+        assert_gradcheck!(
+            |x: &[Var]| x[1].div(x[1].mul(x[0])),
+            &[b.clone() + &b, b.clone()]
+        );
+        assert_gradcheck!(|x: &[Var]| x[0].dot(x[0]), &[a.clone()]);
+    }
+}
+
+#[test]
+fn unary_ops() {
+    for (k, &(r, c)) in SHAPES.iter().enumerate() {
+        let a = rand_mat(10 + k as u64, r, c, -1.5, 1.5);
+        let pos = rand_mat(20 + k as u64, r, c, 0.2, 3.0);
+        assert_gradcheck!(|x: &[Var]| x[0].neg(), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].scale(-2.5), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].transpose(), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].sum(), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].exp(), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].log(), &[pos.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].square(), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].vec(), &[a.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].reshape(c, r), &[a.clone()]);
+        assert_gradcheck!(
+            |x: &[Var]| x[0].sum().broadcast(r, c).mul(x[0]),
+            &[a.clone()]
+        );
+        assert_gradcheck!(|x: &[Var]| x[0].exp().mul(x[0].log()), &[pos.clone()]);
+    }
+}
+
+#[test]
+fn matmul_trace_transpose() {
+    for (m, k, n) in [(1, 1, 1), (4, 1, 3), (1, 4, 1), (3, 5, 2), (6, 6, 6)] {
+        let a = rand_mat(m as u64, m, k, -1.0, 1.0);
+        let b = rand_mat(50 + n as u64, k, n, -1.0, 1.0);
+        assert_gradcheck!(|x: &[Var]| x[0].matmul(x[1]), &[a.clone(), b.clone()]);
+        assert_gradcheck!(|x: &[Var]| x[0].matmul(x[0].transpose()), &[a.clone()]);
+        assert_gradcheck!(
+            |x: &[Var]| x[0].transpose().matmul(x[0]).trace(),
+            &[a.clone()]
+        );
+    }
+    let sq = rand_mat(7, 5, 5, -1.0, 1.0);
+    assert_gradcheck!(|x: &[Var]| x[0].trace(), &[sq.clone()]);
+    assert_gradcheck!(|x: &[Var]| x[0].matmul(x[0]).matmul(x[0]), &[sq]);
+}
+
+#[test]
+fn expm_op_every_shape_and_degree() {
+    // Norms hitting Padé degrees 3..13 and several squarings; 1×1 and fan-out.
+    for n in [1usize, 2, 5] {
+        for target in [1e-3, 0.1, 0.8, 2.0, 5.0, 30.0] {
+            let a = rand_mat(n as u64 * 7 + (target * 10.0) as u64, n, n, -1.0, 1.0);
+            let x = &a * faer::Scale(target / expgrad_linalg::norm1(a.as_ref()));
+            let v = rand_mat(3, n, 2, -1.0, 1.0);
+            // The function grows like e^{‖X‖}: tolerances stay relative.
+            let opts = GradcheckOptions {
+                step: 1e-3 / target.max(1.0),
+                ..Default::default()
+            };
+            assert_gradcheck!(|x: &[Var]| x[0].expm(), &[x.clone()], &opts);
+            assert_gradcheck!(
+                |x: &[Var]| x[0].expm().matmul(x[1]),
+                &[x.clone(), v.clone()],
+                &opts
+            );
+            assert_gradcheck!(|x: &[Var]| x[0].expm().matmul(x[0]), &[x.clone()], &opts);
+            assert_gradcheck!(
+                |x: &[Var]| x[0].matmul(x[0]).scale(0.1).expm().trace(),
+                &[x.clone()],
+                &opts
+            );
+        }
+    }
+}
