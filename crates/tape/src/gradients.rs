@@ -41,3 +41,18 @@ impl<T: Scalar> Gradients<'_, T> {
         );
     }
 }
+
+impl<T: Scalar> core::fmt::Debug for Gradients<'_, T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let reached: Vec<String> = self
+            .adj
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                a.as_ref()
+                    .map(|a| format!("#{i}: {}x{}", a.nrows(), a.ncols()))
+            })
+            .collect();
+        write!(f, "Gradients [{}]", reached.join(", "))
+    }
+}
