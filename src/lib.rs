@@ -7,6 +7,8 @@
 //!   [`linalg::Expm`] cache.
 //! * [`tape`] (`expgrad-tape`): the reverse-mode tape, with `expm` as one primitive node, the
 //!   public custom-op trait [`tape::Op`] and [`tape::gradcheck`].
+//! * [`diag`] (`expgrad-diag`): diagonal scaling ops `Diag(d)·A`, `A·Diag(d)`, built only on
+//!   the public op trait, so `∂(exp(Diag(d)·A)·v)/∂d` falls out of generic backprop.
 //! * [`prelude`]: the names a model needs.
 //!
 //! ```
@@ -21,11 +23,13 @@
 //! ```
 #![warn(missing_docs)]
 
+pub use expgrad_diag as diag;
 pub use expgrad_linalg as linalg;
 pub use expgrad_tape as tape;
 
 /// The names a model needs: `use expgrad::prelude::*;`.
 pub mod prelude {
+    pub use expgrad_diag::{diag_mul, mul_diag};
     pub use expgrad_linalg::{Expm, expm};
     pub use expgrad_tape::{Gradients, Tape, Var};
     pub use faer::Mat;

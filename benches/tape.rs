@@ -1,0 +1,84 @@
+//! Tape overhead and gradient/forward ratio for `ℓ(X) = cᵀ exp(X) v`.
+//!
+//! * `tape_overhead/{direct,tape}/n`: value + gradient w.r.t. X computed directly with
+//!   `linalg::Expm` (`Expm::new`, `cᵀ e^X v`, `frechet_adjoint(c vᵀ)`) vs through the tape.
+//! * `grad_ratio/{forward,value_and_grad}/n`: the tape's forward alone vs forward + backward.
+//!
+//! Run: `cargo bench --bench tape`
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use expgrad::linalg::Expm;
+use expgrad::tape::Tape;
+use faer::Mat;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::hint::black_box;
+use std::time::Duration;
+
+fn problem(n: usize) -> (Mat<f64>, Mat<f64>, Mat<f64>) {
+    let mut rng = StdRng::seed_from_u64(n as u64);
+    let s = 1.0 / (n as f64).sqrt();
+    let x = Mat::from_fn(n, n, |_, _| s * rng.random_range(-1.7..1.7));
+    let v = Mat::from_fn(n, 1, |_, _| rng.random_range(-1.0..1.0));
+    let c = Mat::from_fn(n, 1, |_, _| rng.random_range(-1.0..1.0));
+    (x, v, c)
+}
+
+fn direct(x: &Mat<f64>, v: &Mat<f64>, c: &Mat<f64>) -> (f64, Mat<f64>) {
+    let f = Expm::new(x.as_ref());
+    let w = f.value() * v;
+    let loss = (c.transpose() * &w)[(0, 0)];
+    (loss, f.frechet_adjoint((c * v.transpose()).as_ref()))
+}
+
+fn through_tape(x: &Mat<f64>, v: &Mat<f64>, c: &Mat<f64>) -> (f64, Mat<f64>) {
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    let loss = tape
+        .constant(c.clone())
+        .dot(xv.expm().matmul(tape.constant(v.clone())));
+    (loss.item(), loss.backward().wrt(xv))
+}
+
+fn forward_only(x: &Mat<f64>, v: &Mat<f64>, c: &Mat<f64>) -> f64 {
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    tape.constant(c.clone())
+        .dot(xv.expm().matmul(tape.constant(v.clone())))
+        .item()
+}
+
+fn bench_tape(cr: &mut Criterion) {
+    faer::set_global_parallelism(faer::Par::Seq);
+    let mut g = cr.benchmark_group("tape_overhead");
+    g.sample_size(30)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+    for n in [16usize, 64] {
+        let (x, v, c) = problem(n);
+        assert!((direct(&x, &v, &c).1 - through_tape(&x, &v, &c).1).norm_max() < 1e-12);
+        g.bench_function(BenchmarkId::new("direct", n), |b| {
+            b.iter(|| direct(black_box(&x), &v, &c))
+        });
+        g.bench_function(BenchmarkId::new("tape", n), |b| {
+            b.iter(|| through_tape(black_box(&x), &v, &c))
+        });
+    }
+    g.finish();
+    let mut g = cr.benchmark_group("grad_ratio");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(4))
+        .warm_up_time(Duration::from_millis(500));
+    for n in [64usize, 256] {
+        let (x, v, c) = problem(n);
+        g.bench_function(BenchmarkId::new("forward", n), |b| {
+            b.iter(|| forward_only(black_box(&x), &v, &c))
+        });
+        g.bench_function(BenchmarkId::new("value_and_grad", n), |b| {
+            b.iter(|| through_tape(black_box(&x), &v, &c))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_tape);
+criterion_main!(benches);
