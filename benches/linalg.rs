@@ -1,1 +1,136 @@
-fn main() {}
+//! Criterion benchmarks of the dense matrix-exponential kernels (f64, n = 4 … 512).
+//!
+//! Input `A = randn(n, n) / √n`, direction/cotangent `E`, `G = randn(n, n)`, all seeded.
+//! Groups (one `BenchmarkId` per n, so ratios are read off per n across groups):
+//!
+//! * `expm`: `expm(A)`;
+//! * `expm_frechet`: `expm_frechet(A, E)` (value and derivative);
+//! * `frechet_adjoint_cached`: `f.frechet_adjoint(G)` with `f = Expm::new(A)` built once;
+//! * `new_plus_adjoint`: `Expm::new(A)` then `frechet_adjoint(G)` (a full VJP);
+//! * `frechet_block`: `expm_frechet_block(A, E)`, the 2n×2n reference (n ≤ 256 only);
+//! * `matmul`: one n×n product `A·E` into a preallocated buffer, sequential below n = 128 and
+//!   Rayon from there (the library's policy): the unit for reading the others as "products".
+//!
+//! Run: `cargo bench --bench linalg` (filter with e.g. `cargo bench --bench linalg -- expm/`).
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
+use expgrad::linalg::{Expm, expm, expm_frechet, expm_frechet_block};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, Par};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::hint::black_box;
+use std::time::Duration;
+
+const SIZES: [usize; 8] = [4, 8, 16, 32, 64, 128, 256, 512];
+const BLOCK_MAX: usize = 256;
+
+/// Standard normal entries (Box–Muller), scaled by `scale`.
+fn randn(rng: &mut StdRng, n: usize, scale: f64) -> Mat<f64> {
+    Mat::from_fn(n, n, |_, _| {
+        let (u1, u2): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random());
+        scale * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    })
+}
+
+/// `(A, E, G)` for size `n`, from a seed that depends only on `n`.
+fn inputs(n: usize) -> (Mat<f64>, Mat<f64>, Mat<f64>) {
+    let mut rng = StdRng::seed_from_u64(0x5eed_0000 + n as u64);
+    let a = randn(&mut rng, n, 1.0 / (n as f64).sqrt());
+    let e = randn(&mut rng, n, 1.0);
+    let g = randn(&mut rng, n, 1.0);
+    (a, e, g)
+}
+
+fn configure<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    group
+}
+
+fn bench_expm(c: &mut Criterion) {
+    let mut group = configure(c, "expm");
+    for n in SIZES {
+        let (a, _, _) = inputs(n);
+        group.bench_function(BenchmarkId::new("expm", n), |b| {
+            b.iter(|| expm(black_box(a.as_ref())))
+        });
+    }
+    group.finish();
+}
+
+fn bench_expm_frechet(c: &mut Criterion) {
+    let mut group = configure(c, "expm_frechet");
+    for n in SIZES {
+        let (a, e, _) = inputs(n);
+        group.bench_function(BenchmarkId::new("expm_frechet", n), |b| {
+            b.iter(|| expm_frechet(black_box(a.as_ref()), black_box(e.as_ref())))
+        });
+    }
+    group.finish();
+}
+
+fn bench_adjoint_cached(c: &mut Criterion) {
+    let mut group = configure(c, "frechet_adjoint_cached");
+    for n in SIZES {
+        let (a, _, g) = inputs(n);
+        let f = Expm::new(a.as_ref());
+        group.bench_function(BenchmarkId::new("frechet_adjoint_cached", n), |b| {
+            b.iter(|| black_box(&f).frechet_adjoint(black_box(g.as_ref())))
+        });
+    }
+    group.finish();
+}
+
+fn bench_new_plus_adjoint(c: &mut Criterion) {
+    let mut group = configure(c, "new_plus_adjoint");
+    for n in SIZES {
+        let (a, _, g) = inputs(n);
+        group.bench_function(BenchmarkId::new("new_plus_adjoint", n), |b| {
+            b.iter(|| {
+                let f = Expm::new(black_box(a.as_ref()));
+                f.frechet_adjoint(black_box(g.as_ref()))
+            })
+        });
+    }
+    group.finish();
+}
+
+fn bench_block(c: &mut Criterion) {
+    let mut group = configure(c, "frechet_block");
+    for n in SIZES.into_iter().filter(|&n| n <= BLOCK_MAX) {
+        let (a, e, _) = inputs(n);
+        group.bench_function(BenchmarkId::new("frechet_block", n), |b| {
+            b.iter(|| expm_frechet_block(black_box(a.as_ref()), black_box(e.as_ref())))
+        });
+    }
+    group.finish();
+}
+
+fn bench_matmul(c: &mut Criterion) {
+    let mut group = configure(c, "matmul");
+    for n in SIZES {
+        let (a, e, _) = inputs(n);
+        let par = if n >= 128 { Par::rayon(0) } else { Par::Seq };
+        let mut out = Mat::<f64>::zeros(n, n);
+        group.bench_function(BenchmarkId::new("matmul", n), |b| {
+            b.iter(|| matmul(black_box(out.as_mut()), Accum::Replace, &a, &e, 1.0, par))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_matmul,
+    bench_expm,
+    bench_expm_frechet,
+    bench_adjoint_cached,
+    bench_new_plus_adjoint,
+    bench_block
+);
+criterion_main!(benches);
