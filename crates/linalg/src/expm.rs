@@ -20,11 +20,11 @@
 //! redo the forward.
 
 use crate::error::{LinalgError, unwrap_or_panic};
-use crate::kernels::{Lu, matmul_into, par_for};
-use crate::norm::{log2_abs_power_norm1, log2_norm1, norm1, norm1_of_product};
+use crate::kernels::{Lu, matmul_acc, matmul_into, par_for};
+use crate::norm::{AbsPowerNorms, EXACT_NORMS_BELOW, log2_norm1, norm1, norm1_of_product};
 use crate::pade::{DEGREES, INV_C, coefficients, theta_table};
 use faer::traits::RealField;
-use faer::{Mat, MatRef};
+use faer::{Mat, MatRef, unzip, zip};
 use num_traits::Float;
 
 /// Squarings are cached only while `s · n²` stays below this many entries (2²⁵: 256 MiB of
@@ -216,44 +216,68 @@ impl<T: RealField + Float> Pade<T> {
         let (theta, u, top) = theta_table::<T>();
         let log2_u = u.log2();
         let log2_a = log2_norm1(A).to_f64().unwrap();
+        let mut abs_powers = AbsPowerNorms::new(A);
         // ℓ(2^-σ A, m) from log2‖|A|^{2m+1}‖₁ (scaling by 2^-σ shifts it by −(2m+1)σ).
-        let ell = |idx: usize, sigma: f64| -> u32 {
+        let mut ell = |idx: usize, sigma: f64| -> u32 {
             let m = DEGREES[idx] as f64;
-            let abs = log2_abs_power_norm1(A, DEGREES[idx] * 2 + 1)
-                .to_f64()
-                .unwrap();
+            let abs = abs_powers.log2_norm(DEGREES[idx] * 2 + 1);
             let log2_alpha = abs - (2.0 * m + 1.0) * sigma - INV_C[idx].log2() - (log2_a - sigma);
             let v = ((log2_alpha - log2_u) / (2.0 * m)).ceil();
             if v.is_nan() || v <= 0.0 { 0 } else { v as u32 }
         };
         let root = |x: T, k: f64| x.to_f64().unwrap().powf(1.0 / k);
+        let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| {
+            let mut out = Mat::<T>::zeros(n, n);
+            matmul_into(out.as_mut(), x, y, par);
+            out
+        };
 
-        let mut a2 = Mat::<T>::zeros(n, n);
-        matmul_into(a2.as_mut(), A, A, par);
-        let mut pows = vec![a2];
-        let d6_est = root(norm1_of_product(&[pows[0].as_ref(); 3]), 6.0);
-        let eta1 = root(norm1_of_product(&[pows[0].as_ref(); 2]), 4.0).max(d6_est);
+        // Powers A², A⁴, A⁶ (pows[0..3]); for small n they are formed at once so that every
+        // d_k is exact (cheaper there than the estimator), otherwise as the degree needs them.
+        let exact = n <= EXACT_NORMS_BELOW;
+        let mut pows = vec![product(A, A)];
+        if exact {
+            pows.push(product(pows[0].as_ref(), pows[0].as_ref()));
+            pows.push(product(pows[0].as_ref(), pows[1].as_ref()));
+        }
+        let mut d6 = if exact {
+            root(norm1(pows[2].as_ref()), 6.0)
+        } else {
+            root(norm1_of_product(&[pows[0].as_ref(); 3]), 6.0)
+        };
+        let d4 = if exact {
+            root(norm1(pows[1].as_ref()), 4.0)
+        } else {
+            root(norm1_of_product(&[pows[0].as_ref(); 2]), 4.0)
+        };
         let mut chosen: Option<usize> = None;
-        if eta1 <= theta[0] && ell(0, 0.0) == 0 {
+        let mut a8: Option<Mat<T>> = None;
+        if d4.max(d6) <= theta[0] && ell(0, 0.0) == 0 {
             chosen = Some(0);
         }
         let mut s = 0u32;
         if chosen.is_none() {
-            let mut a4 = Mat::<T>::zeros(n, n);
-            matmul_into(a4.as_mut(), pows[0].as_ref(), pows[0].as_ref(), par);
-            let d4 = root(norm1(a4.as_ref()), 4.0);
-            pows.push(a4);
-            let eta2 = d4.max(d6_est);
-            if eta2 <= theta[1] && ell(1, 0.0) == 0 {
+            if pows.len() < 2 {
+                pows.push(product(pows[0].as_ref(), pows[0].as_ref()));
+            }
+            let d4 = root(norm1(pows[1].as_ref()), 4.0);
+            if d4.max(d6) <= theta[1] && ell(1, 0.0) == 0 {
                 chosen = Some(1);
             }
         }
         if chosen.is_none() {
-            let mut a6 = Mat::<T>::zeros(n, n);
-            matmul_into(a6.as_mut(), pows[0].as_ref(), pows[1].as_ref(), par);
-            let d6 = root(norm1(a6.as_ref()), 6.0);
-            pows.push(a6);
-            let d8 = root(norm1_of_product(&[pows[1].as_ref(); 2]), 8.0);
+            if pows.len() < 3 {
+                pows.push(product(pows[0].as_ref(), pows[1].as_ref()));
+            }
+            d6 = root(norm1(pows[2].as_ref()), 6.0);
+            let d8 = if exact {
+                let p8 = product(pows[1].as_ref(), pows[1].as_ref());
+                let d8 = root(norm1(p8.as_ref()), 8.0);
+                a8 = Some(p8);
+                d8
+            } else {
+                root(norm1_of_product(&[pows[1].as_ref(); 2]), 8.0)
+            };
             let eta3 = d6.max(d8);
             for idx in [2, 3] {
                 if idx <= top && eta3 <= theta[idx] && ell(idx, 0.0) == 0 {
@@ -275,12 +299,12 @@ impl<T: RealField + Float> Pade<T> {
                 chosen = Some(top);
             }
         }
-        let idx = chosen.unwrap();
-        let m = DEGREES[idx];
+        let m = DEGREES[chosen.unwrap()];
         if m == 9 {
-            let mut a8 = Mat::<T>::zeros(n, n);
-            matmul_into(a8.as_mut(), pows[1].as_ref(), pows[1].as_ref(), par);
-            pows.push(a8);
+            pows.push(
+                a8.take()
+                    .unwrap_or_else(|| product(pows[1].as_ref(), pows[1].as_ref())),
+            );
         }
         let needed = if m == 13 { 3 } else { (m - 1) / 2 };
         pows.truncate(needed);
@@ -298,51 +322,49 @@ impl<T: RealField + Float> Pade<T> {
                     scale_pow2(p, -2 * (k as i32 + 1) * s as i32);
                 }
             } else {
-                let mut a2 = Mat::<T>::zeros(n, n);
-                matmul_into(a2.as_mut(), a.as_ref(), a.as_ref(), par);
-                let mut a4 = Mat::<T>::zeros(n, n);
-                matmul_into(a4.as_mut(), a2.as_ref(), a2.as_ref(), par);
-                let mut a6 = Mat::<T>::zeros(n, n);
-                matmul_into(a6.as_mut(), a2.as_ref(), a4.as_ref(), par);
+                let a2 = product(a.as_ref(), a.as_ref());
+                let a4 = product(a2.as_ref(), a2.as_ref());
+                let a6 = product(a2.as_ref(), a4.as_ref());
                 pows = vec![a2, a4, a6];
             }
         }
 
+        // U = A·W and V, built in place (no temporaries: at n ≥ 128 every allocation is an
+        // mmap and its page faults).
         let b: Vec<T> = coefficients(m)
             .iter()
             .map(|&x| T::from(x).unwrap())
             .collect();
-        let eye = Mat::<T>::identity(n, n);
-        let (w, v, w1z1) = if m == 13 {
-            let lin = |c: [usize; 3], c0: Option<usize>| {
-                let mut out = &pows[2] * faer::Scale(b[c[0]])
-                    + &pows[1] * faer::Scale(b[c[1]])
-                    + &pows[0] * faer::Scale(b[c[2]]);
-                if let Some(c0) = c0 {
-                    out += &eye * faer::Scale(b[c0]);
-                }
-                out
-            };
-            let w1 = lin([13, 11, 9], None);
-            let mut w = lin([7, 5, 3], Some(1));
-            crate::kernels::matmul_acc(w.as_mut(), pows[2].as_ref(), w1.as_ref(), T::one(), par);
-            let z1 = lin([12, 10, 8], None);
-            let mut v = lin([6, 4, 2], Some(0));
-            crate::kernels::matmul_acc(v.as_mut(), pows[2].as_ref(), z1.as_ref(), T::one(), par);
+        let (w, mut v, w1z1) = if m == 13 {
+            let [a2, a4, a6] = [pows[0].as_ref(), pows[1].as_ref(), pows[2].as_ref()];
+            let w1 = lincomb(&[(b[13], a6), (b[11], a4), (b[9], a2)], T::zero());
+            let mut w = lincomb(&[(b[7], a6), (b[5], a4), (b[3], a2)], b[1]);
+            matmul_acc(w.as_mut(), a6, w1.as_ref(), T::one(), par);
+            let z1 = lincomb(&[(b[12], a6), (b[10], a4), (b[8], a2)], T::zero());
+            let mut v = lincomb(&[(b[6], a6), (b[4], a4), (b[2], a2)], b[0]);
+            matmul_acc(v.as_mut(), a6, z1.as_ref(), T::one(), par);
             (w, v, Some((w1, z1)))
         } else {
-            let mut w = &eye * faer::Scale(b[1]);
-            let mut v = &eye * faer::Scale(b[0]);
-            for (k, p) in pows.iter().enumerate() {
-                w += p * faer::Scale(b[2 * k + 3]);
-                v += p * faer::Scale(b[2 * k + 2]);
-            }
-            (w, v, None)
+            let odd: Vec<(T, MatRef<'_, T>)> = pows
+                .iter()
+                .enumerate()
+                .map(|(k, p)| (b[2 * k + 3], p.as_ref()))
+                .collect();
+            let even: Vec<(T, MatRef<'_, T>)> = pows
+                .iter()
+                .enumerate()
+                .map(|(k, p)| (b[2 * k + 2], p.as_ref()))
+                .collect();
+            (lincomb(&odd, b[1]), lincomb(&even, b[0]), None)
         };
-        let mut uu = Mat::<T>::zeros(n, n);
-        matmul_into(uu.as_mut(), a.as_ref(), w.as_ref(), par);
-        let lu = Lu::new(&v - &uu);
-        let mut r = &v + &uu;
+        // (v, r) ← (V − U, V + U) = (q, p); R₀ = q⁻¹ p.
+        let mut r = product(a.as_ref(), w.as_ref());
+        zip!(&mut v, &mut r).for_each(|unzip!(v, u)| {
+            let (vv, uu) = (*v, *u);
+            *v = vv - uu;
+            *u = vv + uu;
+        });
+        let lu = Lu::new(v);
         lu.solve_in_place(r.as_mut());
 
         let upper = upper.then(|| A.to_owned());
@@ -384,6 +406,20 @@ impl<T: RealField + Float> Pade<T> {
         }
         out
     }
+}
+
+/// `Σ c_k M_k + c₀ I` in one new matrix (one pass per term, no temporaries).
+pub(crate) fn lincomb<T: RealField + Float>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
+    let (n, m) = terms[0].1.shape();
+    let mut out = Mat::<T>::zeros(n, m);
+    for (c, x) in terms {
+        let c = *c;
+        zip!(&mut out, x).for_each(|unzip!(o, x)| *o += c * *x);
+    }
+    for i in 0..n.min(m) {
+        out[(i, i)] += c0;
+    }
+    out
 }
 
 /// `a ← 2^k a`, exact (k may be large: split so the factor stays a normal number).

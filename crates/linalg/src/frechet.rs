@@ -20,11 +20,13 @@
 //! The adjoint `L(Aᵀ, G)` runs the same recurrence on transposed views of the cache.
 
 use crate::error::{LinalgError, unwrap_or_panic};
-use crate::expm::{Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, scale_pow2};
+use crate::expm::{
+    Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, lincomb, scale_pow2,
+};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
 use crate::pade::coefficients;
 use faer::traits::RealField;
-use faer::{Mat, MatRef, Scale};
+use faer::{Mat, MatRef, unzip, zip};
 use num_traits::Float;
 
 /// `(exp(A), L(A, E))`. Panics with the [`LinalgError`] message on bad input or overflow.
@@ -161,37 +163,51 @@ impl<T: RealField + Float> Pade<T> {
             matmul_acc(mk.as_mut(), M[k - 1].as_ref(), a2, T::one(), par);
             M.push(mk);
         }
-        let (lu, lv) = if let Some((w1, z1)) = &self.w1z1 {
-            let lin = |c: [usize; 3]| {
-                &M[2] * Scale(b[c[0]]) + &M[1] * Scale(b[c[1]]) + &M[0] * Scale(b[c[2]])
-            };
+        let (mut lu, mut lv) = if let Some((w1, z1)) = &self.w1z1 {
+            let [m2, m4, m6] = [M[0].as_ref(), M[1].as_ref(), M[2].as_ref()];
             let a6 = view(&self.pows[2], tr);
             // Lw = A⁶ Lw₁ + M₆ W₁ + Lw₂;  Lu = A Lw + E W;  Lv = A⁶ Lz₁ + M₆ Z₁ + Lz₂.
-            let mut lw = lin([7, 5, 3]);
-            matmul_acc(lw.as_mut(), a6, lin([13, 11, 9]).as_ref(), T::one(), par);
-            matmul_acc(lw.as_mut(), M[2].as_ref(), view(w1, tr), T::one(), par);
+            let mut lw = lincomb(&[(b[7], m6), (b[5], m4), (b[3], m2)], T::zero());
+            let lw1 = lincomb(&[(b[13], m6), (b[11], m4), (b[9], m2)], T::zero());
+            matmul_acc(lw.as_mut(), a6, lw1.as_ref(), T::one(), par);
+            matmul_acc(lw.as_mut(), m6, view(w1, tr), T::one(), par);
             let mut lu = prod(A, lw.as_ref());
             matmul_acc(lu.as_mut(), E.as_ref(), view(&self.w, tr), T::one(), par);
-            let mut lv = lin([6, 4, 2]);
-            matmul_acc(lv.as_mut(), a6, lin([12, 10, 8]).as_ref(), T::one(), par);
-            matmul_acc(lv.as_mut(), M[2].as_ref(), view(z1, tr), T::one(), par);
+            // Reuse lw₁'s buffer for Lz₁.
+            let mut lz1 = lw1;
+            lz1.fill(T::zero());
+            for (c, x) in [(b[12], m6), (b[10], m4), (b[8], m2)] {
+                zip!(&mut lz1, x).for_each(|unzip!(o, x)| *o += c * *x);
+            }
+            let mut lv = lincomb(&[(b[6], m6), (b[4], m4), (b[2], m2)], T::zero());
+            matmul_acc(lv.as_mut(), a6, lz1.as_ref(), T::one(), par);
+            matmul_acc(lv.as_mut(), m6, view(z1, tr), T::one(), par);
             (lu, lv)
         } else {
-            let mut odd = Mat::<T>::zeros(n, n);
-            let mut lv = Mat::<T>::zeros(n, n);
-            for (k, mk) in M.iter().enumerate() {
-                odd += mk * Scale(b[2 * k + 3]);
-                lv += mk * Scale(b[2 * k + 2]);
-            }
-            let mut lu = prod(A, odd.as_ref());
+            let odd: Vec<(T, MatRef<'_, T>)> = M
+                .iter()
+                .enumerate()
+                .map(|(k, mk)| (b[2 * k + 3], mk.as_ref()))
+                .collect();
+            let even: Vec<(T, MatRef<'_, T>)> = M
+                .iter()
+                .enumerate()
+                .map(|(k, mk)| (b[2 * k + 2], mk.as_ref()))
+                .collect();
+            let mut lu = prod(A, lincomb(&odd, T::zero()).as_ref());
             matmul_acc(lu.as_mut(), E.as_ref(), view(&self.w, tr), T::one(), par);
-            (lu, lv)
+            (lu, lincomb(&even, T::zero()))
         };
-        // L_r = q⁻¹ (Lu + Lv + (Lu − Lv) R₀)
-        let mut rhs = &lu + &lv;
+        // L_r = q⁻¹ (Lu + Lv + (Lu − Lv) R₀), in place: (lu, lv) ← (Lu + Lv, Lu − Lv).
+        zip!(&mut lu, &mut lv).for_each(|unzip!(u, v)| {
+            let (uu, vv) = (*u, *v);
+            *u = uu + vv;
+            *v = uu - vv;
+        });
+        let mut rhs = lu;
         matmul_acc(
             rhs.as_mut(),
-            (&lu - &lv).as_ref(),
+            lv.as_ref(),
             view(&self.squares[0], tr),
             T::one(),
             par,
