@@ -43,3 +43,7 @@ pub use var::Var;
 /// The scalar types of the tape: `f32` and `f64` (any `faer` real field with `num_traits::Float`).
 pub trait Scalar: faer::traits::RealField + num_traits::Float + 'static {}
 impl<T: faer::traits::RealField + num_traits::Float + 'static> Scalar for T {}
+
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
