@@ -36,14 +36,19 @@ fn problem(n: usize) -> Problem {
 fn grad(p: &Problem) -> Mat<f64> {
     let tape = Tape::new();
     let d = tape.var(p.d.clone());
-    let w = diag_mul(d, tape.constant(p.a.clone())).expm().matmul(tape.constant(p.v.clone()));
+    let w = diag_mul(d, tape.constant(p.a.clone()))
+        .expm()
+        .matmul(tape.constant(p.v.clone()));
     tape.constant(p.c.clone()).dot(w).backward().wrt(d)
 }
 
 fn jac_backprop(p: &Problem) -> Mat<f64> {
     let tape = Tape::new();
     let d = tape.var(p.d.clone());
-    diag_mul(d, tape.constant(p.a.clone())).expm().matmul(tape.constant(p.v.clone())).jacobian(d)
+    diag_mul(d, tape.constant(p.a.clone()))
+        .expm()
+        .matmul(tape.constant(p.v.clone()))
+        .jacobian(d)
 }
 
 fn x_of(p: &Problem) -> Mat<f64> {
@@ -56,14 +61,17 @@ fn jac_frechet(p: &Problem) -> Mat<f64> {
     let mut j = Mat::<f64>::zeros(n, n);
     for k in 0..n {
         let e = Mat::<f64>::from_fn(n, n, |i, c| if i == k { p.a[(k, c)] } else { 0.0 });
-        j.col_mut(k).copy_from((f.frechet(e.as_ref()) * &p.v).col(0));
+        j.col_mut(k)
+            .copy_from((f.frechet(e.as_ref()) * &p.v).col(0));
     }
     j
 }
 
 fn kron(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
     let (r, s) = b.shape();
-    Mat::from_fn(a.nrows() * r, a.ncols() * s, |i, j| a[(i / r, j / s)] * b[(i % r, j % s)])
+    Mat::from_fn(a.nrows() * r, a.ncols() * s, |i, j| {
+        a[(i / r, j / s)] * b[(i % r, j % s)]
+    })
 }
 
 fn jac_kronecker(p: &Problem) -> Mat<f64> {
@@ -72,9 +80,12 @@ fn jac_kronecker(p: &Problem) -> Mat<f64> {
     let x = x_of(p);
     let eye = Mat::<f64>::identity(n, n);
     let mut big = Mat::<f64>::zeros(2 * nn, 2 * nn);
-    big.submatrix_mut(0, 0, nn, nn).copy_from(kron(x.transpose(), eye.as_ref()));
-    big.submatrix_mut(nn, nn, nn, nn).copy_from(kron(eye.as_ref(), x.as_ref()));
-    big.submatrix_mut(0, nn, nn, nn).copy_from(Mat::<f64>::identity(nn, nn));
+    big.submatrix_mut(0, 0, nn, nn)
+        .copy_from(kron(x.transpose(), eye.as_ref()));
+    big.submatrix_mut(nn, nn, nn, nn)
+        .copy_from(kron(eye.as_ref(), x.as_ref()));
+    big.submatrix_mut(0, nn, nn, nn)
+        .copy_from(Mat::<f64>::identity(nn, nn));
     let k = expm(big.as_ref()).submatrix(0, nn, nn, nn).to_owned();
     let kr = Mat::<f64>::from_fn(nn, n, |r, c| if r % n == c { p.a[(c, r / n)] } else { 0.0 });
     kron(p.v.transpose(), eye.as_ref()) * &k * &kr
@@ -83,20 +94,32 @@ fn jac_kronecker(p: &Problem) -> Mat<f64> {
 fn bench_diag(cr: &mut Criterion) {
     faer::set_global_parallelism(faer::Par::Seq);
     let mut g = cr.benchmark_group("diag_grad");
-    g.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
     for n in [4usize, 16, 64, 256] {
         let p = problem(n);
-        g.bench_function(BenchmarkId::from_parameter(n), |b| b.iter(|| grad(black_box(&p))));
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| grad(black_box(&p)))
+        });
     }
     g.finish();
     let mut g = cr.benchmark_group("jacobian");
-    g.sample_size(20).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
     for n in [4usize, 6, 16, 64] {
         let p = problem(n);
-        g.bench_function(BenchmarkId::new("backprop", n), |b| b.iter(|| jac_backprop(black_box(&p))));
-        g.bench_function(BenchmarkId::new("frechet_columns", n), |b| b.iter(|| jac_frechet(black_box(&p))));
+        g.bench_function(BenchmarkId::new("backprop", n), |b| {
+            b.iter(|| jac_backprop(black_box(&p)))
+        });
+        g.bench_function(BenchmarkId::new("frechet_columns", n), |b| {
+            b.iter(|| jac_frechet(black_box(&p)))
+        });
         if n <= 6 {
-            g.bench_function(BenchmarkId::new("kronecker", n), |b| b.iter(|| jac_kronecker(black_box(&p))));
+            g.bench_function(BenchmarkId::new("kronecker", n), |b| {
+                b.iter(|| jac_kronecker(black_box(&p)))
+            });
         }
     }
     g.finish();

@@ -13,13 +13,17 @@ use std::time::Instant;
 
 fn kron(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
     let (p, q) = b.shape();
-    Mat::from_fn(a.nrows() * p, a.ncols() * q, |i, j| a[(i / p, j / q)] * b[(i % p, j % q)])
+    Mat::from_fn(a.nrows() * p, a.ncols() * q, |i, j| {
+        a[(i / p, j / q)] * b[(i % p, j % q)]
+    })
 }
 
 fn show(name: &str, m: &Mat<f64>) {
     println!("{name}:");
     for i in 0..m.nrows() {
-        let row: Vec<String> = (0..m.ncols()).map(|j| format!("{:>14.10}", m[(i, j)])).collect();
+        let row: Vec<String> = (0..m.ncols())
+            .map(|j| format!("{:>14.10}", m[(i, j)]))
+            .collect();
         println!("  {}", row.join(" "));
     }
 }
@@ -42,7 +46,9 @@ fn main() {
     let t = Instant::now();
     let tape = Tape::new();
     let dv = tape.var(d.clone());
-    let w = diag_mul(dv, tape.constant(a.clone())).expm().matmul(tape.constant(v.clone()));
+    let w = diag_mul(dv, tape.constant(a.clone()))
+        .expm()
+        .matmul(tape.constant(v.clone()));
     let j_tape = w.jacobian(dv);
     let t_tape = t.elapsed();
 
@@ -52,7 +58,9 @@ fn main() {
     let mut j_frechet = Mat::<f64>::zeros(n, n);
     for k in 0..n {
         let e = Mat::<f64>::from_fn(n, n, |i, c| if i == k { a[(k, c)] } else { 0.0 });
-        j_frechet.col_mut(k).copy_from((f.frechet(e.as_ref()) * &v).col(0));
+        j_frechet
+            .col_mut(k)
+            .copy_from((f.frechet(e.as_ref()) * &v).col(0));
     }
     let t_frechet = t.elapsed();
 
@@ -61,15 +69,22 @@ fn main() {
     let nn = n * n;
     let eye = Mat::<f64>::identity(n, n);
     let mut big = Mat::<f64>::zeros(2 * nn, 2 * nn);
-    big.submatrix_mut(0, 0, nn, nn).copy_from(kron(x.transpose(), eye.as_ref()));
-    big.submatrix_mut(nn, nn, nn, nn).copy_from(kron(eye.as_ref(), x.as_ref()));
-    big.submatrix_mut(0, nn, nn, nn).copy_from(Mat::<f64>::identity(nn, nn));
+    big.submatrix_mut(0, 0, nn, nn)
+        .copy_from(kron(x.transpose(), eye.as_ref()));
+    big.submatrix_mut(nn, nn, nn, nn)
+        .copy_from(kron(eye.as_ref(), x.as_ref()));
+    big.submatrix_mut(0, nn, nn, nn)
+        .copy_from(Mat::<f64>::identity(nn, nn));
     let k = expm(big.as_ref()).submatrix(0, nn, nn, nn).to_owned();
-    let khatri_rao = Mat::<f64>::from_fn(nn, n, |r, c| if r % n == c { a[(c, r / n)] } else { 0.0 });
+    let khatri_rao =
+        Mat::<f64>::from_fn(nn, n, |r, c| if r % n == c { a[(c, r / n)] } else { 0.0 });
     let j_kron = kron(v.transpose(), eye.as_ref()) * &k * &khatri_rao;
     let t_kron = t.elapsed();
 
-    println!("w = exp(Diag(d)·(P − I))·v = {:?}\n", (0..n).map(|i| w.value()[(i, 0)]).collect::<Vec<_>>());
+    println!(
+        "w = exp(Diag(d)·(P − I))·v = {:?}\n",
+        (0..n).map(|i| w.value()[(i, 0)]).collect::<Vec<_>>()
+    );
     show("J by backprop (tape.jacobian)", &j_tape);
     show("J by Fréchet columns", &j_frechet);
     show("J by the Kronecker closed form", &j_kron);
@@ -86,10 +101,15 @@ fn main() {
     let w_obs = faer::mat![[0.4], [0.3], [0.2], [0.1f64]];
     let tape = Tape::new();
     let dv = tape.var(d.clone());
-    let w = diag_mul(dv, tape.constant(a)).expm().matmul(tape.constant(v));
+    let w = diag_mul(dv, tape.constant(a))
+        .expm()
+        .matmul(tape.constant(v));
     let r = w.sub(tape.constant(w_obs));
     let loss = r.dot(r).scale(0.5);
     let g = loss.backward().wrt(dv);
     println!("\nℓ(d) = ½‖w − w_obs‖² = {:.12}", loss.item());
-    println!("∂ℓ/∂d = {:?}", (0..n).map(|i| g[(i, 0)]).collect::<Vec<_>>());
+    println!(
+        "∂ℓ/∂d = {:?}",
+        (0..n).map(|i| g[(i, 0)]).collect::<Vec<_>>()
+    );
 }

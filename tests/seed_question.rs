@@ -24,7 +24,9 @@ fn rel(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> f64 {
 /// Relative condition number of exp at X (power iteration on L*L).
 fn cond_exp(x: MatRef<'_, f64>) -> f64 {
     let f = Expm::new(x);
-    let mut z = Mat::<f64>::from_fn(x.nrows(), x.ncols(), |i, j| 1.0 + ((i * 7 + j * 3) % 5) as f64);
+    let mut z = Mat::<f64>::from_fn(x.nrows(), x.ncols(), |i, j| {
+        1.0 + ((i * 7 + j * 3) % 5) as f64
+    });
     let mut sigma = 0.0;
     for _ in 0..30 {
         z = &z * faer::Scale(1.0 / z.norm_l2());
@@ -47,7 +49,9 @@ fn x_of(d: &Mat<f64>, a: &Mat<f64>) -> Mat<f64> {
 fn route_backprop(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> (Mat<f64>, Mat<f64>) {
     let tape = Tape::new();
     let dv = tape.var(d.clone());
-    let w = diag_mul(dv, tape.constant(a.clone())).expm().matmul(tape.constant(v.clone()));
+    let w = diag_mul(dv, tape.constant(a.clone()))
+        .expm()
+        .matmul(tape.constant(v.clone()));
     (w.jacobian(dv), w.value())
 }
 
@@ -65,7 +69,9 @@ fn route_frechet(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> Mat<f64> {
 
 fn kron(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
     let (p, q) = b.shape();
-    Mat::from_fn(a.nrows() * p, a.ncols() * q, |i, j| a[(i / p, j / q)] * b[(i % p, j % q)])
+    Mat::from_fn(a.nrows() * p, a.ncols() * q, |i, j| {
+        a[(i / p, j / q)] * b[(i % p, j % q)]
+    })
 }
 
 fn route_kronecker(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> (Mat<f64>, Mat<f64>) {
@@ -74,9 +80,12 @@ fn route_kronecker(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> (Mat<f64>, Mat<f
     let x = x_of(d, a);
     let eye = Mat::<f64>::identity(n, n);
     let mut big = Mat::<f64>::zeros(2 * nn, 2 * nn);
-    big.submatrix_mut(0, 0, nn, nn).copy_from(kron(x.transpose(), eye.as_ref()));
-    big.submatrix_mut(nn, nn, nn, nn).copy_from(kron(eye.as_ref(), x.as_ref()));
-    big.submatrix_mut(0, nn, nn, nn).copy_from(Mat::<f64>::identity(nn, nn));
+    big.submatrix_mut(0, 0, nn, nn)
+        .copy_from(kron(x.transpose(), eye.as_ref()));
+    big.submatrix_mut(nn, nn, nn, nn)
+        .copy_from(kron(eye.as_ref(), x.as_ref()));
+    big.submatrix_mut(0, nn, nn, nn)
+        .copy_from(Mat::<f64>::identity(nn, nn));
     let k = expm(big.as_ref()).submatrix(0, nn, nn, nn).to_owned();
     // Khatri–Rao (Aᵀ ⊡ I): column k = (row k of A) ⊗ eₖ.
     let kr = Mat::<f64>::from_fn(nn, n, |r, c| if r % n == c { a[(c, r / n)] } else { 0.0 });
@@ -106,7 +115,13 @@ fn route_fd(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> Mat<f64> {
 fn commuting_guess(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> Mat<f64> {
     let ev = expm(x_of(d, a).as_ref()) * v;
     let n = a.nrows();
-    Mat::from_fn(n, n, |i, k| if i == k { (0..n).map(|c| a[(k, c)] * ev[(c, 0)]).sum() } else { 0.0 })
+    Mat::from_fn(n, n, |i, k| {
+        if i == k {
+            (0..n).map(|c| a[(k, c)] * ev[(c, 0)]).sum()
+        } else {
+            0.0
+        }
+    })
 }
 
 struct Case {
@@ -124,7 +139,15 @@ fn cases() -> Vec<Case> {
         let d = Mat::from_fn(n, 1, |_, _| r(0.5, 1.5));
         let v = Mat::from_fn(n, 1, |_, _| r(-1.0, 1.0));
         let random = Mat::from_fn(n, n, |_, _| r(-1.0, 1.0));
-        let nonnormal = Mat::from_fn(n, n, |i, j| if j > i { 3.0 * r(0.5, 1.0) } else if i == j { -0.5 } else { 0.05 * r(-1.0, 1.0) });
+        let nonnormal = Mat::from_fn(n, n, |i, j| {
+            if j > i {
+                3.0 * r(0.5, 1.0)
+            } else if i == j {
+                -0.5
+            } else {
+                0.05 * r(-1.0, 1.0)
+            }
+        });
         // Markov generator Q = P − I with a random jump matrix P (rows sum to 1, zero diagonal).
         let mut p = Mat::from_fn(n, n, |i, j| if i == j { 0.0 } else { r(0.1, 1.0) });
         for i in 0..n {
@@ -135,12 +158,34 @@ fn cases() -> Vec<Case> {
         }
         let markov = Mat::from_fn(n, n, |i, j| p[(i, j)] - if i == j { 1.0 } else { 0.0 });
         // Badly scaled: D A D⁻¹ with D spanning 10^±2.
-        let scales: Vec<f64> = (0..n).map(|i| 10f64.powf(4.0 * i as f64 / (n - 1) as f64 - 2.0)).collect();
+        let scales: Vec<f64> = (0..n)
+            .map(|i| 10f64.powf(4.0 * i as f64 / (n - 1) as f64 - 2.0))
+            .collect();
         let badly = Mat::from_fn(n, n, |i, j| random[(i, j)] * scales[i] / scales[j] * 0.2);
-        out.push(Case { name: "random", d: d.clone(), a: random, v: v.clone() });
-        out.push(Case { name: "non-normal", d: d.clone(), a: nonnormal, v: v.clone() });
-        out.push(Case { name: "markov", d: &d * faer::Scale(3.0), a: markov, v: v.clone() });
-        out.push(Case { name: "badly scaled", d, a: badly, v });
+        out.push(Case {
+            name: "random",
+            d: d.clone(),
+            a: random,
+            v: v.clone(),
+        });
+        out.push(Case {
+            name: "non-normal",
+            d: d.clone(),
+            a: nonnormal,
+            v: v.clone(),
+        });
+        out.push(Case {
+            name: "markov",
+            d: &d * faer::Scale(3.0),
+            a: markov,
+            v: v.clone(),
+        });
+        out.push(Case {
+            name: "badly scaled",
+            d,
+            a: badly,
+            v,
+        });
     }
     out
 }
@@ -156,30 +201,57 @@ fn three_routes_and_differences_agree() {
         let jd = route_fd(&c.d, &c.a, &c.v);
         let t = tol(x.as_ref());
         let (e_bf, e_bk) = (rel(jb.as_ref(), jf.as_ref()), rel(jb.as_ref(), jk.as_ref()));
-        assert!(e_bf <= t, "{} n={n}: backprop vs Fréchet {e_bf:.2e} > {t:.2e}", c.name);
+        assert!(
+            e_bf <= t,
+            "{} n={n}: backprop vs Fréchet {e_bf:.2e} > {t:.2e}",
+            c.name
+        );
         let tk = t + tol(big.as_ref());
-        assert!(e_bk <= tk, "{} n={n}: backprop vs Kronecker {e_bk:.2e} > {tk:.2e}", c.name);
+        assert!(
+            e_bk <= tk,
+            "{} n={n}: backprop vs Kronecker {e_bk:.2e} > {tk:.2e}",
+            c.name
+        );
         // Richardson differences: O(h⁴) truncation + u/h rounding, ~1e-9 here.
         let e_fd = rel(jb.as_ref(), jd.as_ref());
-        assert!(e_fd <= 1e-7, "{} n={n}: backprop vs differences {e_fd:.2e}", c.name);
+        assert!(
+            e_fd <= 1e-7,
+            "{} n={n}: backprop vs differences {e_fd:.2e}",
+            c.name
+        );
         // Exact identity J·d = X·w (Euler's theorem for the degree-1 homogeneous X(d)).
         let lhs = &jb * &c.d;
         let rhs = &x * &w;
         let e_id = (&lhs - &rhs).norm_l2() / (jb.norm_l2() * c.d.norm_l2());
         assert!(e_id <= t, "{} n={n}: J·d vs X·w {e_id:.2e}", c.name);
-        println!("{:>12} n={n}: backprop–Fréchet {e_bf:.1e}, backprop–Kronecker {e_bk:.1e}, backprop–FD {e_fd:.1e}, J·d−X·w {e_id:.1e} (tol {t:.1e})", c.name);
+        println!(
+            "{:>12} n={n}: backprop–Fréchet {e_bf:.1e}, backprop–Kronecker {e_bk:.1e}, backprop–FD {e_fd:.1e}, J·d−X·w {e_id:.1e} (tol {t:.1e})",
+            c.name
+        );
         // The commuting guess is wrong unless A is diagonal.
         let guess = commuting_guess(&c.d, &c.a, &c.v);
-        assert!(rel(guess.as_ref(), jb.as_ref()) > 1e-2, "{} n={n}: the commuting guess should fail", c.name);
+        assert!(
+            rel(guess.as_ref(), jb.as_ref()) > 1e-2,
+            "{} n={n}: the commuting guess should fail",
+            c.name
+        );
     }
 }
 
 #[test]
 fn commuting_guess_holds_for_diagonal_a() {
-    let a = Mat::<f64>::from_fn(4, 4, |i, j| if i == j { -0.3 * (i as f64 + 1.0) } else { 0.0 });
+    let a = Mat::<f64>::from_fn(
+        4,
+        4,
+        |i, j| if i == j { -0.3 * (i as f64 + 1.0) } else { 0.0 },
+    );
     let d = Mat::<f64>::from_fn(4, 1, |i, _| 0.5 + i as f64);
     let v = Mat::<f64>::from_fn(4, 1, |i, _| 1.0 - 0.25 * i as f64);
     let (jb, _) = route_backprop(&d, &a, &v);
     let guess = commuting_guess(&d, &a, &v);
-    assert!(rel(guess.as_ref(), jb.as_ref()) <= 8.0 * U, "{:e}", rel(guess.as_ref(), jb.as_ref()));
+    assert!(
+        rel(guess.as_ref(), jb.as_ref()) <= 8.0 * U,
+        "{:e}",
+        rel(guess.as_ref(), jb.as_ref())
+    );
 }
