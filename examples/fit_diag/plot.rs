@@ -1,0 +1,75 @@
+//! The `--plot` picture: loss against iteration (log scale) and fitted against true d.
+use crate::model::FitResult;
+use plotters::prelude::*;
+use std::path::Path;
+
+pub fn svg(
+    path: &Path,
+    r: &FitResult,
+    truth: Option<&[f64]>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (1000, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(500);
+    let pts: Vec<(f64, f64)> = r
+        .history
+        .iter()
+        .filter(|p| p.loss > 0.0)
+        .map(|p| (p.iter as f64, p.loss))
+        .collect();
+    let (lo, hi) = pts.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| {
+        (lo.min(p.1), hi.max(p.1))
+    });
+    let (lo, hi) = if pts.is_empty() {
+        (1e-30, 1.0)
+    } else {
+        (lo * 0.5, hi * 2.0)
+    };
+    let xmax = pts.last().map_or(1.0, |p| p.0.max(1.0));
+    let mut c = ChartBuilder::on(&left)
+        .caption("loss against iteration", ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..xmax, (lo..hi).log_scale())?;
+    c.configure_mesh()
+        .x_desc("iteration")
+        .y_desc("loss")
+        .y_label_formatter(&|v| format!("{v:.0e}"))
+        .draw()?;
+    c.draw_series(LineSeries::new(pts.iter().copied(), &BLUE))?;
+    let (xs, label): (Vec<f64>, &str) = match truth {
+        Some(t) => (t.to_vec(), "true d"),
+        None => ((0..r.d.len()).map(|i| i as f64).collect(), "index"),
+    };
+    let all = xs.iter().chain(&r.d);
+    let (a, b) = all.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
+    let pad = 0.05 * (b - a).max(1e-12);
+    let mut c = ChartBuilder::on(&right)
+        .caption(
+            if truth.is_some() {
+                "fitted against true d"
+            } else {
+                "fitted d"
+            },
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(50)
+        .build_cartesian_2d((a - pad)..(b + pad), (a - pad)..(b + pad))?;
+    c.configure_mesh().x_desc(label).y_desc("fitted d").draw()?;
+    if truth.is_some() {
+        c.draw_series(LineSeries::new(
+            [(a - pad, a - pad), (b + pad, b + pad)],
+            &BLACK.mix(0.4),
+        ))?;
+    }
+    c.draw_series(
+        xs.iter()
+            .zip(&r.d)
+            .map(|(x, y)| Circle::new((*x, *y), 3, RED.filled())),
+    )?;
+    root.present()?;
+    Ok(())
+}
