@@ -6,7 +6,7 @@ mod model;
 fn recovers_d_noise_free() {
     let p = model::synthetic(10, 6, 0.0, 7);
     let r = model::fit(&p, vec![1.0; 10], &model::FitOptions::default(), |_| {}).unwrap();
-    let err = model::relative_error(&r.d, p.d_true.as_ref().unwrap());
+    let err = model::relative_error(&r.x, p.d_true.as_ref().unwrap());
     assert!(r.converged, "{}: ‖∇‖ = {:e}", r.reason, r.grad_norm);
     assert!(err <= 1e-6, "relative error {err:e}");
 }

@@ -131,7 +131,7 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
     if let Some(truth) = &problem.d_true {
         println!(
             "relative error ‖d − d_true‖/‖d_true‖ = {:.3e}",
-            model::relative_error(&result.d, truth)
+            model::relative_error(&result.x, truth)
         );
     }
     if let Some(path) = &args.out {
@@ -140,7 +140,7 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
         } else {
             "index,d\n"
         });
-        for (i, d) in result.d.iter().enumerate() {
+        for (i, d) in result.x.iter().enumerate() {
             match &problem.d_true {
                 Some(t) => csv.push_str(&format!("{i},{d:.17e},{:.17e}\n", t[i])),
                 None => csv.push_str(&format!("{i},{d:.17e}\n")),

@@ -5,17 +5,15 @@
 //! Shared by `examples/fit_diag/main.rs` and `tests/fit_diag.rs`.
 #![allow(dead_code)]
 
-use argmin::core::observers::{Observe, ObserverMode};
-use argmin::core::{CostFunction, Error, Executor, Gradient, KV, State, TerminationReason};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
 use expgrad::diag::diag_mul;
 use expgrad::tape::Tape;
 use faer::Mat;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::cell::RefCell;
-use std::time::{Duration, Instant};
+
+#[path = "../common/lbfgs.rs"]
+mod lbfgs;
+pub use lbfgs::{FitOptions, FitResult, Progress};
 
 /// One observation `w ≈ exp(t·Diag(d)·A)·v`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -186,223 +184,14 @@ pub fn synthetic(n: usize, m: usize, noise: f64, seed: u64) -> Problem {
     }
 }
 
-/// Settings of [`fit`].
-#[derive(Clone, Debug)]
-pub struct FitOptions {
-    /// Iteration cap.
-    pub max_iters: u64,
-    /// Stop when ‖∇‖₂ ≤ tol.
-    pub tol: f64,
-    /// L-BFGS memory.
-    pub memory: usize,
-}
-
-impl Default for FitOptions {
-    fn default() -> Self {
-        Self {
-            max_iters: 500,
-            tol: 1e-10,
-            memory: 10,
-        }
-    }
-}
-
-/// One line of progress.
-#[derive(Clone, Debug)]
-pub struct Progress {
-    /// Iteration.
-    pub iter: u64,
-    /// Loss.
-    pub loss: f64,
-    /// ‖∇‖₂.
-    pub grad_norm: f64,
-    /// Time since the start.
-    pub elapsed: Duration,
-}
-
-/// The outcome of [`fit`].
-#[derive(Clone, Debug)]
-pub struct FitResult {
-    /// Fitted d.
-    pub d: Vec<f64>,
-    /// Final loss.
-    pub loss: f64,
-    /// Final ‖∇‖₂.
-    pub grad_norm: f64,
-    /// Iterations.
-    pub iters: u64,
-    /// Loss and gradient evaluations.
-    pub evals: usize,
-    /// Wall time.
-    pub elapsed: Duration,
-    /// Whether the gradient tolerance was met.
-    pub converged: bool,
-    /// argmin's termination reason.
-    pub reason: String,
-    /// One entry per iteration.
-    pub history: Vec<Progress>,
-}
-
-/// The last evaluation: (d, loss, gradient); L-BFGS asks for cost and gradient separately.
-type Evaluated = (Vec<f64>, f64, Vec<f64>);
-
-struct Objective<'p> {
-    problem: &'p Problem,
-    cache: RefCell<Option<Evaluated>>,
-    evals: std::rc::Rc<RefCell<usize>>,
-}
-
-impl Objective<'_> {
-    fn eval(&self, d: &[f64]) -> Result<(f64, Vec<f64>), Error> {
-        if let Some((p, c, g)) = &*self.cache.borrow() {
-            if p.as_slice() == d {
-                return Ok((*c, g.clone()));
-            }
-        }
-        let (c, g) = self.problem.loss_and_grad(d).map_err(Error::msg)?;
-        *self.evals.borrow_mut() += 1;
-        *self.cache.borrow_mut() = Some((d.to_vec(), c, g.clone()));
-        Ok((c, g))
-    }
-}
-
-impl CostFunction for Objective<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, d: &Vec<f64>) -> Result<f64, Error> {
-        Ok(self.eval(d)?.0)
-    }
-}
-
-impl Gradient for Objective<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-    fn gradient(&self, d: &Vec<f64>) -> Result<Vec<f64>, Error> {
-        Ok(self.eval(d)?.1)
-    }
-}
-
-struct Recorder<F> {
-    start: Instant,
-    history: std::rc::Rc<RefCell<Vec<Progress>>>,
-    on_iter: F,
-}
-
-impl<F: FnMut(&Progress), I: State<Float = f64>> Observe<I> for Recorder<F>
-where
-    I: GradNorm,
-{
-    fn observe_iter(&mut self, state: &I, _kv: &KV) -> Result<(), Error> {
-        let p = Progress {
-            iter: state.get_iter(),
-            loss: state.get_cost(),
-            grad_norm: state.grad_norm(),
-            elapsed: self.start.elapsed(),
-        };
-        (self.on_iter)(&p);
-        self.history.borrow_mut().push(p);
-        Ok(())
-    }
-}
-
-/// The gradient norm of an argmin state.
-pub trait GradNorm {
-    /// ‖∇‖₂ of the current iterate (NaN if unknown).
-    fn grad_norm(&self) -> f64;
-}
-
-impl GradNorm for argmin::core::IterState<Vec<f64>, Vec<f64>, (), (), (), f64> {
-    fn grad_norm(&self) -> f64 {
-        self.get_gradient()
-            .map_or(f64::NAN, |g| g.iter().map(|x| x * x).sum::<f64>().sqrt())
-    }
-}
-
-/// Fits `d` from `d0` with L-BFGS; `on_iter` sees every iteration (progress printing).
+/// Fits `d` from `d0` by L-BFGS on [`Problem::loss_and_grad`].
 pub fn fit(
     problem: &Problem,
     d0: Vec<f64>,
     opts: &FitOptions,
     on_iter: impl FnMut(&Progress) + 'static,
 ) -> Result<FitResult, String> {
-    let start = Instant::now();
-    let grad0 = problem
-        .loss_and_grad(&d0)?
-        .1
-        .iter()
-        .map(|x| x * x)
-        .sum::<f64>()
-        .sqrt();
-    let evals = std::rc::Rc::new(RefCell::new(0usize));
-    let objective = Objective {
-        problem,
-        cache: RefCell::new(None),
-        evals: evals.clone(),
-    };
-    let linesearch = MoreThuenteLineSearch::new();
-    let solver = LBFGS::new(linesearch, opts.memory)
-        .with_tolerance_grad(opts.tol)
-        .and_then(|s| s.with_tolerance_cost(0.0))
-        .map_err(|e| e.to_string())?;
-    let history = std::rc::Rc::new(RefCell::new(Vec::new()));
-    let recorder = Recorder {
-        start,
-        history: history.clone(),
-        on_iter,
-    };
-    let res = Executor::new(objective, solver)
-        .configure(|state| state.param(d0).max_iters(opts.max_iters))
-        .add_observer(recorder, ObserverMode::Always)
-        .ctrlc(false)
-        .run()
-        .map_err(|e| format!("the optimiser stopped with an error: {e}"))?;
-    let state = res.state();
-    let d = state
-        .get_best_param()
-        .cloned()
-        .ok_or("no parameters returned")?;
-    let (loss, grad) = problem.loss_and_grad(&d)?;
-    let grad_norm = grad.iter().map(|x| x * x).sum::<f64>().sqrt();
-    let mut reason = state
-        .get_termination_reason()
-        .map_or("unknown".to_string(), |r| r.text().to_string());
-    let history = history.borrow().clone();
-    let mut converged = matches!(
-        state.get_termination_reason(),
-        Some(TerminationReason::SolverConverged)
-    ) && grad_norm <= opts.tol * 10.0;
-    // With noisy data the loss floor is > 0 and the line search stops once loss changes fall
-    // below rounding (|Δℓ| ~ u·ℓ) before ‖∇‖ reaches an absolute tolerance. Accept that as
-    // converged only when the loss has been flat to 1e-12 relative over the last 5 iterations
-    // and the gradient has dropped by at least 1e6 from its start.
-    if !converged && history.len() >= 5 {
-        let last: Vec<f64> = history[history.len() - 5..]
-            .iter()
-            .map(|p| p.loss)
-            .collect();
-        let (lo, hi) = last
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
-        if (hi - lo) <= 1e-12 * hi.abs() && grad_norm <= 1e-6 * grad0 {
-            converged = true;
-            reason = format!(
-                "stationary to rounding: loss flat to 1e-12 over 5 iterations, ‖∇‖ reduced {:.1e}× ({reason})",
-                grad0 / grad_norm
-            );
-        }
-    }
-    let evals = *evals.borrow();
-    Ok(FitResult {
-        d,
-        loss,
-        grad_norm,
-        iters: state.get_iter(),
-        evals,
-        elapsed: start.elapsed(),
-        converged,
-        reason,
-        history,
-    })
+    lbfgs::minimize(|d: &[f64]| problem.loss_and_grad(d), d0, opts, on_iter)
 }
 
 /// `‖d − d_true‖₂ / ‖d_true‖₂`.

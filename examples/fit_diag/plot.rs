@@ -40,9 +40,9 @@ pub fn svg(
     c.draw_series(LineSeries::new(pts.iter().copied(), &BLUE))?;
     let (xs, label): (Vec<f64>, &str) = match truth {
         Some(t) => (t.to_vec(), "true d"),
-        None => ((0..r.d.len()).map(|i| i as f64).collect(), "index"),
+        None => ((0..r.x.len()).map(|i| i as f64).collect(), "index"),
     };
-    let all = xs.iter().chain(&r.d);
+    let all = xs.iter().chain(&r.x);
     let (a, b) = all.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(*v), b.max(*v)));
     let pad = 0.05 * (b - a).max(1e-12);
     let mut c = ChartBuilder::on(&right)
@@ -67,7 +67,7 @@ pub fn svg(
     }
     c.draw_series(
         xs.iter()
-            .zip(&r.d)
+            .zip(&r.x)
             .map(|(x, y)| Circle::new((*x, *y), 3, RED.filled())),
     )?;
     root.present()?;
