@@ -46,6 +46,12 @@ pub enum TapeError {
         /// What is wrong.
         what: &'static str,
     },
+    /// A value (an input, an op's result, or a cotangent in the backward pass) holds a NaN or
+    /// an infinity: expgrad reports it at the op that produced it, never propagates it.
+    NonFinite {
+        /// The op (or `var`, `constant`, `backward`) where it appeared.
+        op: &'static str,
+    },
     /// An error of the numerical kernel (non-finite input to `expm`, overflow, ...).
     Linalg(LinalgError),
 }
@@ -79,6 +85,10 @@ impl fmt::Display for TapeError {
                 )
             }
             Self::Domain { op, what } => write!(f, "{op}: {what}"),
+            Self::NonFinite { op } => write!(
+                f,
+                "{op}: NaN or infinite entries (overflow or invalid input)"
+            ),
             Self::Linalg(e) => write!(f, "{e}"),
         }
     }

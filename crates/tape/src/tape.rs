@@ -58,15 +58,30 @@ impl<T: Scalar> Tape<T> {
         }
     }
 
-    /// A tracked input: gradients are computed with respect to it.
+    /// A tracked input: gradients are computed with respect to it. Panics if `value` holds
+    /// a NaN or an infinity.
+    #[track_caller]
     pub fn var(&self, value: Mat<T>) -> Var<'_, T> {
-        self.push_leaf(value, true)
+        unwrap_or_panic(self.try_var(value))
+    }
+
+    /// Fallible [`Tape::var`].
+    pub fn try_var(&self, value: Mat<T>) -> Result<Var<'_, T>, TapeError> {
+        finite("var", &value)?;
+        Ok(self.push_leaf(value, true))
     }
 
     /// An untracked input (data): no gradient flows into it, and ops on constants only
-    /// record no op.
+    /// record no op. Panics if `value` holds a NaN or an infinity.
+    #[track_caller]
     pub fn constant(&self, value: Mat<T>) -> Var<'_, T> {
-        self.push_leaf(value, false)
+        unwrap_or_panic(self.try_constant(value))
+    }
+
+    /// Fallible [`Tape::constant`].
+    pub fn try_constant(&self, value: Mat<T>) -> Result<Var<'_, T>, TapeError> {
+        finite("constant", &value)?;
+        Ok(self.push_leaf(value, false))
     }
 
     /// Number of nodes recorded.
@@ -115,6 +130,7 @@ impl<T: Scalar> Tape<T> {
                 .collect();
             let tracked = inputs.iter().any(|v| nodes[v.index].tracked);
             let (value, residual) = op.forward(&values)?;
+            finite(op.name(), &value)?;
             (value, residual, tracked)
         };
         if !tracked {
@@ -164,8 +180,13 @@ impl<T: Scalar> Tape<T> {
         }
     }
 
-    /// Reverse sweep from node `out` seeded with `seed` (checked by the caller).
-    pub(crate) fn backward_from(&self, out: usize, seed: Mat<T>) -> Gradients<'_, T> {
+    /// Reverse sweep from node `out` seeded with `seed` (checked by the caller). A non-finite
+    /// cotangent is reported at the op whose VJP produced it.
+    pub(crate) fn backward_from(
+        &self,
+        out: usize,
+        seed: Mat<T>,
+    ) -> Result<Gradients<'_, T>, TapeError> {
         let nodes = self.nodes.borrow();
         let parents = self.parents.borrow();
         let mut adj: Vec<Option<Mat<T>>> = Vec::with_capacity(out + 1);
@@ -197,6 +218,7 @@ impl<T: Scalar> Tape<T> {
                 let (Some(gk), true) = (gk, needs[k]) else {
                     continue;
                 };
+                finite(op.name(), &gk)?;
                 let p = ps[k];
                 let shape = nodes[p].value.shape();
                 assert!(
@@ -215,11 +237,20 @@ impl<T: Scalar> Tape<T> {
             }
             adj[i] = Some(g);
         }
-        Gradients {
+        Ok(Gradients {
             tape: self,
             generation: self.generation.get(),
             adj,
-        }
+        })
+    }
+}
+
+/// `Err(NonFinite)` unless every entry of `m` is finite.
+pub(crate) fn finite<T: Scalar>(op: &'static str, m: &Mat<T>) -> Result<(), TapeError> {
+    if m.col_iter().all(|c| c.iter().all(|x| x.is_finite())) {
+        Ok(())
+    } else {
+        Err(TapeError::NonFinite { op })
     }
 }
 

@@ -115,9 +115,8 @@ impl<'t, T: Scalar> Var<'t, T> {
                 shape,
             });
         }
-        Ok(self
-            .tape
-            .backward_from(self.index, Mat::from_fn(1, 1, |_, _| T::one())))
+        self.tape
+            .backward_from(self.index, Mat::from_fn(1, 1, |_, _| T::one()))
     }
 
     /// Vector–Jacobian product: gradients of `⟨seed, self⟩` for a cotangent `seed` of this
@@ -144,7 +143,7 @@ impl<'t, T: Scalar> Var<'t, T> {
                 what: "the seed contains NaN or infinite entries",
             });
         }
-        Ok(self.tape.backward_from(self.index, seed))
+        self.tape.backward_from(self.index, seed)
     }
 
     /// The Jacobian `∂ vec(self) / ∂ vec(input)` (column-major `vec` on both sides): one
@@ -164,7 +163,7 @@ impl<'t, T: Scalar> Var<'t, T> {
         for k in 0..r * c {
             let mut seed = Mat::<T>::zeros(r, c);
             seed[(k % r, k / r)] = T::one();
-            let g = self.tape.backward_from(self.index, seed);
+            let g = self.tape.backward_from(self.index, seed)?;
             if let Some(gi) = g.get(input) {
                 for q in 0..ic {
                     for p in 0..ir {

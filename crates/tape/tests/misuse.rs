@@ -145,16 +145,10 @@ fn backward_needs_a_scalar_and_a_fitting_seed() {
 #[test]
 fn non_finite_and_domain_errors() {
     let tape = Tape::<f64>::new();
-    let bad = tape.var(mat![[1.0, f64::NAN], [0.0, 1.0]]);
+    // A NaN never enters the tape, so `expm` never sees one.
     assert_eq!(
-        bad.try_expm().unwrap_err(),
-        TapeError::Linalg(LinalgError::NonFinite { op: "expm" })
-    );
-    assert_eq!(
-        panic_message(|| {
-            let _ = bad.expm();
-        }),
-        "expm: input contains NaN or infinite entries"
+        tape.try_var(mat![[1.0, f64::NAN], [0.0, 1.0]]).unwrap_err(),
+        TapeError::NonFinite { op: "var" }
     );
     let huge = tape.var(mat![[800.0]]);
     assert_eq!(
@@ -185,5 +179,59 @@ fn non_finite_and_domain_errors() {
             let _ = neg.item();
         })
         .contains("1x2")
+    );
+}
+
+#[test]
+fn non_finite_values_are_stopped_where_they_appear() {
+    let tape = Tape::<f64>::new();
+    assert_eq!(
+        tape.try_var(mat![[f64::NAN]]).unwrap_err(),
+        TapeError::NonFinite { op: "var" }
+    );
+    assert_eq!(
+        tape.try_constant(mat![[1.0, f64::INFINITY]]).unwrap_err(),
+        TapeError::NonFinite { op: "constant" }
+    );
+    assert_eq!(
+        panic_message(|| {
+            let _ = tape.var(mat![[f64::NEG_INFINITY]]);
+        }),
+        "var: NaN or infinite entries (overflow or invalid input)"
+    );
+    // Overflow inside an op: exp(800), 1e200 · 1e200, (1e300)², a matmul that overflows.
+    let big = tape.var(mat![[800.0, 1.0]]);
+    assert_eq!(
+        big.try_apply(expgrad_tape::ops::Exp, &[]).unwrap_err(),
+        TapeError::NonFinite { op: "exp" }
+    );
+    let h = tape.var(mat![[1e200]]);
+    assert_eq!(
+        h.try_mul(h).unwrap_err(),
+        TapeError::NonFinite { op: "mul" }
+    );
+    assert_eq!(
+        h.try_apply(expgrad_tape::ops::Square, &[]).unwrap_err(),
+        TapeError::NonFinite { op: "square" }
+    );
+    let row = tape.var(mat![[1e300, 1e300]]);
+    assert_eq!(
+        row.try_matmul(row.transpose()).unwrap_err(),
+        TapeError::NonFinite { op: "matmul" }
+    );
+    // A finite forward whose backward overflows: the cotangent 1e10 times e^700 ≈ 1e304.
+    let x = tape.var(mat![[700.0]]);
+    let y = x.exp();
+    assert_eq!(
+        y.try_backward_with(mat![[1e10]]).unwrap_err(),
+        TapeError::NonFinite { op: "exp" }
+    );
+    // expm whose adjoint overflows: a finite e^X but an infinite L(Xᵀ, Ḡ).
+    let x = tape.var(mat![[700.0, 0.0], [0.0, 1.0]]);
+    let f = x.expm();
+    assert_eq!(
+        f.try_backward_with(mat![[1e300, 0.0], [0.0, 0.0]])
+            .unwrap_err(),
+        TapeError::NonFinite { op: "expm" }
     );
 }

@@ -28,7 +28,12 @@ impl<T: Scalar> Op<T> for ExpmOp {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| f.frechet_adjoint(g))]
+        // An overflowing adjoint comes back as NaN, which the tape reports as
+        // `NonFinite { op: "expm" }` (try_backward) instead of panicking inside the sweep.
+        vec![needs[0].then(|| {
+            f.try_frechet_adjoint(g)
+                .unwrap_or_else(|_| Mat::full(g.nrows(), g.ncols(), T::nan()))
+        })]
     }
 }
 
