@@ -181,7 +181,8 @@ pub fn frechet_norm(x: MatRef<'_, f64>) -> f64 {
         z = &z * faer::Scale(1.0 / z.norm_l2());
         let y = f.frechet(z.as_ref());
         sigma = y.norm_l2();
-        z = f.frechet_adjoint(y.as_ref());
+        // Normalise before the adjoint: ‖L‖² can overflow where ‖L‖ does not.
+        z = f.frechet_adjoint((&y * faer::Scale(1.0 / sigma)).as_ref());
     }
     sigma
 }
