@@ -3,6 +3,8 @@
 //! * `tape_overhead/{direct,tape}/n`: value + gradient w.r.t. X computed directly with
 //!   `linalg::Expm` (`Expm::new`, `cᵀ e^X v`, `frechet_adjoint(c vᵀ)`) vs through the tape.
 //! * `grad_ratio/{forward,value_and_grad}/n`: the tape's forward alone vs forward + backward.
+//! * `tape_reuse/{fresh,cleared}/n`: one optimisation step (value + gradient) on a new tape
+//!   vs on one tape reused with `clear()`.
 //!
 //! Run: `cargo bench --bench tape`
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -80,5 +82,34 @@ fn bench_tape(cr: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_tape);
+fn step(tape: &Tape, x: &Mat<f64>, v: &Mat<f64>, c: &Mat<f64>) -> f64 {
+    let xv = tape.var(x.clone());
+    let loss = tape
+        .constant(c.clone())
+        .dot(xv.expm().matmul(tape.constant(v.clone())));
+    loss.backward().wrt(xv)[(0, 0)]
+}
+
+fn bench_reuse(cr: &mut Criterion) {
+    let mut g = cr.benchmark_group("tape_reuse");
+    g.sample_size(30)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300));
+    for n in [4usize, 16] {
+        let (x, v, c) = problem(n);
+        g.bench_function(BenchmarkId::new("fresh", n), |b| {
+            b.iter(|| step(&Tape::new(), black_box(&x), &v, &c))
+        });
+        let tape = Tape::new();
+        g.bench_function(BenchmarkId::new("cleared", n), |b| {
+            b.iter(|| {
+                tape.clear();
+                step(&tape, black_box(&x), &v, &c)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_tape, bench_reuse);
 criterion_main!(benches);
