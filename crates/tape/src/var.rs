@@ -137,12 +137,7 @@ impl<'t, T: Scalar> Var<'t, T> {
                 rhs: seed.shape(),
             });
         }
-        if !seed.col_iter().all(|c| c.iter().all(|x| x.is_finite())) {
-            return Err(TapeError::Domain {
-                op: "backward_with",
-                what: "the seed contains NaN or infinite entries",
-            });
-        }
+        crate::tape::finite("backward_with", &seed)?;
         self.tape.backward_from(self.index, seed)
     }
 
