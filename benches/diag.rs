@@ -7,9 +7,9 @@
 //! Run: `cargo bench --bench diag`
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use expgrad::diag::diag_mul;
-use expgrad::linalg::{Expm, expm};
+use expgrad::reference;
 use expgrad::tape::Tape;
-use faer::{Mat, MatRef};
+use faer::Mat;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::hint::black_box;
@@ -51,44 +51,12 @@ fn jac_backprop(p: &Problem) -> Mat<f64> {
         .jacobian(d)
 }
 
-fn x_of(p: &Problem) -> Mat<f64> {
-    Mat::from_fn(p.a.nrows(), p.a.ncols(), |i, j| p.d[(i, 0)] * p.a[(i, j)])
-}
-
 fn jac_frechet(p: &Problem) -> Mat<f64> {
-    let n = p.a.nrows();
-    let f = Expm::new(x_of(p).as_ref());
-    let mut j = Mat::<f64>::zeros(n, n);
-    for k in 0..n {
-        let e = Mat::<f64>::from_fn(n, n, |i, c| if i == k { p.a[(k, c)] } else { 0.0 });
-        j.col_mut(k)
-            .copy_from((f.frechet(e.as_ref()) * &p.v).col(0));
-    }
-    j
-}
-
-fn kron(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
-    let (r, s) = b.shape();
-    Mat::from_fn(a.nrows() * r, a.ncols() * s, |i, j| {
-        a[(i / r, j / s)] * b[(i % r, j % s)]
-    })
+    reference::frechet_columns_jacobian(p.d.as_ref(), p.a.as_ref(), p.v.as_ref())
 }
 
 fn jac_kronecker(p: &Problem) -> Mat<f64> {
-    let n = p.a.nrows();
-    let nn = n * n;
-    let x = x_of(p);
-    let eye = Mat::<f64>::identity(n, n);
-    let mut big = Mat::<f64>::zeros(2 * nn, 2 * nn);
-    big.submatrix_mut(0, 0, nn, nn)
-        .copy_from(kron(x.transpose(), eye.as_ref()));
-    big.submatrix_mut(nn, nn, nn, nn)
-        .copy_from(kron(eye.as_ref(), x.as_ref()));
-    big.submatrix_mut(0, nn, nn, nn)
-        .copy_from(Mat::<f64>::identity(nn, nn));
-    let k = expm(big.as_ref()).submatrix(0, nn, nn, nn).to_owned();
-    let kr = Mat::<f64>::from_fn(nn, n, |r, c| if r % n == c { p.a[(c, r / n)] } else { 0.0 });
-    kron(p.v.transpose(), eye.as_ref()) * &k * &kr
+    reference::kronecker_jacobian(p.d.as_ref(), p.a.as_ref(), p.v.as_ref())
 }
 
 fn bench_diag(cr: &mut Criterion) {

@@ -9,6 +9,8 @@
 //!   public custom-op trait [`tape::Op`] and [`tape::gradcheck`].
 //! * [`diag`] (`expgrad-diag`): diagonal scaling ops `Diag(d)·A`, `A·Diag(d)`, built only on
 //!   the public op trait, so `∂(exp(Diag(d)·A)·v)/∂d` falls out of generic backprop.
+//! * [`reference`]: slow reference routes to `∂(exp(Diag(d)A)v)/∂d` (Fréchet columns, the
+//!   Kronecker closed form) for tests and teaching.
 //! * [`prelude`]: the names a model needs.
 //!
 //! ```
@@ -25,6 +27,7 @@
 
 pub use expgrad_diag as diag;
 pub use expgrad_linalg as linalg;
+pub mod reference;
 pub use expgrad_tape as tape;
 
 /// The names a model needs: `use expgrad::prelude::*;`.

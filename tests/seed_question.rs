@@ -10,6 +10,7 @@
 //! tests) plus the same bound for the 2n²×2n² exponential of route 3.
 use expgrad::diag::diag_mul;
 use expgrad::linalg::{Expm, expm, norm1};
+use expgrad::reference;
 use expgrad::tape::Tape;
 use faer::{Mat, MatRef};
 use rand::rngs::StdRng;
@@ -56,24 +57,10 @@ fn route_backprop(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> (Mat<f64>, Mat<f6
 }
 
 fn route_frechet(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> Mat<f64> {
-    let n = a.nrows();
-    let f = Expm::new(x_of(d, a).as_ref());
-    let mut j = Mat::<f64>::zeros(n, n);
-    for k in 0..n {
-        let e = Mat::<f64>::from_fn(n, n, |i, c| if i == k { a[(k, c)] } else { 0.0 });
-        let col = f.frechet(e.as_ref()) * v;
-        j.col_mut(k).copy_from(col.col(0));
-    }
-    j
+    reference::frechet_columns_jacobian(d.as_ref(), a.as_ref(), v.as_ref())
 }
 
-fn kron(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
-    let (p, q) = b.shape();
-    Mat::from_fn(a.nrows() * p, a.ncols() * q, |i, j| {
-        a[(i / p, j / q)] * b[(i % p, j % q)]
-    })
-}
-
+/// The Kronecker route, and the 2n²×2n² block it exponentiates (for its tolerance).
 fn route_kronecker(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> (Mat<f64>, Mat<f64>) {
     let n = a.nrows();
     let nn = n * n;
@@ -81,16 +68,15 @@ fn route_kronecker(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> (Mat<f64>, Mat<f
     let eye = Mat::<f64>::identity(n, n);
     let mut big = Mat::<f64>::zeros(2 * nn, 2 * nn);
     big.submatrix_mut(0, 0, nn, nn)
-        .copy_from(kron(x.transpose(), eye.as_ref()));
+        .copy_from(reference::kron(x.transpose(), eye.as_ref()));
     big.submatrix_mut(nn, nn, nn, nn)
-        .copy_from(kron(eye.as_ref(), x.as_ref()));
+        .copy_from(reference::kron(eye.as_ref(), x.as_ref()));
     big.submatrix_mut(0, nn, nn, nn)
         .copy_from(Mat::<f64>::identity(nn, nn));
-    let k = expm(big.as_ref()).submatrix(0, nn, nn, nn).to_owned();
-    // Khatri–Rao (Aᵀ ⊡ I): column k = (row k of A) ⊗ eₖ.
-    let kr = Mat::<f64>::from_fn(nn, n, |r, c| if r % n == c { a[(c, r / n)] } else { 0.0 });
-    let vt_kron_i = kron(v.transpose(), eye.as_ref());
-    (&vt_kron_i * &k * &kr, big)
+    (
+        reference::kronecker_jacobian(d.as_ref(), a.as_ref(), v.as_ref()),
+        big,
+    )
 }
 
 fn route_fd(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> Mat<f64> {
