@@ -231,7 +231,11 @@ impl<T: Scalar> Tape<T> {
                     shape.1
                 );
                 match &mut adj[p] {
-                    Some(acc) => *acc += &gk,
+                    Some(acc) => {
+                        // Two finite contributions can sum to ±∞ (found by the fuzzer).
+                        *acc += &gk;
+                        finite(op.name(), acc)?;
+                    }
                     slot => *slot = Some(gk),
                 }
             }

@@ -236,4 +236,12 @@ fn non_finite_values_are_stopped_where_they_appear() {
             .unwrap_err(),
         TapeError::NonFinite { op: "expm" }
     );
+    // Fan-out: two finite contributions whose sum overflows (found by the fuzzer).
+    let x = tape.var(mat![[1e-10]]);
+    let w = x.scale(1e308).add(x.scale(1e308));
+    assert!(w.item().is_finite());
+    assert_eq!(
+        w.try_backward().unwrap_err(),
+        TapeError::NonFinite { op: "scale" }
+    );
 }
