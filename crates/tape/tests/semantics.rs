@@ -188,3 +188,19 @@ fn a_million_steps_keep_flat_memory() {
     }
     assert!(acc.is_finite());
 }
+
+#[test]
+fn empty_and_column_shapes() {
+    let tape = Tape::<f64>::new();
+    let e = tape.var(Mat::zeros(0, 0));
+    let f = e.expm();
+    assert_eq!(f.shape(), (0, 0));
+    assert_eq!(f.backward_with(Mat::zeros(0, 0)).wrt(e).shape(), (0, 0));
+    assert_eq!(e.sum().item(), 0.0);
+    // n×1 columns through every shape-changing op.
+    let v = tape.var(mat![[1.0], [2.0], [3.0]]);
+    let g = v.transpose().matmul(v).backward().wrt(v);
+    assert_eq!(g, mat![[2.0], [4.0], [6.0]]);
+    assert_eq!(v.vec().shape(), (3, 1));
+    assert_eq!(v.reshape(1, 3).shape(), (1, 3));
+}
