@@ -58,27 +58,27 @@ impl<T: Scalar> Tape<T> {
         }
     }
 
-    /// A tracked input: gradients are computed with respect to it. Panics if `value` holds
-    /// a NaN or an infinity.
-    #[track_caller]
+    /// A tracked input: gradients are computed with respect to it. A NaN or ∞ in `value` is
+    /// reported (`NonFinite`, or `expm`'s own error) by the first op that uses it; use
+    /// [`Tape::try_var`] to reject it at once.
     pub fn var(&self, value: Mat<T>) -> Var<'_, T> {
-        unwrap_or_panic(self.try_var(value))
+        self.push_leaf(value, true)
     }
 
-    /// Fallible [`Tape::var`].
+    /// [`Tape::var`] that returns `NonFinite` for a NaN or ∞ entry.
     pub fn try_var(&self, value: Mat<T>) -> Result<Var<'_, T>, TapeError> {
         finite("var", &value)?;
         Ok(self.push_leaf(value, true))
     }
 
     /// An untracked input (data): no gradient flows into it, and ops on constants only
-    /// record no op. Panics if `value` holds a NaN or an infinity.
-    #[track_caller]
+    /// record no op. Non-finite entries are reported by the first op that uses them; use
+    /// [`Tape::try_constant`] to reject them at once.
     pub fn constant(&self, value: Mat<T>) -> Var<'_, T> {
-        unwrap_or_panic(self.try_constant(value))
+        self.push_leaf(value, false)
     }
 
-    /// Fallible [`Tape::constant`].
+    /// [`Tape::constant`] that returns `NonFinite` for a NaN or ∞ entry.
     pub fn try_constant(&self, value: Mat<T>) -> Result<Var<'_, T>, TapeError> {
         finite("constant", &value)?;
         Ok(self.push_leaf(value, false))
