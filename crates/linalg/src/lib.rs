@@ -24,6 +24,7 @@
 #![warn(missing_docs)]
 
 mod block;
+mod cond;
 mod error;
 mod expm;
 mod frechet;
