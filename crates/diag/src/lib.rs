@@ -26,11 +26,13 @@
 
 mod both;
 mod diagonal;
+mod jacobian;
 mod left;
 mod right;
 
 pub use both::{DiagMulDiag, diag_mul_diag, try_diag_mul_diag};
 pub use diagonal::{Diag, DiagPart, diag, diag_part};
+pub use jacobian::{expm_jacobian, try_expm_jacobian};
 pub use left::{DiagMul, diag_mul, try_diag_mul};
 pub use right::{MulDiag, mul_diag, try_mul_diag};
 

@@ -28,6 +28,7 @@ mod cond;
 mod error;
 mod expm;
 mod frechet;
+mod jacobian;
 mod kernels;
 mod norm;
 mod pade;

@@ -1,0 +1,328 @@
+//! The Rust half of `benches/compare/`: expgrad on the same seeded problems as the PyTorch,
+//! JAX and SciPy peers (`benches/compare/peers.py`), timed with the same protocol, written as
+//! JSON in the same format for `benches/compare/report.py`.
+//!
+//! ```text
+//! cargo bench --bench compare -- --problems target/compare/problems --threads 1 \
+//!     --out target/compare/expgrad-t1.json [--quick]
+//! ```
+//!
+//! Protocol (identical on both sides): warm-up calls; `reps` chosen so that one measurement
+//! takes ≥ 20 ms; ≥ 7 measurements (≥ 5 above 0.5 s per call, ≥ 3 above 5 s); the median of
+//! the per-call times. Everything runs inside a Rayon pool of `--threads` threads, and faer's
+//! global parallelism is set to match.
+use expgrad::diag::{diag_mul, expm_jacobian};
+use expgrad::linalg::expm;
+use expgrad::tape::Tape;
+use faer::Mat;
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// One seeded dense problem: `X = Diag(d)·A`, `w = exp(X)v`, `ℓ = c·w`.
+struct Problem {
+    n: usize,
+    a: Mat<f64>,
+    d: Mat<f64>,
+    v: Mat<f64>,
+    c: Mat<f64>,
+}
+
+fn floats(v: &Value, key: &str) -> Vec<f64> {
+    v[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("problem file: missing array {key}"))
+        .iter()
+        .map(|x| x.as_f64().expect("problem file: non-number"))
+        .collect()
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e} (run peers.py gen first)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("problem file is not JSON")
+}
+
+/// Problem `index` of a problem-major file holding `count` problems of size n.
+fn problem_at(v: &Value, n: usize, index: usize) -> Problem {
+    let (a, d, vv, c) = (
+        floats(v, "A"),
+        floats(v, "d"),
+        floats(v, "v"),
+        floats(v, "c"),
+    );
+    problem_from(&a, &d, &vv, &c, n, index)
+}
+
+fn problem_from(a: &[f64], d: &[f64], v: &[f64], c: &[f64], n: usize, i: usize) -> Problem {
+    let (am, vm) = (i * n * n, i * n);
+    Problem {
+        n,
+        a: Mat::from_fn(n, n, |r, k| a[am + r * n + k]),
+        d: Mat::from_fn(n, 1, |r, _| d[vm + r]),
+        v: Mat::from_fn(n, 1, |r, _| v[vm + r]),
+        c: Mat::from_fn(n, 1, |r, _| c[vm + r]),
+    }
+}
+
+fn scaled(p: &Problem) -> Mat<f64> {
+    Mat::from_fn(p.n, p.n, |i, j| p.d[(i, 0)] * p.a[(i, j)])
+}
+
+// ---- the tasks, as a user would write them -------------------------------------------------
+
+fn forward(p: &Problem) -> Mat<f64> {
+    expm(scaled(p).as_ref())
+}
+
+/// Value and gradient of `c·(exp(Diag(d)A)v)` w.r.t. `d` through the tape.
+fn grad_on(tape: &Tape<f64>, p: &Problem) -> (f64, Mat<f64>) {
+    let d = tape.var(p.d.clone());
+    let w = diag_mul(d, tape.constant(p.a.clone()))
+        .expm()
+        .matmul(tape.constant(p.v.clone()));
+    let loss = tape.constant(p.c.clone()).dot(w);
+    (loss.item(), loss.backward().wrt(d))
+}
+
+fn grad(p: &Problem) -> (f64, Mat<f64>) {
+    grad_on(&Tape::new(), p)
+}
+
+/// The full Jacobian `∂w/∂d` by the O(n³) structured route.
+fn jacobian(p: &Problem) -> Mat<f64> {
+    expm_jacobian(p.d.as_ref(), p.a.as_ref(), p.v.as_ref())
+}
+
+thread_local! {
+    static BATCH_TAPE: RefCell<Tape<f64>> = RefCell::new(Tape::new());
+}
+
+/// Value and gradient of each independent problem: Rayon over problems, one reused tape per
+/// worker thread.
+fn batch(problems: &[Problem]) -> Vec<(f64, Mat<f64>)> {
+    problems
+        .par_iter()
+        .map(|p| {
+            BATCH_TAPE.with(|t| {
+                let tape = t.borrow();
+                tape.clear();
+                grad_on(&tape, p)
+            })
+        })
+        .collect()
+}
+
+// ---- timing and output ---------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct Timing {
+    task: &'static str,
+    n: usize,
+    problem: &'static str,
+    median_s: f64,
+    samples_s: Vec<f64>,
+    reps: usize,
+    compile_s: Option<f64>,
+    note: String,
+}
+
+#[derive(Serialize)]
+struct Output {
+    task: &'static str,
+    n: usize,
+    problem: &'static str,
+    value: Option<f64>,
+    data: Vec<f64>,
+}
+
+#[derive(Serialize)]
+struct Record {
+    system: String,
+    version: String,
+    threads: usize,
+    results: Vec<Timing>,
+    outputs: Vec<Output>,
+}
+
+/// Times `f` with the shared protocol; returns (median, samples, reps).
+fn time<R>(mut f: impl FnMut() -> R, quick: bool) -> (f64, Vec<f64>, usize) {
+    // Warm-up, and a first estimate of one call.
+    let t0 = Instant::now();
+    black_box(f());
+    let first = t0.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    black_box(f());
+    let one = t0.elapsed().as_secs_f64().min(first).max(1e-9);
+    let reps = ((0.02 / one).ceil() as usize).clamp(1, 1_000_000);
+    let count = match one {
+        x if x > 5.0 => 3,
+        x if x > 0.5 => 5,
+        _ if quick => 5,
+        _ => 9,
+    };
+    let mut samples: Vec<f64> = (0..count)
+        .map(|_| {
+            let t0 = Instant::now();
+            for _ in 0..reps {
+                black_box(f());
+            }
+            t0.elapsed().as_secs_f64() / reps as f64
+        })
+        .collect();
+    let mut sorted = samples.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    samples.shrink_to_fit();
+    (median, samples, reps)
+}
+
+fn flat(m: &Mat<f64>) -> Vec<f64> {
+    (0..m.nrows())
+        .flat_map(|i| (0..m.ncols()).map(move |j| m[(i, j)]))
+        .collect()
+}
+
+struct Args {
+    problems: PathBuf,
+    threads: usize,
+    out: PathBuf,
+    quick: bool,
+}
+
+fn args() -> Args {
+    let mut problems = PathBuf::from("target/compare/problems");
+    let mut out = None;
+    let mut threads = 1;
+    let mut quick = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--problems" => problems = it.next().expect("--problems DIR").into(),
+            "--out" => out = Some(PathBuf::from(it.next().expect("--out FILE"))),
+            "--threads" => threads = it.next().and_then(|t| t.parse().ok()).expect("--threads N"),
+            "--quick" => quick = true,
+            _ => {} // cargo bench passes `--bench`; ignore anything else
+        }
+    }
+    let out = out.unwrap_or_else(|| format!("target/compare/expgrad-t{threads}.json").into());
+    Args {
+        problems,
+        threads,
+        out,
+        quick,
+    }
+}
+
+fn main() {
+    let args = args();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .expect("rayon pool");
+    faer::set_global_parallelism(if args.threads == 1 {
+        faer::Par::Seq
+    } else {
+        faer::Par::rayon(args.threads)
+    });
+    let record = pool.install(|| run(&args));
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir).expect("create output directory");
+    }
+    let json = serde_json::to_string(&vec![record]).expect("serialise");
+    std::fs::write(&args.out, json).expect("write results");
+    eprintln!("wrote {}", args.out.display());
+}
+
+fn run(args: &Args) -> Record {
+    let sizes: &[usize] = if args.quick {
+        &[4, 8, 16, 32]
+    } else {
+        &[4, 8, 16, 32, 64, 128, 256, 512]
+    };
+    let outputs_wanted = args.threads == 1;
+    let mut results = Vec::new();
+    let mut outputs = Vec::new();
+    let mut push =
+        |task: &'static str, n: usize, (median_s, samples_s, reps): (f64, Vec<f64>, usize)| {
+            eprintln!(
+                "{task:>9} n={n:<4} {:>12.3} µs  (reps {reps})",
+                median_s * 1e6
+            );
+            results.push(Timing {
+                task,
+                n,
+                problem: "dense",
+                median_s,
+                samples_s,
+                reps,
+                compile_s: None,
+                note: String::new(),
+            });
+        };
+    for &n in sizes {
+        let file = read_json(&args.problems.join(format!("dense_n{n}.json")));
+        let p = problem_at(&file, n, 0);
+        push("forward", n, time(|| forward(&p), args.quick));
+        push("grad", n, time(|| grad(&p), args.quick));
+        if n <= 256 {
+            push("jacobian", n, time(|| jacobian(&p), args.quick));
+        }
+        if outputs_wanted {
+            let (value, g) = grad(&p);
+            let out = |task, value, data| Output {
+                task,
+                n,
+                problem: "dense",
+                value,
+                data,
+            };
+            outputs.push(out("forward", None, flat(&forward(&p))));
+            outputs.push(out("grad", Some(value), flat(&g)));
+            if n <= 256 {
+                outputs.push(out("jacobian", None, flat(&jacobian(&p))));
+            }
+        }
+    }
+    let file = read_json(&args.problems.join("batch_n4.json"));
+    let count = file["count"].as_u64().expect("count") as usize;
+    let n = file["n"].as_u64().expect("n") as usize;
+    let (a, d, v, c) = (
+        floats(&file, "A"),
+        floats(&file, "d"),
+        floats(&file, "v"),
+        floats(&file, "c"),
+    );
+    let problems: Vec<Problem> = (0..count)
+        .map(|i| problem_from(&a, &d, &v, &c, n, i))
+        .collect();
+    // The time of the whole batch of `count` problems.
+    push("batch", n, time(|| batch(&problems), args.quick));
+    if outputs_wanted {
+        let res = batch(&problems);
+        let mut data: Vec<f64> = res.iter().map(|r| r.0).collect();
+        data.extend(res.iter().flat_map(|r| flat(&r.1)));
+        outputs.push(Output {
+            task: "batch",
+            n,
+            problem: "dense",
+            value: None,
+            data,
+        });
+    }
+    Record {
+        system: "expgrad".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        threads: args.threads,
+        results,
+        outputs,
+    }
+}
