@@ -26,7 +26,7 @@
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::{Expm, Kind, Pade, all_finite, exp_divided_difference};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
-use crate::pade::coefficients;
+use crate::structured::{Structured, product};
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
 use num_traits::Float;
@@ -127,29 +127,16 @@ fn diagonal<T: RealField + Float>(x: &[T], a: MatRef<'_, T>, v: MatRef<'_, T>) -
 /// It also needs every square cached (they are unless s·n² is huge).
 fn fused_pays<T: RealField + Float>(p: &Pade<T>, n: usize) -> bool {
     let s = p.s as usize;
-    let cached = p.squares.len() == s.max(1);
-    cached && s < usize::BITS as usize - 1 && (1usize << s) <= n * (p.m / 2 + 2 * s + 2)
-}
-
-fn product<T: RealField>(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Mat<T> {
-    let mut out = Mat::<T>::zeros(x.nrows(), y.ncols());
-    matmul_into(out.as_mut(), x, y, par_for(x.nrows()));
-    out
+    Structured::squares_cached(p)
+        && s < usize::BITS as usize - 1
+        && (1usize << s) <= n * (p.m / 2 + 2 * s + 2)
 }
 
 fn fused<T: RealField + Float>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = a.nrows();
     let (m, s) = (p.m, p.s as usize);
+    let st = Structured::new(p);
     let b = p.a.as_ref();
-    let c: Vec<T> = coefficients(m)
-        .iter()
-        .map(|&x| T::from(x).unwrap())
-        .collect();
-    let cq: Vec<T> = c
-        .iter()
-        .enumerate()
-        .map(|(j, &x)| if j % 2 == 0 { x } else { -x })
-        .collect();
     // B⁰ … B^{m−1}: the even powers the forward cached, the rest by one product each.
     let mut powers: Vec<Mat<T>> = vec![Mat::identity(n, n), b.to_owned()];
     for i in 2..m {
@@ -160,49 +147,15 @@ fn fused<T: RealField + Float>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) 
         };
         powers.push(next);
     }
-    // The vectors R₀^j v, j < 2ˢ, built down the squaring tree (u_{2j} = x_j, u_{2j+1} = R_i x_j).
-    let mut us: Vec<Mat<T>> = vec![v.to_owned()];
-    for i in (0..s).rev() {
-        let r = p.squares[i].as_ref();
-        us = us
-            .into_iter()
-            .flat_map(|x| {
-                let rx = product(r, x.as_ref());
-                [x, rx]
-            })
-            .collect();
-    }
+    let us = st.forward_vectors(v);
     let r0 = p.squares[0].as_ref();
     let scale = T::from(2.0).unwrap().powi(-(s as i32));
     let mut stack: Vec<(usize, Mat<T>)> = Vec::with_capacity(s + 1);
     let mut h = Mat::<T>::zeros(n, m);
-    let mut hp = Mat::<T>::zeros(n, 1);
-    let mut hq = Mat::<T>::zeros(n, 1);
-    let mut tmp = Mat::<T>::zeros(n, 1);
     for u in &us {
+        // 𝓛_p(u) − 𝓛_q(r·u) = 2⁻ˢ Σ_i B^i Diag(A H[:, i]).
         let w = product(r0, u.as_ref());
-        // Horner vectors of p at u and of q (coefficients (−1)^j c_j) at w = r·u; H[:, i] =
-        // h^p_i − h^q_i, so that 𝓛_p(u) − 𝓛_q(w) = 2⁻ˢ Σ_i B^i Diag(A H[:, i]).
-        for r in 0..n {
-            hp[(r, 0)] = c[m] * u[(r, 0)];
-            hq[(r, 0)] = cq[m] * w[(r, 0)];
-        }
-        for i in (0..m).rev() {
-            for r in 0..n {
-                h[(r, i)] = hp[(r, 0)] - hq[(r, 0)];
-            }
-            if i == 0 {
-                break;
-            }
-            matmul_into(tmp.as_mut(), b, hp.as_ref(), par_for(n));
-            for r in 0..n {
-                hp[(r, 0)] = c[i] * u[(r, 0)] + tmp[(r, 0)];
-            }
-            matmul_into(tmp.as_mut(), b, hq.as_ref(), par_for(n));
-            for r in 0..n {
-                hq[(r, 0)] = cq[i] * w[(r, 0)] + tmp[(r, 0)];
-            }
-        }
+        st.horner(u.as_ref(), w.as_ref(), h.as_mut());
         let g = product(a, h.as_ref());
         let mut y = Mat::<T>::zeros(n, n);
         for (i, pw) in powers.iter().enumerate() {

@@ -33,7 +33,50 @@ pub(crate) fn matmul_into<T: RealField>(
     b: MatRef<'_, T>,
     par: Par,
 ) {
-    matmul(dst, Accum::Replace, a, b, T::one_impl(), par);
+    gemm(dst, Accum::Replace, a, b, T::one_impl(), par);
+}
+
+/// Largest dimension for which [`gemm`] uses plain loops: below it faer's dispatch (plan,
+/// packing, SIMD selection) costs more than the arithmetic (a 4×4 product: ~25 ns in loops,
+/// ~150 ns through faer, measured).
+pub const SMALL_GEMM: usize = 12;
+
+/// `dst = α·a·b` (`Replace`) or `dst += α·a·b` (`Add`): faer's kernel, or plain loops when
+/// every dimension is at most [`SMALL_GEMM`]. The public entry for the other expgrad crates.
+pub fn gemm<T: RealField>(
+    mut dst: MatMut<'_, T>,
+    accum: Accum,
+    a: MatRef<'_, T>,
+    b: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    if m.max(k).max(n) > SMALL_GEMM {
+        matmul(dst, accum, a, b, alpha, par);
+        return;
+    }
+    let one = T::one_impl();
+    for j in 0..n {
+        let mut col: [T; SMALL_GEMM] = core::array::from_fn(|_| T::zero_impl());
+        for p in 0..k {
+            let bpj = b[(p, j)].clone();
+            for (i, c) in col.iter_mut().enumerate().take(m) {
+                *c = c.clone() + a[(i, p)].clone() * bpj.clone();
+            }
+        }
+        for (i, c) in col.iter().enumerate().take(m) {
+            let v = if alpha == one {
+                c.clone()
+            } else {
+                alpha.clone() * c.clone()
+            };
+            dst[(i, j)] = match accum {
+                Accum::Replace => v,
+                Accum::Add => dst[(i, j)].clone() + v,
+            };
+        }
+    }
 }
 
 /// `dst += alpha · a · b`.
@@ -44,7 +87,7 @@ pub(crate) fn matmul_acc<T: RealField>(
     alpha: T,
     par: Par,
 ) {
-    matmul(dst, Accum::Add, a, b, alpha, par);
+    gemm(dst, Accum::Add, a, b, alpha, par);
 }
 
 /// LU with partial pivoting `P Q = L U`, factored and solved with an explicit [`Par`].

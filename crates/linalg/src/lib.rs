@@ -23,6 +23,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod adjoint_factored;
 mod block;
 mod cond;
 mod error;
@@ -32,12 +33,13 @@ mod jacobian;
 mod kernels;
 mod norm;
 mod pade;
+mod structured;
 
 pub use block::expm_frechet_block;
 pub use error::LinalgError;
 pub use expm::{Expm, expm, try_expm};
 pub use frechet::{expm_frechet, try_expm_frechet};
-pub use kernels::{PARALLEL_FROM, par_for};
+pub use kernels::{PARALLEL_FROM, SMALL_GEMM, gemm, par_for};
 pub use norm::{norm_inf, norm1};
 
 #[doc = include_str!("../README.md")]

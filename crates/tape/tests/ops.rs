@@ -96,10 +96,47 @@ fn expm_op_every_shape_and_degree() {
             );
             assert_gradcheck!(|x: &[Var]| x[0].expm().matmul(x[0]), &[x.clone()], &opts);
             assert_gradcheck!(
+                |x: &[Var]| x[0].expm_mul(x[1]),
+                &[x.clone(), v.clone()],
+                &opts
+            );
+            assert_gradcheck!(|x: &[Var]| x[0].expm_mul(x[0]), &[x.clone()], &opts);
+            assert_gradcheck!(
                 |x: &[Var]| x[0].matmul(x[0]).scale(0.1).expm().trace(),
                 &[x.clone()],
                 &opts
             );
         }
     }
+}
+
+#[test]
+fn expm_mul_matches_expm_then_matmul() {
+    // The factored VJP against the generic one, with squarings (‖X‖₁ ≈ 12) and k = 3.
+    use expgrad_tape::Tape;
+    let n = 30;
+    let a = rand_mat(77, n, n, -1.0, 1.0);
+    let x = &a * faer::Scale(12.0 / expgrad_linalg::norm1(a.as_ref()));
+    let v = rand_mat(78, n, 3, -1.0, 1.0);
+    let c = rand_mat(79, n, 3, -1.0, 1.0);
+    let grads = |fused: bool| {
+        let tape = Tape::new();
+        let (xv, vv) = (tape.var(x.clone()), tape.var(v.clone()));
+        let w = if fused {
+            xv.expm_mul(vv)
+        } else {
+            xv.expm().matmul(vv)
+        };
+        let g = w.dot(tape.constant(c.clone())).backward();
+        (g.wrt(xv), g.wrt(vv))
+    };
+    let ((x1, v1), (x2, v2)) = (grads(true), grads(false));
+    assert!((&x1 - &x2).norm_max() <= 1e-13 * x2.norm_max(), "X̄");
+    assert!((&v1 - &v2).norm_max() <= 1e-13 * v2.norm_max(), "V̄");
+    let tape = Tape::new();
+    let e = tape
+        .var(x.clone())
+        .try_expm_mul(tape.constant(Mat::zeros(n + 1, 1)))
+        .unwrap_err();
+    assert!(e.to_string().contains("expm_mul"), "{e}");
 }

@@ -1,0 +1,113 @@
+//! Pieces shared by the derivatives that exploit a low-rank structure (rank-one directions or
+//! cotangents): the Fréchet derivative of the scaling-and-squaring approximant
+//! `r(B)^{2ˢ}`, `B = 2⁻ˢX`, `r = q⁻¹p`, applied to vectors.
+//!
+//! With `N = 2ˢ`, `u_j = R₀^j v` and `w_j = R₀u_j` (j < N), and the Horner vectors of `p`
+//! and `q` (`h_{m−1} = c_m u`, `h_{i−1} = c_i u + B h_i`):
+//!
+//! ```text
+//! L(X, E)·v = q⁻¹ Σ_j R₀^{N−1−j} Σ_{i<m} B^i (2⁻ˢE) H_{ij},   H_{ij} = h^p_i(u_j) − h^q_i(w_j)
+//! ```
+//!
+//! (product rule through `p`, quotient rule through `q⁻¹p`, and through each squaring; `q⁻¹`
+//! commutes with every `R_i`). The sums over j are taken along the squaring tree
+//! (`M_{i+1}[j] = M_i[2j+1] + R_i M_i[2j]`), so every vector is built from the cached squares
+//! exactly as the forward built `R_s`.
+use crate::expm::Pade;
+use crate::kernels::{matmul_into, par_for};
+use crate::pade::coefficients;
+use faer::traits::RealField;
+use faer::{Mat, MatMut, MatRef};
+use num_traits::Float;
+
+pub(crate) struct Structured<'a, T> {
+    pub(crate) p: &'a Pade<T>,
+    /// Coefficients of `p` and of `q(x) = p(−x)`.
+    c: Vec<T>,
+    cq: Vec<T>,
+}
+
+impl<'a, T: RealField + Float> Structured<'a, T> {
+    pub(crate) fn new(p: &'a Pade<T>) -> Self {
+        let c: Vec<T> = coefficients(p.m)
+            .iter()
+            .map(|&x| T::from(x).unwrap())
+            .collect();
+        let cq = c
+            .iter()
+            .enumerate()
+            .map(|(j, &x)| if j % 2 == 0 { x } else { -x })
+            .collect();
+        Self { p, c, cq }
+    }
+
+    /// Whether every square `R_i` is cached (they are unless s·n² is huge).
+    pub(crate) fn squares_cached(p: &Pade<T>) -> bool {
+        p.squares.len() == (p.s as usize).max(1)
+    }
+
+    /// `R₀^j v` for j < 2ˢ (v n×1), down the squaring tree: `u_{2j} = x_j`, `u_{2j+1} = R_i x_j`.
+    pub(crate) fn forward_vectors(&self, v: MatRef<'_, T>) -> Vec<Mat<T>> {
+        let mut us = vec![v.to_owned()];
+        for i in (0..self.p.s as usize).rev() {
+            let r = self.p.squares[i].as_ref();
+            us = us
+                .into_iter()
+                .flat_map(|x| {
+                    let rx = product(r, x.as_ref());
+                    [x, rx]
+                })
+                .collect();
+        }
+        us
+    }
+
+    /// The transposed tree from `top` (n×1): leaf j gets `(R₀ᵀ)^{N−1−j} top`, built as
+    /// `z_{2j} = R_iᵀ y_j`, `z_{2j+1} = y_j`.
+    pub(crate) fn adjoint_vectors(&self, top: Mat<T>) -> Vec<Mat<T>> {
+        let mut zs = vec![top];
+        for i in (0..self.p.s as usize).rev() {
+            let rt = self.p.squares[i].transpose();
+            zs = zs
+                .into_iter()
+                .flat_map(|y| {
+                    let ry = product(rt, y.as_ref());
+                    [ry, y]
+                })
+                .collect();
+        }
+        zs
+    }
+
+    /// `H[:, i] = h^p_i(u) − h^q_i(w)` for i < m (u, w n×1; h n×m).
+    pub(crate) fn horner(&self, u: MatRef<'_, T>, w: MatRef<'_, T>, mut h: MatMut<'_, T>) {
+        let n = u.nrows();
+        let m = self.p.m;
+        let b = self.p.a.as_ref();
+        let mut hp = Mat::<T>::from_fn(n, 1, |r, _| self.c[m] * u[(r, 0)]);
+        let mut hq = Mat::<T>::from_fn(n, 1, |r, _| self.cq[m] * w[(r, 0)]);
+        let mut tmp = Mat::<T>::zeros(n, 1);
+        for i in (0..m).rev() {
+            for r in 0..n {
+                h[(r, i)] = hp[(r, 0)] - hq[(r, 0)];
+            }
+            if i == 0 {
+                break;
+            }
+            matmul_into(tmp.as_mut(), b, hp.as_ref(), par_for(n));
+            for r in 0..n {
+                hp[(r, 0)] = self.c[i] * u[(r, 0)] + tmp[(r, 0)];
+            }
+            matmul_into(tmp.as_mut(), b, hq.as_ref(), par_for(n));
+            for r in 0..n {
+                hq[(r, 0)] = self.cq[i] * w[(r, 0)] + tmp[(r, 0)];
+            }
+        }
+    }
+}
+
+pub(crate) fn product<T: RealField>(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Mat<T> {
+    let mut out = Mat::<T>::zeros(x.nrows(), y.ncols());
+    matmul_into(out.as_mut(), x, y, par_for(x.nrows()));
+    out
+}
