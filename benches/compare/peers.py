@@ -1,0 +1,601 @@
+#!/usr/bin/env python3
+"""The peer half of expgrad's side-by-side benchmark: PyTorch, JAX and SciPy on the CPU,
+in float64, on the same problem files the Rust harness (`cargo bench --bench compare`) reads.
+
+    peers.py gen --out DIR
+        Write the seeded problems as JSON (see `gen` for the exact recipes).
+    peers.py run --problems DIR --threads T --out FILE [--quick] [--system NAME]
+        Time every task on every peer system and write a list of system records.
+        Without --system each system runs in its own child process, so the thread
+        settings are in place before numpy/torch/jax are imported and no system's
+        thread pools or allocations disturb another's timings.
+
+The tasks (d, A, v, c from a dense problem file, X = Diag(d)·A = d[:, None] * A):
+    forward   exp(X) (X formed beforehand; the matrix exponential alone)
+    grad      value and gradient of l(d) = c·(exp(Diag(d)·A)·v) with respect to d
+    jacobian  J[i, k] = dw_i/dd_k for w(d) = exp(Diag(d)·A)·v, n <= 256 (SciPy n <= 64)
+    batch     value and gradient of 10,000 problems of size 4
+    action    w = exp(t·X)·v for sparse X with n = 99,856 (SciPy only: no derivative)
+
+Timing protocol (the same as the Rust harness): warm-up call(s); reps r chosen so one
+measurement (r back-to-back calls) takes >= 20 ms; >= 7 measurements (>= 5 when a call
+takes more than 0.5 s, >= 3 when it takes more than 5 s), each the wall time of the r
+calls divided by r; the reported figure is the median. For JAX, outputs are waited on
+with block_until_ready, and compile_s = first-call time - steady median.
+
+Output: a JSON list of records
+    {"system", "version", "threads", "info",
+     "results": [{"task", "n", "problem", "median_s", "samples_s", "reps", "compile_s",
+                  "note", "cpu_per_wall"}],
+     "outputs": [{"task", "n", "problem", "value", "data"}]}     (threads = 1 only)
+where problem is "dense" (forward, grad, jacobian), "batch" (batch, n = 4) or
+"<matrix>_<target>" (action, e.g. "laplacian2d_20"). cpu_per_wall is the process CPU time
+over the wall time of the measurements, a check that the thread limit held.
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+# Only the standard library is imported at module level: `run` must set the thread
+# environment variables before numpy, torch or jax is first imported.
+
+DENSE_NS = (4, 8, 16, 32, 64, 128, 256, 512)
+QUICK_MAX_N = 32
+JACOBIAN_MAX_N = 256
+SCIPY_JACOBIAN_MAX_N = 64  # n calls of expm_frechet each; beyond this it takes minutes
+BATCH_COUNT, BATCH_N = 10_000, 4
+GRID = 316  # action problems: the GRID x GRID grid, n = GRID**2 = 99,856
+ACTION_TARGETS = (20, 100)  # t = target / ||X||_1
+SYSTEMS = ("torch", "jax", "scipy")
+
+MIN_MEASUREMENT_S = 0.020  # one measurement (r calls) lasts at least this long
+
+
+# --------------------------------------------------------------------------------------
+# Problem generation
+# --------------------------------------------------------------------------------------
+
+def write_json(path, obj):
+    # json writes Python floats with repr, which round-trips float64 exactly.
+    with open(path, "w") as f:
+        json.dump(obj, f, separators=(",", ":"))
+
+
+def gen(out):
+    """Write the seeded problems into `out`.
+
+    dense_n{n}.json, n in DENSE_NS: rng = default_rng(20261125 + n); A = randn(n, n)/sqrt(n),
+        d = 0.5 + rand(n), v = randn(n), c = randn(n), drawn in that order.
+    batch_n4.json: rng = default_rng(4242); 10,000 problems of n = 4, each drawn as above
+        (A = randn(4, 4)/2, d, v, c), problem after problem; arrays concatenated
+        problem-major.
+    action_{name}_{target}.json, n = 316**2:
+        laplacian2d: X = -L, L the 5-point graph Laplacian of the 316x316 grid with Neumann
+            boundary (L_ii = number of neighbours, L_ij = -1 for neighbours); node (r, c)
+            has index r*316 + c.
+        markov: rng = default_rng(777); for each row i in turn: 4 distinct columns
+            j != i (rng.choice(n - 1, 4, replace=False), values >= i shifted up by one),
+            then their rates 0.5 + rng.random(4); Q_ii = -(row sum); X = Q.
+        t = target / ||X||_1 (max column abs sum); v = default_rng(99).standard_normal(n).
+        X is stored as COO sorted by row, then column.
+    All matrices are stored row-major.
+    """
+    import numpy as np
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    for n in DENSE_NS:
+        rng = np.random.default_rng(20261125 + n)
+        a = rng.standard_normal((n, n)) / math.sqrt(n)
+        d = 0.5 + rng.random(n)
+        v = rng.standard_normal(n)
+        c = rng.standard_normal(n)
+        write_json(out / f"dense_n{n}.json",
+                   {"n": n, "A": a.ravel().tolist(), "d": d.tolist(),
+                    "v": v.tolist(), "c": c.tolist()})
+
+    rng = np.random.default_rng(4242)
+    n = BATCH_N
+    parts = {"A": [], "d": [], "v": [], "c": []}
+    for _ in range(BATCH_COUNT):
+        parts["A"].append(rng.standard_normal((n, n)) / math.sqrt(n))
+        parts["d"].append(0.5 + rng.random(n))
+        parts["v"].append(rng.standard_normal(n))
+        parts["c"].append(rng.standard_normal(n))
+    write_json(out / f"batch_n{n}.json",
+               {"count": BATCH_COUNT, "n": n,
+                **{k: np.concatenate([x.ravel() for x in xs]).tolist()
+                   for k, xs in parts.items()}})
+
+    n = GRID * GRID
+    v = np.random.default_rng(99).standard_normal(n)
+    for name, (rows, cols, vals) in (("laplacian2d", neg_laplacian2d(GRID)),
+                                     ("markov", markov_generator(n))):
+        order = np.lexsort((cols, rows))
+        rows, cols, vals = rows[order], cols[order], vals[order]
+        col_abs_sum = np.zeros(n)
+        np.add.at(col_abs_sum, cols, np.abs(vals))
+        norm1 = col_abs_sum.max()
+        for target in ACTION_TARGETS:
+            write_json(out / f"action_{name}_{target}.json",
+                       {"name": name, "n": n, "t": target / norm1,
+                        "rows": rows.tolist(), "cols": cols.tolist(),
+                        "vals": vals.tolist(), "v": v.tolist()})
+    print(f"wrote problems to {out}", file=sys.stderr)
+
+
+def neg_laplacian2d(g):
+    """COO of -L for the g x g grid graph (5-point stencil, Neumann boundary)."""
+    import numpy as np
+
+    idx = np.arange(g * g).reshape(g, g)
+    # Each undirected edge once: horizontal then vertical neighbours.
+    a = np.concatenate([idx[:, :-1].ravel(), idx[:-1, :].ravel()])
+    b = np.concatenate([idx[:, 1:].ravel(), idx[1:, :].ravel()])
+    deg = np.bincount(np.concatenate([a, b]), minlength=g * g).astype(float)
+    diag = np.arange(g * g)
+    rows = np.concatenate([a, b, diag])
+    cols = np.concatenate([b, a, diag])
+    vals = np.concatenate([np.ones(2 * len(a)), -deg])
+    return rows, cols, vals
+
+
+def markov_generator(n):
+    """COO of a random CTMC generator Q: 4 outgoing rates per state, rows sum to zero."""
+    import numpy as np
+
+    rng = np.random.default_rng(777)
+    k = 4
+    rows = np.repeat(np.arange(n), k)
+    cols = np.empty(n * k, dtype=np.int64)
+    rates = np.empty(n * k)
+    for i in range(n):
+        j = rng.choice(n - 1, size=k, replace=False)
+        j[j >= i] += 1  # skip the diagonal
+        cols[i * k:(i + 1) * k] = j
+        rates[i * k:(i + 1) * k] = 0.5 + rng.random(k)
+    diag = np.arange(n)
+    return (np.concatenate([rows, diag]), np.concatenate([cols, diag]),
+            np.concatenate([rates, -rates.reshape(n, k).sum(axis=1)]))
+
+
+# --------------------------------------------------------------------------------------
+# Timing
+# --------------------------------------------------------------------------------------
+
+def timed(call, sync):
+    """Wall time of one call, with its output."""
+    t0 = time.perf_counter()
+    out = sync(call())
+    return time.perf_counter() - t0, out
+
+
+def estimate(call, sync):
+    """Steady per-call time, from as many calls as fit in ~10 ms (at least one).
+    Returns (seconds per call, the single-call time if only one call was made)."""
+    count, t0 = 0, time.perf_counter()
+    while True:
+        sync(call())
+        count += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= MIN_MEASUREMENT_S / 2:
+            return elapsed / count, (elapsed if count == 1 else None)
+
+
+def bench(call, sync, quick, *, warm=True):
+    """Time `call` by the protocol in the module docstring.
+
+    sync(output) must wait for the output to be ready (JAX dispatches asynchronously)
+    and return it. With warm=False the caller has already made the first call(s).
+    Returns a dict with median_s, samples_s, reps, first_s, cpu_per_wall and the output
+    of the last call.
+    """
+    first_s = timed(call, sync)[0] if warm else None
+    per_call, single = estimate(call, sync)
+    reps = max(1, math.ceil(MIN_MEASUREMENT_S / per_call))
+    count = 7
+    if per_call > 0.5:
+        count = 5
+    if per_call > 5.0:
+        count = 3
+    if quick:
+        count = min(count, 3)
+    samples = []
+    # A slow call's estimate is itself a full measurement (r = 1, after the warm-up).
+    if single is not None and reps == 1:
+        samples.append(single)
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    out = None
+    while len(samples) < count:
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            out = sync(call())
+        samples.append((time.perf_counter() - t0) / reps)
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    if out is None:
+        out = sync(call())
+    return {"median_s": statistics.median(samples), "samples_s": samples, "reps": reps,
+            "first_s": first_s, "cpu_per_wall": cpu / wall if wall > 0 else None, "out": out}
+
+
+# --------------------------------------------------------------------------------------
+# Problems
+# --------------------------------------------------------------------------------------
+
+class Dense:
+    def __init__(self, path):
+        import numpy as np
+
+        p = json.loads(Path(path).read_text())
+        self.n = n = p["n"]
+        self.A = np.array(p["A"], dtype=np.float64).reshape(n, n)
+        self.d, self.v, self.c = (np.array(p[k], dtype=np.float64) for k in "dvc")
+        self.X = self.d[:, None] * self.A
+
+
+class Batch:
+    def __init__(self, path):
+        import numpy as np
+
+        p = json.loads(Path(path).read_text())
+        self.count, self.n = count, n = p["count"], p["n"]
+        self.A = np.array(p["A"], dtype=np.float64).reshape(count, n, n)
+        self.d, self.v, self.c = (np.array(p[k], dtype=np.float64).reshape(count, n)
+                                  for k in "dvc")
+
+
+class Action:
+    def __init__(self, path):
+        import numpy as np
+        import scipy.sparse as sparse
+
+        p = json.loads(Path(path).read_text())
+        self.name, self.n, self.t = p["name"], p["n"], p["t"]
+        self.X = sparse.csr_matrix((p["vals"], (p["rows"], p["cols"])),
+                                   shape=(self.n, self.n), dtype=np.float64)
+        self.v = np.array(p["v"], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------------------
+# The systems. Each setup_<system>(threads) returns (version, info, tasks), where
+# tasks[task](problem) builds a Case.
+# --------------------------------------------------------------------------------------
+
+def no_sync(out):
+    return out
+
+
+class Case(NamedTuple):
+    call: Callable  # runs the computation once, returns its output
+    to_output: Callable  # output -> (value or None, flat data) for the agreement check
+    note: str  # how the system computes the task
+    sync: Callable = no_sync  # waits for an output (JAX dispatches asynchronously)
+    warm: bool = False  # the builder has already made the warm-up call(s)
+
+
+def setup_torch(threads):
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.set_num_interop_threads(1)
+    expm = torch.linalg.matrix_exp
+
+    def t(x):
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+
+    def forward(p):
+        X = t(p.X)
+        return Case(lambda: expm(X), lambda E: (None, E.numpy()), "torch.linalg.matrix_exp")
+
+    def grad(p):
+        A, d0, v, c = t(p.A), t(p.d), t(p.v), t(p.c)
+
+        def call():  # the whole forward + backward pass
+            d = d0.clone().requires_grad_()
+            loss = c @ (expm(d[:, None] * A) @ v)
+            loss.backward()
+            return loss.detach(), d.grad
+
+        return Case(call, lambda o: (o[0].item(), o[1].numpy()), "autograd, forward + backward")
+
+    def jacobian(p):
+        A, d0, v = t(p.A), t(p.d), t(p.v)
+
+        def w(d):
+            return expm(d[:, None] * A) @ v
+
+        jacrev = torch.func.jacrev(w)
+        variants = {
+            "torch.func.jacrev": lambda: jacrev(d0),
+            "torch.autograd.functional.jacobian(vectorize=True)":
+                lambda: torch.autograd.functional.jacobian(w, d0, vectorize=True),
+        }
+        # Keep the faster of the two: each gets a warm-up call, then one timed estimate.
+        times = {}
+        for name, call in variants.items():
+            call()
+            times[name] = estimate(call, no_sync)[0]
+        best, other = sorted(times, key=times.get)
+        note = f"{best} (faster here than {other})"
+        return Case(variants[best], lambda J: (None, J.numpy()), note, warm=True)
+
+    def batch(p):
+        A, d0, v, c = t(p.A), t(p.d), t(p.v), t(p.c)
+
+        def call():  # one batched call; the backward of the summed loss gives every gradient
+            d = d0.clone().requires_grad_()
+            w = (expm(d[:, :, None] * A) @ v[:, :, None])[:, :, 0]
+            losses = (c * w).sum(dim=1)
+            losses.sum().backward()
+            return losses.detach(), d.grad
+
+        return Case(call,
+                    lambda o: (None, np.concatenate([o[0].numpy(), o[1].numpy().ravel()])),
+                    "one batched autograd call on (10000, 4, 4) tensors")
+
+    info = "BLAS: " + ("MKL" if torch.backends.mkl.is_available() else "not MKL")
+    if torch.version.cuda:
+        info = f"CUDA {torch.version.cuda} build, run on the CPU; {info}"
+    return torch.__version__, info, {
+        "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch}
+
+
+def setup_jax(threads):
+    import numpy as np
+    import jax
+    import jaxlib
+
+    jax.config.update("jax_enable_x64", True)
+    from jax.scipy.linalg import expm
+
+    sync = jax.block_until_ready
+
+    def put(x):  # inputs live on the device before timing starts
+        return jax.device_put(np.asarray(x, dtype=np.float64))
+
+    def loss(d, A, v, c):
+        return c @ (expm(d[:, None] * A) @ v)
+
+    def w(d, A, v):
+        return expm(d[:, None] * A) @ v
+
+    # jit objects are made once; each new n compiles on its first call (compile_s).
+    f_expm = jax.jit(expm)
+    f_grad = jax.jit(jax.value_and_grad(loss))
+    f_jac = jax.jit(jax.jacrev(w))
+    f_batch = jax.jit(jax.vmap(jax.value_and_grad(loss)))
+
+    def forward(p):
+        X = put(p.X)
+        return Case(lambda: f_expm(X), lambda E: (None, np.asarray(E)), "jit(expm)", sync)
+
+    def grad(p):
+        A, d, v, c = put(p.A), put(p.d), put(p.v), put(p.c)
+        return Case(lambda: f_grad(d, A, v, c), lambda o: (float(o[0]), np.asarray(o[1])),
+                    "jit(value_and_grad)", sync)
+
+    def jacobian(p):
+        A, d, v = put(p.A), put(p.d), put(p.v)
+        return Case(lambda: f_jac(d, A, v), lambda J: (None, np.asarray(J)), "jit(jacrev)",
+                    sync)
+
+    def batch(p):
+        A, d, v, c = put(p.A), put(p.d), put(p.v), put(p.c)
+        return Case(lambda: f_batch(d, A, v, c),
+                    lambda o: (None, np.concatenate([np.asarray(o[0]),
+                                                     np.asarray(o[1]).ravel()])),
+                    "jit(vmap(value_and_grad))", sync)
+
+    return jax.__version__, f"jaxlib {jaxlib.__version__}", {
+        "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch}
+
+
+def setup_scipy(threads):
+    import numpy as np
+    import scipy
+    from scipy.linalg import expm, expm_frechet
+    from scipy.sparse.linalg import expm_multiply
+
+    def value_and_grad(A, d, v, c):
+        # l(d) = c . exp(X) v with X = Diag(d) A. Its gradient with respect to X is the
+        # adjoint Frechet derivative L(X^T, c v^T); expm_frechet(X^T, .) also returns
+        # exp(X^T), and dl/dd_i = sum_j Lbar_ij A_ij since X_ij = d_i A_ij.
+        X = d[:, None] * A
+        Et, Lbar = expm_frechet(X.T, np.outer(c, v))
+        return c @ (Et.T @ v), (Lbar * A).sum(axis=1)
+
+    def forward(p):
+        X = p.X
+        return Case(lambda: expm(X), lambda E: (None, E), "scipy.linalg.expm")
+
+    def grad(p):
+        return Case(lambda: value_and_grad(p.A, p.d, p.v, p.c), lambda o: o,
+                    "expm_frechet(Xᵀ, c vᵀ): adjoint Fréchet derivative")
+
+    def jacobian(p):
+        A, d, v, n = p.A, p.d, p.v, p.n
+
+        def call():
+            # dX/dd_k = e_k e_k^T A (row k of A), so J[:, k] = L(X, e_k e_k^T A) v.
+            X = d[:, None] * A
+            J = np.empty((n, n))
+            E = np.zeros((n, n))
+            for k in range(n):
+                E[k] = A[k]
+                J[:, k] = expm_frechet(X, E, compute_expm=False) @ v
+                E[k] = 0.0
+            return J
+
+        return Case(call, lambda J: (None, J), "n calls of expm_frechet(X, e_k e_kᵀ A)")
+
+    def batch(p):
+        def call():
+            vals = np.empty(p.count)
+            grads = np.empty((p.count, p.n))
+            for b in range(p.count):
+                vals[b], grads[b] = value_and_grad(p.A[b], p.d[b], p.v[b], p.c[b])
+            return vals, grads
+
+        return Case(call, lambda o: (None, np.concatenate([o[0], o[1].ravel()])),
+                    "Python loop of expm_frechet(Xᵀ, c vᵀ)")
+
+    def action(p):
+        tX = (p.t * p.X).tocsr()
+        return Case(lambda: expm_multiply(tX, p.v), lambda w: (None, w),
+                    "scipy.sparse.linalg.expm_multiply(t·X, v), t·X in CSR")
+
+    blas = ""
+    try:
+        cfg = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f", BLAS: {cfg['name']} {cfg['version']}"
+    except Exception:  # noqa: BLE001 - informational only
+        pass
+    return scipy.__version__, f"numpy {np.__version__}{blas}", {
+        "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch,
+        "action": action}
+
+
+SETUP = {"torch": setup_torch, "jax": setup_jax, "scipy": setup_scipy}
+
+
+# --------------------------------------------------------------------------------------
+# run
+# --------------------------------------------------------------------------------------
+
+def fmt_s(s):
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if s >= scale:
+            return f"{s / scale:.3g} {unit}"
+    return f"{s / 1e-9:.3g} ns"
+
+
+def set_thread_env(threads):
+    """Limit every library to `threads` threads; must run before numpy/torch/jax load.
+
+    The environment variables bound OpenMP, MKL and OpenBLAS (torch.set_num_threads
+    follows in setup_torch). XLA:CPU has no thread-count setting: its intra-op pool is
+    sized to the CPUs the process may run on, and with the thunk runtime it runs
+    independent operations concurrently even when Eigen is single-threaded. So the process
+    is also restricted to `threads` CPUs when that is fewer than it may use (the same for
+    every peer, so each runs on T cores): the last T of them, CPU 0 being where the system's
+    housekeeping tends to run, or the list in PEERS_CPUS (e.g. PEERS_CPUS=2,3). At T = 1
+    XLA is additionally told to keep Eigen single-threaded."""
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    os.environ["JAX_PLATFORMS"] = "cpu"
+    if threads == 1:
+        os.environ["XLA_FLAGS"] = ("--xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1")
+    else:
+        os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=1"
+    if os.environ.get("PEERS_CPUS"):
+        os.sched_setaffinity(0, [int(c) for c in os.environ["PEERS_CPUS"].split(",")])
+    else:
+        cpus = sorted(os.sched_getaffinity(0))
+        if threads < len(cpus):
+            os.sched_setaffinity(0, cpus[-threads:])
+
+
+def run_system(system, problems, threads, quick):
+    """Run every task of one system in this process; returns its record."""
+    set_thread_env(threads)
+    import numpy as np
+
+    version, info, tasks = SETUP[system](threads)
+    problems = Path(problems)
+    ns = [n for n in DENSE_NS if not quick or n <= QUICK_MAX_N]
+    record = {"system": system, "version": version, "threads": threads, "info": info,
+              "results": [], "outputs": []}
+
+    def case(task, n, problem, c):
+        r = bench(c.call, c.sync, quick, warm=not c.warm)
+        compile_s = r["first_s"] - r["median_s"] if system == "jax" and r["first_s"] else None
+        record["results"].append({
+            "task": task, "n": n, "problem": problem, "median_s": r["median_s"],
+            "samples_s": r["samples_s"], "reps": r["reps"], "compile_s": compile_s,
+            "note": c.note, "cpu_per_wall": r["cpu_per_wall"]})
+        if threads == 1:
+            value, data = c.to_output(r["out"])
+            record["outputs"].append({
+                "task": task, "n": n, "problem": problem,
+                "value": None if value is None else float(value),
+                "data": np.asarray(data, dtype=np.float64).ravel().tolist()})
+        extra = f", compile {fmt_s(compile_s)}" if compile_s is not None else ""
+        print(f"  {system:5} {task:8} {problem:15} n={n:<6} {fmt_s(r['median_s']):>9}"
+              f"  (r={r['reps']}, {len(r['samples_s'])} samples, "
+              f"cpu/wall {r['cpu_per_wall'] or 0:.2f}{extra})", file=sys.stderr, flush=True)
+
+    for n in ns:
+        p = Dense(problems / f"dense_n{n}.json")
+        case("forward", n, "dense", tasks["forward"](p))
+        case("grad", n, "dense", tasks["grad"](p))
+        if n <= (SCIPY_JACOBIAN_MAX_N if system == "scipy" else JACOBIAN_MAX_N):
+            case("jacobian", n, "dense", tasks["jacobian"](p))
+    p = Batch(problems / f"batch_n{BATCH_N}.json")
+    case("batch", p.n, "batch", tasks["batch"](p))
+    if "action" in tasks:
+        for name in ("laplacian2d", "markov"):
+            for target in ACTION_TARGETS:
+                p = Action(problems / f"action_{name}_{target}.json")
+                case("action", p.n, f"{name}_{target}", tasks["action"](p))
+    return record
+
+
+def run(args):
+    if args.system:
+        records = [run_system(args.system, args.problems, args.threads, args.quick)]
+    else:
+        # One child process per system (see the module docstring).
+        records, failed = [], []
+        for system in SYSTEMS:
+            print(f"{system}, {args.threads} thread(s):", file=sys.stderr, flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                out = Path(tmp) / "record.json"
+                cmd = [sys.executable, __file__, "run", "--problems", str(args.problems),
+                       "--threads", str(args.threads), "--out", str(out), "--system", system]
+                if args.quick:
+                    cmd.append("--quick")
+                if subprocess.run(cmd).returncode != 0 or not out.exists():
+                    failed.append(system)
+                    continue
+                records += json.loads(out.read_text())
+        if failed:
+            write_json(args.out, records)
+            sys.exit(f"error: {', '.join(failed)} failed; wrote the others to {args.out}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write_json(args.out, records)
+    if not args.system:
+        print(f"wrote {args.out}", file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    g = sub.add_parser("gen", help="write the seeded problem files")
+    g.add_argument("--out", required=True, type=Path)
+    r = sub.add_parser("run", help="time the peer systems")
+    r.add_argument("--problems", required=True, type=Path)
+    r.add_argument("--threads", required=True, type=int)
+    r.add_argument("--out", required=True, type=Path)
+    r.add_argument("--quick", action="store_true", help=f"n <= {QUICK_MAX_N}, 3 measurements")
+    r.add_argument("--system", choices=SYSTEMS, help="one system, in this process")
+    args = ap.parse_args()
+    if args.cmd == "gen":
+        gen(args.out)
+    else:
+        run(args)
+
+
+if __name__ == "__main__":
+    main()
