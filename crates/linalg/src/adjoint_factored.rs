@@ -18,7 +18,7 @@
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::{Expm, Kind, Pade, all_finite};
 use crate::kernels::{matmul_into, par_for};
-use crate::structured::{Structured, product};
+use crate::structured::{Structured, hstack, product};
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
 use num_traits::Float;
@@ -90,33 +90,31 @@ fn factored_pays<T: RealField + Float>(p: &Pade<T>, n: usize, k: usize) -> bool 
 fn factored<T: RealField + Float>(p: &Pade<T>, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = u.nrows();
     let (m, s, k) = (p.m, p.s as usize, u.ncols());
-    let big_n = 1usize << s;
     let st = Structured::new(p);
-    let bt = p.a.transpose();
-    let r0 = p.squares[0].as_ref();
-    let width = big_n * m * k;
-    let mut z = Mat::<T>::zeros(n, width);
-    let mut h = Mat::<T>::zeros(n, width);
+    // All 2ˢ·k vectors side by side: U = [R₀^j v_c], Z = [(R₀ᵀ)^{N−1−j} q⁻ᵀ ū_c].
+    let mut top = u.to_owned();
+    p.lu.solve_transpose_in_place(top.as_mut());
+    let (mut us, mut zs) = (Vec::new(), Vec::new());
     for c in 0..k {
-        let us = st.forward_vectors(v.subcols(c, 1));
-        let mut top = u.subcols(c, 1).to_owned();
-        p.lu.solve_transpose_in_place(top.as_mut());
-        let zs = st.adjoint_vectors(top);
-        for (j, (uj, zj)) in us.iter().zip(&zs).enumerate() {
-            let col0 = (c * big_n + j) * m;
-            let w = product(r0, uj.as_ref());
-            st.horner(uj.as_ref(), w.as_ref(), h.as_mut().subcols_mut(col0, m));
-            z.as_mut().subcols_mut(col0, 1).copy_from(zj.as_ref());
-            for i in 1..m {
-                let (prev, next) = z.as_mut().split_at_col_mut(col0 + i);
-                matmul_into(
-                    next.subcols_mut(0, 1),
-                    bt,
-                    prev.as_ref().subcols(col0 + i - 1, 1),
-                    par_for(n),
-                );
-            }
-        }
+        us.extend(st.forward_vectors(v.subcols(c, 1)));
+        zs.extend(st.adjoint_vectors(top.subcols(c, 1).to_owned()));
+    }
+    let (us, z0) = (hstack(&us), hstack(&zs));
+    let cols = us.ncols();
+    let w = product(p.squares[0].as_ref(), us.as_ref());
+    let mut h = Mat::<T>::zeros(n, m * cols);
+    st.horner(us.as_ref(), w.as_ref(), h.as_mut());
+    // Z_i = (Bᵀ)^i Z₀ in column block i, matching H's blocks.
+    let mut z = Mat::<T>::zeros(n, m * cols);
+    z.as_mut().subcols_mut(0, cols).copy_from(z0.as_ref());
+    for i in 1..m {
+        let (prev, next) = z.as_mut().split_at_col_mut(i * cols);
+        matmul_into(
+            next.subcols_mut(0, cols),
+            p.a.transpose(),
+            prev.as_ref().subcols((i - 1) * cols, cols),
+            par_for(n),
+        );
     }
     let mut g = Mat::<T>::zeros(n, n);
     matmul_into(g.as_mut(), z.as_ref(), h.transpose(), par_for(n));

@@ -26,7 +26,7 @@
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::{Expm, Kind, Pade, all_finite, exp_divided_difference};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
-use crate::structured::{Structured, product};
+use crate::structured::{Structured, hstack, product};
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
 use num_traits::Float;
@@ -147,20 +147,20 @@ fn fused<T: RealField + Float>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) 
         };
         powers.push(next);
     }
-    let us = st.forward_vectors(v);
-    let r0 = p.squares[0].as_ref();
+    let us = hstack(&st.forward_vectors(v));
+    let big_n = us.ncols();
+    let w = product(p.squares[0].as_ref(), us.as_ref());
+    // 𝓛_p(u_j) − 𝓛_q(r·u_j) = 2⁻ˢ Σ_i B^i Diag(A H_i[:, j]), all j at once.
+    let mut h = Mat::<T>::zeros(n, m * big_n);
+    st.horner(us.as_ref(), w.as_ref(), h.as_mut());
+    let g = product(a, h.as_ref());
     let scale = T::from(2.0).unwrap().powi(-(s as i32));
     let mut stack: Vec<(usize, Mat<T>)> = Vec::with_capacity(s + 1);
-    let mut h = Mat::<T>::zeros(n, m);
-    for u in &us {
-        // 𝓛_p(u) − 𝓛_q(r·u) = 2⁻ˢ Σ_i B^i Diag(A H[:, i]).
-        let w = product(r0, u.as_ref());
-        st.horner(u.as_ref(), w.as_ref(), h.as_mut());
-        let g = product(a, h.as_ref());
+    for j in 0..big_n {
         let mut y = Mat::<T>::zeros(n, n);
         for (i, pw) in powers.iter().enumerate() {
             for k in 0..n {
-                let gk = g[(k, i)] * scale;
+                let gk = g[(k, i * big_n + j)] * scale;
                 if gk != T::zero() {
                     let col = pw.col(k);
                     for r in 0..n {

@@ -79,31 +79,46 @@ impl<'a, T: RealField + Float> Structured<'a, T> {
         zs
     }
 
-    /// `H[:, i] = h^p_i(u) − h^q_i(w)` for i < m (u, w n×1; h n×m).
+    /// For blocks `u`, `w` (n×c): column block i of `h` (n×(m·c), columns `i·c..(i+1)·c`) is
+    /// `h^p_i(u) − h^q_i(w)`, i < m. Both Horner recurrences advance in one product
+    /// `B·[H^p H^q]` per degree, so `B` is read m−1 times whatever c is.
     pub(crate) fn horner(&self, u: MatRef<'_, T>, w: MatRef<'_, T>, mut h: MatMut<'_, T>) {
-        let n = u.nrows();
+        let (n, c) = u.shape();
         let m = self.p.m;
         let b = self.p.a.as_ref();
-        let mut hp = Mat::<T>::from_fn(n, 1, |r, _| self.c[m] * u[(r, 0)]);
-        let mut hq = Mat::<T>::from_fn(n, 1, |r, _| self.cq[m] * w[(r, 0)]);
-        let mut tmp = Mat::<T>::zeros(n, 1);
+        // hpq = [h^p | h^q], n×2c.
+        let mut hpq = Mat::<T>::from_fn(n, 2 * c, |r, j| {
+            if j < c {
+                self.c[m] * u[(r, j)]
+            } else {
+                self.cq[m] * w[(r, j - c)]
+            }
+        });
+        let mut next = Mat::<T>::zeros(n, 2 * c);
         for i in (0..m).rev() {
-            for r in 0..n {
-                h[(r, i)] = hp[(r, 0)] - hq[(r, 0)];
+            for j in 0..c {
+                for r in 0..n {
+                    h[(r, i * c + j)] = hpq[(r, j)] - hpq[(r, c + j)];
+                }
             }
             if i == 0 {
                 break;
             }
-            matmul_into(tmp.as_mut(), b, hp.as_ref(), par_for(n));
-            for r in 0..n {
-                hp[(r, 0)] = self.c[i] * u[(r, 0)] + tmp[(r, 0)];
-            }
-            matmul_into(tmp.as_mut(), b, hq.as_ref(), par_for(n));
-            for r in 0..n {
-                hq[(r, 0)] = self.cq[i] * w[(r, 0)] + tmp[(r, 0)];
+            matmul_into(next.as_mut(), b, hpq.as_ref(), par_for(n));
+            for j in 0..c {
+                for r in 0..n {
+                    hpq[(r, j)] = self.c[i] * u[(r, j)] + next[(r, j)];
+                    hpq[(r, c + j)] = self.cq[i] * w[(r, j)] + next[(r, c + j)];
+                }
             }
         }
     }
+}
+
+/// The columns of `vs` (each n×1) side by side.
+pub(crate) fn hstack<T: RealField>(vs: &[Mat<T>]) -> Mat<T> {
+    let n = vs.first().map_or(0, |v| v.nrows());
+    Mat::from_fn(n, vs.len(), |r, j| vs[j][(r, 0)].clone())
 }
 
 pub(crate) fn product<T: RealField>(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Mat<T> {
