@@ -164,7 +164,7 @@ fn fused<T: RealField + Float>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) 
                 if gk != T::zero() {
                     let col = pw.col(k);
                     for r in 0..n {
-                        y[(r, k)] = y[(r, k)] + gk * col[r];
+                        y[(r, k)] += gk * col[r];
                     }
                 }
             }

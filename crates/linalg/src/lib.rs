@@ -4,6 +4,10 @@
 //! (Al-Mohy & Higham 2009), its Fréchet derivative `L(A, E)` and adjoint `L(Aᵀ, G)` (Al-Mohy
 //! & Higham 2009, Algorithm 6.4), and the factored [`Expm`] that reuses one forward pass for
 //! any number of derivative directions. Generic over `f32` and `f64`. Knows nothing of AD.
+//! For large sparse or structured `X`, [`expm_multiply`] computes the action `exp(tX)·V`
+//! (Al-Mohy & Higham 2011) through a [`LinOp`], and [`ExpmAction`] tapes it for an exact
+//! discrete-adjoint reverse pass (`V̄`, `t̄`, and `X̄` as rank-one terms, e.g. `d̄` of
+//! `Diag(d)·A` via [`DiagCotangent`]).
 //!
 //! ```
 //! use expgrad_linalg::{expm, expm_frechet, Expm};
@@ -23,6 +27,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod action;
 mod adjoint_factored;
 mod block;
 mod cond;
@@ -35,6 +40,12 @@ mod norm;
 mod pade;
 mod structured;
 
+pub use action::{
+    ActionCotangent, ActionParams, ActionStats, ActionWorkspace, DEFAULT_STORE_BUDGET_BYTES,
+    DenseCotangent, DiagCotangent, DiagScaled, ExpmAction, ExpmActionOptions, LinOp, NoCotangent,
+    RankOne, Side, SparsePatternCotangent, StorePolicy, expm_multiply, try_expm_multiply,
+    try_expm_multiply_with,
+};
 pub use block::expm_frechet_block;
 pub use error::LinalgError;
 pub use expm::{Expm, expm, try_expm};

@@ -1,0 +1,113 @@
+//! [`ActionCotangent`]: how the reverse pass hands over `X̄`, term by term, and the dense sink.
+//!
+//! The reverse pass of `w = exp(tX)·V` produces `X̄ = Σ c·L·Rᵀ + γ·I` as a sum of rank-k
+//! terms (one per Taylor product, `L = b̄_k`, `R = b_{k−1}`, both n×k) and one multiple of the
+//! identity (the gradient through the shift `μ = tr(X)/n`). A sink contracts each term with
+//! what it differentiates: a dense `X̄` ([`DenseCotangent`]), `d̄` of `Diag(d)·A`
+//! ([`DiagCotangent`](crate::DiagCotangent)), or the values of `X̄` on a sparse pattern
+//! ([`SparsePatternCotangent`](crate::SparsePatternCotangent)). `X̄` itself is never formed
+//! unless the sink forms it.
+
+use faer::linalg::matmul::matmul;
+use faer::traits::RealField;
+use faer::{Accum, Mat, MatRef, Par};
+use num_traits::Float;
+
+/// One term `X̄ += scale · left · rightᵀ` of the reverse pass, with the intermediates the
+/// operator asked to keep.
+#[derive(Clone, Copy, Debug)]
+pub struct RankOne<'a, T> {
+    /// The coefficient `c = τ/k`.
+    pub scale: T,
+    /// `b̄_k`, n×k: the adjoint of the k-th Taylor vector.
+    pub left: MatRef<'a, T>,
+    /// `b_{k−1}`, n×k: the Taylor vector the product `X·b_{k−1}` was applied to.
+    pub right: MatRef<'a, T>,
+    /// What [`LinOp::apply_keep_raw`](crate::LinOp::apply_keep_raw) produced for `right` in
+    /// the forward pass (for `Diag(d)·A`: `A·right`), when the operator
+    /// [keeps raw products](crate::LinOp::keeps_raw); else `None`.
+    pub raw: Option<MatRef<'a, T>>,
+    /// What [`LinOp::apply_transpose_keep_raw`](crate::LinOp::apply_transpose_keep_raw)
+    /// produced for `left` in the reverse pass (for `A·Diag(d)`: `Aᵀ·left`), when the operator
+    /// [keeps them](crate::LinOp::keeps_raw_transpose); else `None`.
+    pub raw_transpose: Option<MatRef<'a, T>>,
+}
+
+/// Receives `X̄ = Σ scale·left·rightᵀ + γ·I` term by term from
+/// [`ExpmAction::vjp`](crate::ExpmAction::vjp); never formed unless the sink forms it.
+pub trait ActionCotangent<T> {
+    /// `X̄ += term.scale · term.left · term.rightᵀ`.
+    fn add_rank_one(&mut self, term: RankOne<'_, T>);
+    /// `X̄ += scale · I` (the gradient through the trace shift `μ = tr(X)/n`).
+    fn add_identity(&mut self, scale: T);
+}
+
+/// Discards `X̄` (when only `V̄` and `t̄` are wanted).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCotangent;
+
+impl<T> ActionCotangent<T> for NoCotangent {
+    fn add_rank_one(&mut self, _term: RankOne<'_, T>) {}
+    fn add_identity(&mut self, _scale: T) {}
+}
+
+/// Accumulates a dense n×n `X̄` (for a dense `X` of modest n: each term costs `2n²k` flops).
+///
+/// ```
+/// use expgrad_linalg::{DenseCotangent, Expm, ExpmAction, ExpmActionOptions};
+/// let x = faer::mat![[-1.0, 0.3], [0.2, -0.5f64]];
+/// let v = faer::mat![[1.0], [2.0f64]];
+/// let wbar = faer::mat![[0.5], [-1.0f64]];
+/// let t = 1.5;
+/// let act = ExpmAction::new(&x, t, v.as_ref(), ExpmActionOptions::default());
+/// let mut xbar = DenseCotangent::new(2);
+/// let (vbar, tbar) = act.vjp(&x, wbar.as_ref(), &mut xbar);
+/// // Dense route: X̄ = t·L(tXᵀ, w̄Vᵀ), V̄ = exp(tX)ᵀw̄, t̄ = ⟨w̄, X·w⟩.
+/// let f = Expm::new((&x * faer::Scale(t)).as_ref());
+/// let want = f.frechet_adjoint((&wbar * v.transpose()).as_ref()) * faer::Scale(t);
+/// assert!((xbar.value() - &want).norm_max() < 1e-14);
+/// assert!((&vbar - f.value().transpose() * &wbar).norm_max() < 1e-14);
+/// let xw = &x * act.value();
+/// assert!((tbar - (wbar.transpose() * &xw)[(0, 0)]).abs() < 1e-14);
+/// ```
+#[derive(Clone, Debug)]
+pub struct DenseCotangent<T> {
+    xbar: Mat<T>,
+}
+
+impl<T: RealField + Float> DenseCotangent<T> {
+    /// A zero n×n accumulator.
+    pub fn new(n: usize) -> Self {
+        Self {
+            xbar: Mat::zeros(n, n),
+        }
+    }
+
+    /// The accumulated `X̄`.
+    pub fn value(&self) -> MatRef<'_, T> {
+        self.xbar.as_ref()
+    }
+
+    /// The accumulated `X̄`, by value.
+    pub fn into_value(self) -> Mat<T> {
+        self.xbar
+    }
+}
+
+impl<T: RealField + Float> ActionCotangent<T> for DenseCotangent<T> {
+    fn add_rank_one(&mut self, term: RankOne<'_, T>) {
+        matmul(
+            self.xbar.as_mut(),
+            Accum::Add,
+            term.left,
+            term.right.transpose(),
+            term.scale,
+            Par::Seq,
+        );
+    }
+    fn add_identity(&mut self, scale: T) {
+        for i in 0..self.xbar.nrows() {
+            self.xbar[(i, i)] += scale;
+        }
+    }
+}

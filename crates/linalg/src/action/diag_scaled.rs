@@ -1,0 +1,290 @@
+//! [`DiagScaled`]: `X = Diag(d)·A` or `X = A·Diag(d)` for any inner operator `A`, never formed.
+//!
+//! Products are fused (scale the block, apply `A`). The gradient with respect to `d`
+//! (MATH.md §5) contracts each rank-one term of `X̄` with `A`'s pattern:
+//!
+//! * left, `d̄ᵢ = Σⱼ X̄ᵢⱼAᵢⱼ`: for `X̄ = c·L·Rᵀ`, `d̄ = c·rowsum(L ∘ (A·R))`. `A·R` is the
+//!   *unscaled* forward product, which the forward pass computed anyway: the operator asks
+//!   for it to be kept ([`LinOp::keeps_raw`]).
+//! * right, `d̄ⱼ = Σᵢ X̄ᵢⱼAᵢⱼ`: `d̄ = c·rowsum((Aᵀ·L) ∘ R)`, and `Aᵀ·L` is the reverse pass's own
+//!   product `Xᵀ·L = Diag(d)·(Aᵀ·L)` before its scaling ([`LinOp::keeps_raw_transpose`]).
+//!
+//! [`DiagCotangent`](crate::DiagCotangent) performs these contractions.
+
+use super::linop::{LinOp, max_nan};
+use crate::error::{LinalgError, unwrap_or_panic};
+use faer::prelude::{Reborrow, ReborrowMut};
+use faer::traits::RealField;
+use faer::{Mat, MatMut, MatRef};
+use num_traits::Float;
+use std::sync::Mutex;
+
+/// Which side the diagonal scales.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    /// `X = Diag(d)·A` (scales the rows of `A`).
+    Left,
+    /// `X = A·Diag(d)` (scales the columns of `A`).
+    Right,
+}
+
+/// `X = Diag(d)·A` ([`Side::Left`]) or `X = A·Diag(d)` ([`Side::Right`]) for any square
+/// inner operator `A`: products cost one product with `A` plus an O(nk) scaling, and
+/// `Diag(d)·A` is never formed.
+///
+/// Exact norms come from the inner operator's [`LinOp::abs_apply`] when it has one
+/// (`‖Diag(d)A‖₁ = max(|A|ᵀ|d|)`, `‖Diag(d)A‖∞ = max(|d| ∘ |A|1)`, and the same for the
+/// right side); the trace needs the inner operator's [`LinOp::diagonal`] (every built-in
+/// operator has one).
+///
+/// ```
+/// use expgrad_linalg::{DiagScaled, LinOp, Side};
+/// let a = faer::mat![[1.0, 2.0], [3.0, 4.0f64]];
+/// let d = [2.0, -1.0];
+/// let x = DiagScaled::new(&d, a.as_ref(), Side::Left);
+/// let mut out = faer::Mat::<f64>::zeros(2, 1);
+/// x.apply(out.as_mut(), faer::mat![[1.0], [1.0f64]].as_ref());
+/// assert_eq!((out[(0, 0)], out[(1, 0)]), (6.0, -7.0)); // Diag(d)·A·1
+/// // Diag(d)·A = [[2, 4], [−3, −4]]: column sums 5, 8; row sums 6, 7.
+/// assert_eq!((x.trace(), x.norm1(), x.norm_inf()), (-2.0, Some(8.0), Some(7.0)));
+/// ```
+#[derive(Debug)]
+pub struct DiagScaled<'a, T, A> {
+    d: &'a [T],
+    a: A,
+    side: Side,
+    a_diag: Option<Vec<T>>,
+    scratch: Mutex<Mat<T>>,
+}
+
+impl<T: RealField + Float, A: LinOp<T> + Clone> Clone for DiagScaled<'_, T, A> {
+    fn clone(&self) -> Self {
+        Self {
+            d: self.d,
+            a: self.a.clone(),
+            side: self.side,
+            a_diag: self.a_diag.clone(),
+            scratch: Mutex::new(Mat::zeros(0, 0)),
+        }
+    }
+}
+
+impl<'a, T: RealField + Float, A: LinOp<T>> DiagScaled<'a, T, A> {
+    /// `Diag(d)·A` or `A·Diag(d)`. Panics (with the [`LinalgError`] message) unless `A` is
+    /// square with `d.len()` rows.
+    #[track_caller]
+    pub fn new(d: &'a [T], a: A, side: Side) -> Self {
+        unwrap_or_panic(Self::try_new(d, a, side))
+    }
+
+    /// `Diag(d)·A` or `A·Diag(d)`, or [`LinalgError::NotSquare`] /
+    /// [`LinalgError::ShapeMismatch`] (`lhs` = `d` as a column, `rhs` = `A`).
+    pub fn try_new(d: &'a [T], a: A, side: Side) -> Result<Self, LinalgError> {
+        const OP: &str = "DiagScaled";
+        let shape = a.shape();
+        if shape.0 != shape.1 {
+            return Err(LinalgError::NotSquare { op: OP, shape });
+        }
+        if d.len() != a.dim() {
+            return Err(LinalgError::ShapeMismatch {
+                op: OP,
+                lhs: (d.len(), 1),
+                rhs: shape,
+            });
+        }
+        let a_diag = a.diagonal();
+        Ok(Self {
+            d,
+            a,
+            side,
+            a_diag,
+            scratch: Mutex::new(Mat::zeros(0, 0)),
+        })
+    }
+
+    /// `Diag(d)·A`.
+    #[track_caller]
+    pub fn left(d: &'a [T], a: A) -> Self {
+        Self::new(d, a, Side::Left)
+    }
+
+    /// `A·Diag(d)`.
+    #[track_caller]
+    pub fn right(d: &'a [T], a: A) -> Self {
+        Self::new(d, a, Side::Right)
+    }
+
+    /// The scaling vector `d`.
+    pub fn d(&self) -> &'a [T] {
+        self.d
+    }
+
+    /// The inner operator `A`.
+    pub fn inner(&self) -> &A {
+        &self.a
+    }
+
+    /// Which side `Diag(d)` multiplies.
+    pub fn side(&self) -> Side {
+        self.side
+    }
+
+    /// The diagonal of the inner operator `A` (`None` if `A` does not provide it).
+    pub fn inner_diagonal(&self) -> Option<&[T]> {
+        self.a_diag.as_deref()
+    }
+
+    /// `out ← Diag(d)·out`.
+    fn scale_rows(&self, mut out: MatMut<'_, T>) {
+        for c in 0..out.ncols() {
+            match out.rb_mut().col_mut(c).try_as_col_major_mut() {
+                Some(o) => {
+                    for (o, &di) in o.as_slice_mut().iter_mut().zip(self.d) {
+                        *o = di * *o;
+                    }
+                }
+                None => {
+                    for (i, &di) in self.d.iter().enumerate() {
+                        out[(i, c)] = di * out[(i, c)];
+                    }
+                }
+            }
+        }
+    }
+
+    /// `f(Diag(d)·x)` through a reused scratch block.
+    fn with_scaled(&self, x: MatRef<'_, T>, f: impl FnOnce(MatRef<'_, T>)) {
+        let fill = |s: &mut Mat<T>| {
+            if s.shape() != x.shape() {
+                *s = Mat::zeros(x.nrows(), x.ncols());
+            }
+            copy_scaled(s.as_mut(), x, self.d);
+        };
+        match self.scratch.try_lock() {
+            Ok(mut s) => {
+                fill(&mut s);
+                f(s.as_ref());
+            }
+            Err(_) => {
+                let mut s = Mat::zeros(0, 0);
+                fill(&mut s);
+                f(s.as_ref());
+            }
+        }
+    }
+}
+
+impl<T: RealField + Float, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
+    fn dim(&self) -> usize {
+        self.a.dim()
+    }
+    fn shape(&self) -> (usize, usize) {
+        self.a.shape()
+    }
+    fn apply(&self, mut out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        match self.side {
+            Side::Left => {
+                self.a.apply(out.rb_mut(), x);
+                self.scale_rows(out);
+            }
+            Side::Right => self.with_scaled(x, |xs| self.a.apply(out, xs)),
+        }
+    }
+    fn apply_transpose(&self, mut out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        match self.side {
+            Side::Left => self.with_scaled(x, |xs| self.a.apply_transpose(out, xs)),
+            Side::Right => {
+                self.a.apply_transpose(out.rb_mut(), x);
+                self.scale_rows(out);
+            }
+        }
+    }
+    /// `Σ dᵢ Aᵢᵢ`. Panics if the inner operator provides no [`LinOp::diagonal`].
+    fn trace(&self) -> T {
+        match &self.a_diag {
+            Some(a) => a
+                .iter()
+                .zip(self.d)
+                .fold(T::zero(), |s, (&a, &d)| s + d * a),
+            None => panic!("DiagScaled: the inner operator provides no diagonal(), so no trace"),
+        }
+    }
+    fn norm1(&self) -> Option<T> {
+        let ones = vec![T::one(); self.dim()];
+        self.abs_apply(&ones, true).map(|s| max_nan(&s))
+    }
+    fn norm_inf(&self) -> Option<T> {
+        let ones = vec![T::one(); self.dim()];
+        self.abs_apply(&ones, false).map(|s| max_nan(&s))
+    }
+    fn diagonal(&self) -> Option<Vec<T>> {
+        self.a_diag
+            .as_ref()
+            .map(|a| a.iter().zip(self.d).map(|(&a, &d)| d * a).collect())
+    }
+    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+        let absd =
+            |v: &[T]| -> Vec<T> { v.iter().zip(self.d).map(|(&v, &d)| d.abs() * v).collect() };
+        // Left: |DA|x = |d|∘(|A|x), |DA|ᵀx = |A|ᵀ(|d|∘x). Right: |AD|x = |A|(|d|∘x),
+        // |AD|ᵀx = |d|∘(|A|ᵀx).
+        match (self.side, transpose) {
+            (Side::Left, false) | (Side::Right, true) => {
+                self.a.abs_apply(x, transpose).map(|v| absd(&v))
+            }
+            (Side::Left, true) | (Side::Right, false) => self.a.abs_apply(&absd(x), transpose),
+        }
+    }
+    fn all_finite(&self) -> bool {
+        self.d.iter().all(|x| x.is_finite()) && self.a.all_finite()
+    }
+    fn keeps_raw(&self) -> bool {
+        self.side == Side::Left
+    }
+    /// Left: `raw = A·x`, `out = Diag(d)·raw` (bitwise the same `out` as [`apply`](LinOp::apply)).
+    fn apply_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, mut raw: MatMut<'_, T>) {
+        match self.side {
+            Side::Left => {
+                self.a.apply(raw.rb_mut(), x);
+                copy_scaled(out, raw.rb(), self.d);
+            }
+            Side::Right => self.apply(out, x),
+        }
+    }
+    fn keeps_raw_transpose(&self) -> bool {
+        self.side == Side::Right
+    }
+    /// Right: `raw = Aᵀ·x`, `out = Diag(d)·raw`.
+    fn apply_transpose_keep_raw(
+        &self,
+        out: MatMut<'_, T>,
+        x: MatRef<'_, T>,
+        mut raw: MatMut<'_, T>,
+    ) {
+        match self.side {
+            Side::Right => {
+                self.a.apply_transpose(raw.rb_mut(), x);
+                copy_scaled(out, raw.rb(), self.d);
+            }
+            Side::Left => self.apply_transpose(out, x),
+        }
+    }
+}
+
+/// `out = Diag(d)·raw`.
+fn copy_scaled<T: RealField + Float>(mut out: MatMut<'_, T>, raw: MatRef<'_, T>, d: &[T]) {
+    for c in 0..raw.ncols() {
+        let r = raw.col(c).try_as_col_major();
+        match (out.rb_mut().col_mut(c).try_as_col_major_mut(), r) {
+            (Some(o), Some(r)) => {
+                for ((o, &ri), &di) in o.as_slice_mut().iter_mut().zip(r.as_slice()).zip(d) {
+                    *o = di * ri;
+                }
+            }
+            _ => {
+                for (i, &di) in d.iter().enumerate() {
+                    out[(i, c)] = di * raw[(i, c)];
+                }
+            }
+        }
+    }
+}

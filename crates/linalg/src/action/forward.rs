@@ -1,0 +1,169 @@
+//! The untaped forward pass: `exp(tX)·V` by `s` steps of a degree-`m` truncated Taylor
+//! series with early termination (Al-Mohy & Higham 2011, Algorithm 3.2).
+
+use super::linop::LinOp;
+use super::options::ActionParams;
+use super::params::{Plan, plan};
+use super::taylor::{scale_in_place, taylor_step};
+use super::workspace::ActionWorkspace;
+use crate::error::{LinalgError, unwrap_or_panic};
+use crate::expm::all_finite;
+use faer::traits::RealField;
+use faer::{Mat, MatRef};
+use num_traits::Float;
+
+/// What one evaluation of `exp(tX)·V` chose and cost (machine-independent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ActionStats {
+    /// Taylor degree `m` (0 for `t = 0` or an empty problem).
+    pub m: usize,
+    /// Number of steps `s`.
+    pub s: usize,
+    /// Matrix–vector products with `X` of the Taylor recurrence (a product with an n×k
+    /// block counts `k`): `k·Σ j_i ≤ k·m·s`.
+    pub products: usize,
+    /// Matrix–vector products spent estimating norms for the parameter choice (0 with exact
+    /// norms and [`ActionParams::NormOnly`], or below the skip bound of
+    /// [`ActionParams::Auto`]).
+    pub norm_products: usize,
+    /// Whether the trace shift `μ = tr(X)/n` was applied.
+    pub shifted: bool,
+}
+
+/// Checks the inputs shared by the forward forms. `Ok(false)` means "nothing to compute"
+/// (n = 0 or k = 0).
+pub(crate) fn check_inputs<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    t: T,
+    v: MatRef<'_, T>,
+    name: &'static str,
+) -> Result<bool, LinalgError> {
+    let shape = op.shape();
+    if shape.0 != shape.1 {
+        return Err(LinalgError::NotSquare { op: name, shape });
+    }
+    if v.nrows() != shape.0 {
+        return Err(LinalgError::ShapeMismatch {
+            op: name,
+            lhs: shape,
+            rhs: v.shape(),
+        });
+    }
+    if !t.is_finite() || !all_finite(v) || !op.all_finite() {
+        return Err(LinalgError::NonFinite { op: name });
+    }
+    Ok(shape.0 > 0 && v.ncols() > 0)
+}
+
+/// Runs the `s` steps of `plan` from `V`: `step(u_{i−1})` returns `(F_i, j_i)`, then
+/// `u_i = η·F_i`. Returns `(u_s, [j_i])`, or [`LinalgError::Overflow`] at the first
+/// non-finite `u_i`.
+pub(crate) fn run_steps<T: RealField + Float>(
+    v: MatRef<'_, T>,
+    plan: &Plan<T>,
+    name: &'static str,
+    mut step: impl FnMut(MatRef<'_, T>) -> (Mat<T>, usize),
+) -> Result<(Mat<T>, Vec<usize>), LinalgError> {
+    let mut u = v.to_owned();
+    let mut js = Vec::with_capacity(plan.s);
+    for _ in 0..plan.s {
+        let (mut f, j) = step(u.as_ref());
+        scale_in_place(&mut f, plan.eta);
+        if !all_finite(f.as_ref()) {
+            return Err(LinalgError::Overflow { op: name });
+        }
+        js.push(j);
+        u = f;
+    }
+    Ok((u, js))
+}
+
+/// `exp(tX)·V` for an operator `X` (n×n) and a block `V` (n×k). Panics with the
+/// [`LinalgError`] message on bad input or overflow; see [`try_expm_multiply`].
+///
+/// ```
+/// use expgrad_linalg::{expm, expm_multiply};
+/// use faer::sparse::{SparseColMat, Triplet};
+/// // 1-D Laplacian, X = −L, as a sparse CSC matrix.
+/// let n = 50;
+/// let mut trip = Vec::new();
+/// for i in 0..n {
+///     trip.push(Triplet::new(i, i, -2.0f64));
+///     if i + 1 < n {
+///         trip.push(Triplet::new(i, i + 1, 1.0));
+///         trip.push(Triplet::new(i + 1, i, 1.0));
+///     }
+/// }
+/// let x = SparseColMat::<usize, f64>::try_new_from_triplets(n, n, &trip).unwrap();
+/// let v = faer::Mat::<f64>::from_fn(n, 2, |i, j| ((i + j) as f64).sin());
+/// let w = expm_multiply(&x, -0.7, v.as_ref()); // t < 0 is fine
+/// let dense = x.to_dense() * faer::Scale(-0.7);
+/// let want = expm(dense.as_ref()) * &v;
+/// assert!((&w - &want).norm_max() < 1e-12 * want.norm_max());
+/// ```
+#[track_caller]
+pub fn expm_multiply<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    t: T,
+    v: MatRef<'_, T>,
+) -> Mat<T> {
+    unwrap_or_panic(try_expm_multiply(op, t, v))
+}
+
+/// `exp(tX)·V`, or an error: [`LinalgError::NotSquare`] / [`LinalgError::ShapeMismatch`]
+/// (`V` must have `n` rows), [`LinalgError::NonFinite`] (a NaN or ±∞ in `t`, `V` or the
+/// operator), [`LinalgError::Overflow`] (the result, or an intermediate, overflows).
+/// `n = 0` or `k = 0` gives an empty result; `t = 0` gives `V`.
+///
+/// ```
+/// use expgrad_linalg::{try_expm_multiply, LinalgError};
+/// let x = faer::Mat::<f64>::identity(3, 3);
+/// let v = faer::Mat::<f64>::zeros(2, 1);
+/// assert!(matches!(
+///     try_expm_multiply(&x, 1.0, v.as_ref()),
+///     Err(LinalgError::ShapeMismatch { .. })
+/// ));
+/// ```
+pub fn try_expm_multiply<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    t: T,
+    v: MatRef<'_, T>,
+) -> Result<Mat<T>, LinalgError> {
+    try_expm_multiply_with(op, t, v, ActionParams::Auto).map(|(w, _)| w)
+}
+
+/// `exp(tX)·V` with an explicit parameter choice, and what it cost ([`ActionStats`]).
+/// Errors as [`try_expm_multiply`].
+///
+/// ```
+/// use expgrad_linalg::{try_expm_multiply_with, ActionParams};
+/// let x = faer::mat![[-1.0, 0.5], [0.0, -2.0f64]];
+/// let v = faer::mat![[1.0], [1.0f64]];
+/// let (w, stats) = try_expm_multiply_with(&x, 3.0, v.as_ref(), ActionParams::NormOnly).unwrap();
+/// assert!(stats.products <= stats.m * stats.s);
+/// assert!((w[(1, 0)] - (-6.0f64).exp()).abs() < 1e-15);
+/// ```
+pub fn try_expm_multiply_with<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    t: T,
+    v: MatRef<'_, T>,
+    params: ActionParams,
+) -> Result<(Mat<T>, ActionStats), LinalgError> {
+    const OP: &str = "expm_multiply";
+    if !check_inputs(op, t, v, OP)? || t == T::zero() {
+        return Ok((v.to_owned(), ActionStats::default()));
+    }
+    let plan = plan(op, t, v.ncols(), params, OP)?;
+    let mut ws = ActionWorkspace::new();
+    let (w, js) = run_steps(v, &plan, OP, |u| {
+        taylor_step(op, u, &plan, false, None, &mut ws)
+    })?;
+    let stats = ActionStats {
+        m: plan.m,
+        s: plan.s,
+        products: js.iter().sum::<usize>() * v.ncols(),
+        norm_products: plan.norm_products,
+        shifted: plan.shifted,
+    };
+    Ok((w, stats))
+}

@@ -1,0 +1,251 @@
+//! [`LinOp`]: what the action of the exponential needs of an operator `X`, and its dense
+//! implementations.
+
+use faer::linalg::matmul::matmul;
+use faer::traits::RealField;
+use faer::{Accum, Mat, MatMut, MatRef, Par};
+use num_traits::Float;
+
+/// A square linear operator `X` (n×n) known through its products with n×k blocks: what
+/// [`expm_multiply`](crate::expm_multiply) and [`ExpmAction`](crate::ExpmAction) need.
+///
+/// Implemented for dense matrices (`MatRef`, `Mat`), faer's sparse matrices (CSC and CSR,
+/// owned and `Ref`), [`DiagScaled`](crate::DiagScaled) (`Diag(d)·A` and `A·Diag(d)` of any
+/// inner operator, never formed) and `&Op`.
+///
+/// Required: [`dim`](Self::dim), [`apply`](Self::apply), [`apply_transpose`](Self::apply_transpose),
+/// [`trace`](Self::trace). The provided methods let an operator report exact norms and its
+/// diagonal cheaply (otherwise they are estimated with a few products), and let a structured
+/// operator keep the intermediate products its gradient needs (see
+/// [`keeps_raw`](Self::keeps_raw)).
+///
+/// ```
+/// use expgrad_linalg::LinOp;
+/// let x = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
+/// let v = faer::mat![[1.0], [1.0f64]];
+/// let mut out = faer::Mat::<f64>::zeros(2, 1);
+/// x.as_ref().apply(out.as_mut(), v.as_ref());
+/// assert_eq!((out[(0, 0)], out[(1, 0)]), (-1.0, 7.0));
+/// assert_eq!((x.as_ref().norm1(), x.as_ref().norm_inf()), (Some(6.0), Some(7.0)));
+/// assert_eq!(LinOp::trace(&x.as_ref()), 5.0);
+/// ```
+pub trait LinOp<T: RealField + Float> {
+    /// The dimension `n` of the n×n operator.
+    fn dim(&self) -> usize;
+
+    /// `(nrows, ncols)` of the underlying matrix, for the square check of the callers
+    /// (which report [`NotSquare`](crate::LinalgError::NotSquare)). Default `(n, n)`.
+    fn shape(&self) -> (usize, usize) {
+        (self.dim(), self.dim())
+    }
+
+    /// `out = X·x` for an n×k block `x` (`out` is n×k; its previous content is ignored).
+    fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>);
+
+    /// `out = Xᵀ·x` for an n×k block `x`.
+    fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>);
+
+    /// `tr(X)`.
+    fn trace(&self) -> T;
+
+    /// The induced 1-norm `‖X‖₁` (largest absolute column sum) when it is cheap to get
+    /// exactly; `None` lets the caller estimate it. Default: from [`abs_apply`](Self::abs_apply).
+    fn norm1(&self) -> Option<T> {
+        let ones = vec![T::one(); self.dim()];
+        self.abs_apply(&ones, true).map(|s| max_nan(&s))
+    }
+
+    /// The induced ∞-norm `‖X‖∞` (largest absolute row sum) when cheap; `None` otherwise.
+    /// Default: from [`abs_apply`](Self::abs_apply).
+    fn norm_inf(&self) -> Option<T> {
+        let ones = vec![T::one(); self.dim()];
+        self.abs_apply(&ones, false).map(|s| max_nan(&s))
+    }
+
+    /// The diagonal of `X`, when cheap. Used for the exact norms of the shifted operator
+    /// `X − μI` and by [`DiagScaled`](crate::DiagScaled). Default `None`.
+    fn diagonal(&self) -> Option<Vec<T>> {
+        None
+    }
+
+    /// `|X|·x` (`transpose = false`) or `|X|ᵀ·x` (`transpose = true`) for a nonnegative
+    /// vector `x`, where `|X|` is the entrywise absolute value: exact column sums (`x = 1`,
+    /// transposed) and row sums, also of scaled operators. Default `None` (not available).
+    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+        let _ = (x, transpose);
+        None
+    }
+
+    /// Whether every entry of `X` is finite. The default trusts the operator (`true`); a
+    /// non-finite entry then shows up as a non-finite result. The built-in operators scan
+    /// their values.
+    fn all_finite(&self) -> bool {
+        true
+    }
+
+    /// Whether the gradient with respect to this operator's parameters needs an
+    /// intermediate of the forward product `X·b` (see [`apply_keep_raw`](Self::apply_keep_raw)).
+    /// When `true`, [`ExpmAction`](crate::ExpmAction) calls `apply_keep_raw` in its forward
+    /// pass and stores `raw` next to every Taylor vector, for
+    /// [`RankOne::raw`](crate::RankOne::raw). Default `false`.
+    fn keeps_raw(&self) -> bool {
+        false
+    }
+
+    /// `out = X·x` and `raw` = an operator-defined intermediate of that product, n×k (for
+    /// `Diag(d)·A`: `raw = A·x`, the unscaled product, which `∂/∂d` needs). Only called when
+    /// [`keeps_raw`](Self::keeps_raw) is `true`. Default: `apply`, `raw` untouched.
+    fn apply_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
+        let _ = raw;
+        self.apply(out, x);
+    }
+
+    /// Whether the gradient needs an intermediate of the transposed product `Xᵀ·b̄` of the
+    /// reverse pass (see [`apply_transpose_keep_raw`](Self::apply_transpose_keep_raw)).
+    /// Default `false`.
+    fn keeps_raw_transpose(&self) -> bool {
+        false
+    }
+
+    /// `out = Xᵀ·x` and `raw` = an operator-defined intermediate (for `A·Diag(d)`:
+    /// `raw = Aᵀ·x`). Only called when [`keeps_raw_transpose`](Self::keeps_raw_transpose) is
+    /// `true`; handed to [`RankOne::raw_transpose`](crate::RankOne::raw_transpose).
+    /// Default: `apply_transpose`, `raw` untouched.
+    fn apply_transpose_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
+        let _ = raw;
+        self.apply_transpose(out, x);
+    }
+}
+
+/// Largest entry, NaN if any entry is NaN (`Float::max` would drop it), 0 when empty.
+pub(crate) fn max_nan<T: Float>(s: &[T]) -> T {
+    s.iter().fold(T::zero(), |m, &x| {
+        if x.is_nan() || m.is_nan() {
+            T::nan()
+        } else {
+            m.max(x)
+        }
+    })
+}
+
+impl<T: RealField + Float, A: LinOp<T> + ?Sized> LinOp<T> for &A {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn shape(&self) -> (usize, usize) {
+        (**self).shape()
+    }
+    fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        (**self).apply(out, x)
+    }
+    fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        (**self).apply_transpose(out, x)
+    }
+    fn trace(&self) -> T {
+        (**self).trace()
+    }
+    fn norm1(&self) -> Option<T> {
+        (**self).norm1()
+    }
+    fn norm_inf(&self) -> Option<T> {
+        (**self).norm_inf()
+    }
+    fn diagonal(&self) -> Option<Vec<T>> {
+        (**self).diagonal()
+    }
+    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+        (**self).abs_apply(x, transpose)
+    }
+    fn all_finite(&self) -> bool {
+        (**self).all_finite()
+    }
+    fn keeps_raw(&self) -> bool {
+        (**self).keeps_raw()
+    }
+    fn apply_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
+        (**self).apply_keep_raw(out, x, raw)
+    }
+    fn keeps_raw_transpose(&self) -> bool {
+        (**self).keeps_raw_transpose()
+    }
+    fn apply_transpose_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
+        (**self).apply_transpose_keep_raw(out, x, raw)
+    }
+}
+
+/// A dense n×n matrix. Products use faer's `matmul` with [`Par::Seq`] (deterministic, and
+/// the n×k products of the action are memory-bound).
+impl<T: RealField + Float> LinOp<T> for MatRef<'_, T> {
+    fn dim(&self) -> usize {
+        self.nrows()
+    }
+    fn shape(&self) -> (usize, usize) {
+        (self.nrows(), self.ncols())
+    }
+    fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        matmul(out, Accum::Replace, *self, x, T::one(), Par::Seq);
+    }
+    fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        matmul(out, Accum::Replace, self.transpose(), x, T::one(), Par::Seq);
+    }
+    fn trace(&self) -> T {
+        (0..self.nrows().min(self.ncols())).fold(T::zero(), |s, i| s + self[(i, i)])
+    }
+    fn diagonal(&self) -> Option<Vec<T>> {
+        Some(
+            (0..self.nrows().min(self.ncols()))
+                .map(|i| self[(i, i)])
+                .collect(),
+        )
+    }
+    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+        let (nr, nc) = self.shape();
+        if transpose {
+            Some(
+                (0..nc)
+                    .map(|j| (0..nr).fold(T::zero(), |s, i| s + self[(i, j)].abs() * x[i]))
+                    .collect(),
+            )
+        } else {
+            let mut out = vec![T::zero(); nr];
+            for j in 0..nc {
+                let xj = x[j];
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o += self[(i, j)].abs() * xj;
+                }
+            }
+            Some(out)
+        }
+    }
+    fn all_finite(&self) -> bool {
+        self.col_iter().all(|c| c.iter().all(|x| x.is_finite()))
+    }
+}
+
+/// A dense n×n matrix, by reference to its owned storage (same as `MatRef`).
+impl<T: RealField + Float> LinOp<T> for Mat<T> {
+    fn dim(&self) -> usize {
+        self.nrows()
+    }
+    fn shape(&self) -> (usize, usize) {
+        (self.nrows(), self.ncols())
+    }
+    fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        self.as_ref().apply(out, x)
+    }
+    fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        self.as_ref().apply_transpose(out, x)
+    }
+    fn trace(&self) -> T {
+        LinOp::trace(&self.as_ref())
+    }
+    fn diagonal(&self) -> Option<Vec<T>> {
+        LinOp::diagonal(&self.as_ref())
+    }
+    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+        LinOp::abs_apply(&self.as_ref(), x, transpose)
+    }
+    fn all_finite(&self) -> bool {
+        LinOp::all_finite(&self.as_ref())
+    }
+}

@@ -1,0 +1,38 @@
+//! The action of the matrix exponential, `exp(tX)·V`, for large sparse or structured `X`,
+//! and its exact discrete-adjoint reverse pass (MATH.md §8).
+//!
+//! Forward: Al-Mohy & Higham, *Computing the action of the matrix exponential, with an
+//! application to exponential integrators*, SIAM J. Sci. Comput. 33(2), 2011 (Algorithm 3.2):
+//! `s` steps of a degree-`m` truncated Taylor series of `exp(τ(X − μI))`, `τ = t/s`, with
+//! early termination, using only products with `X` ([`LinOp`]). Reverse: the adjoint of that
+//! recurrence, with products with `Xᵀ`; `X̄` is handed over as rank-one terms
+//! ([`ActionCotangent`]) that a structured operator contracts in O(nnz) per term.
+//!
+//! Files: `linop` (the operator trait, dense impls), `sparse` (CSC/CSR), `diag_scaled`
+//! (`Diag(d)·A`, `A·Diag(d)`), `theta` (the θ_m tables), `options`, `params` (choice of
+//! `(m, s)`), `taylor` (the one step kernel), `forward` (untaped), `taped` ([`ExpmAction`]
+//! and its reverse pass), `cotangent`, `diag_cotangent`, `pattern_cotangent` (sinks), `workspace` (recycled blocks).
+
+mod cotangent;
+mod diag_cotangent;
+mod diag_scaled;
+mod forward;
+mod linop;
+mod options;
+mod params;
+mod pattern_cotangent;
+mod sparse;
+mod taped;
+mod taylor;
+mod theta;
+mod workspace;
+
+pub use cotangent::{ActionCotangent, DenseCotangent, NoCotangent, RankOne};
+pub use diag_cotangent::DiagCotangent;
+pub use diag_scaled::{DiagScaled, Side};
+pub use forward::{ActionStats, expm_multiply, try_expm_multiply, try_expm_multiply_with};
+pub use linop::LinOp;
+pub use options::{ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy};
+pub use pattern_cotangent::SparsePatternCotangent;
+pub use taped::ExpmAction;
+pub use workspace::ActionWorkspace;

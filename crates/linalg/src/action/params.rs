@@ -1,0 +1,248 @@
+//! Parameter selection of the action of the exponential (Al-Mohy & Higham 2011, §3).
+//!
+//! * Shift: `μ = tr(X)/n`, `X_s = X − μI`, applied when it does not increase
+//!   `min(‖X_s‖₁, ‖X_s‖∞)` over the same norm of `X` (§3.1: the shift minimises the Frobenius
+//!   norm, not necessarily the 1- and ∞-norms). The unshifted operator is then used with
+//!   `μ = 0`. Undone per step by `η = e^{τμ}`. The decision, like `m`, `s` and `j_i`, is a
+//!   constant for the derivatives.
+//! * `ν = |t|·min(‖X_s‖₁, ‖X_s‖∞)`, exact when the operator reports `|X|`-products and its
+//!   diagonal (every built-in operator), else estimated. `|t|` enters every norm.
+//! * [`ActionParams::NormOnly`]: `m = argmin_{1≤m≤55} m·⌈ν/θ_m⌉` (smallest `m` on ties),
+//!   `s = ⌈ν/θ_m⌉`. [`ActionParams::Auto`]: the same while `ν ≤ 4θ₅₅·p_max(p_max+3)/(m_max·k)`
+//!   (eq. 3.13: estimating could not pay off), else the minimum of that cost and of
+//!   `m·⌈α_p/θ_m⌉` over `2 ≤ p ≤ 8`, `m ≥ p(p−1)−1`, with `α_p = max(d_p, d_{p+1})` and
+//!   `d_p = |t|·‖X_s^p‖₁^{1/p}` estimated (eq. 3.11). The estimator can cost more products
+//!   than the forward pass it shortens (MATH.md §8), so the powers are estimated in order and
+//!   estimation stops as soon as it has spent as many products as the best forward pass found
+//!   so far (a ski-rental rule: total work at most twice that of the better choice).
+//! * `m ≥ 1` and `s ≥ 1` whenever `t ≠ 0`, also when `X_s = 0`: the single Taylor term then
+//!   carries the derivative (`∂/∂X exp(tX)V ≠ 0` even at `X = cI`).
+
+use super::linop::{LinOp, max_nan};
+use super::options::ActionParams;
+use super::theta::{M_MAX, P_MAX, taylor_theta};
+use crate::error::LinalgError;
+use crate::norm::onenormest;
+use faer::traits::RealField;
+use faer::{Mat, MatRef};
+use num_traits::Float;
+use std::cell::Cell;
+
+/// The constants of one evaluation: everything the forward recurrence and its adjoint share.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plan<T> {
+    /// Taylor degree.
+    pub(crate) m: usize,
+    /// Number of steps.
+    pub(crate) s: usize,
+    /// `τ = t/s`.
+    pub(crate) tau: T,
+    /// The shift used (`0` when unshifted).
+    pub(crate) mu: T,
+    /// Whether `μ = tr(X)/n` was applied (then `μ` depends on `X`).
+    pub(crate) shifted: bool,
+    /// `η = e^{τμ}`.
+    pub(crate) eta: T,
+    /// Early-termination tolerance (the unit roundoff of `T`).
+    pub(crate) tol: T,
+    /// Matrix–vector products spent estimating norms.
+    pub(crate) norm_products: usize,
+}
+
+impl<T: RealField + Float> Plan<T> {
+    /// The plan of `t = 0` (`m = s = 1`, `τ = 0`, no shift) or of an empty problem.
+    pub(crate) fn trivial(m: usize, s: usize) -> Self {
+        Self {
+            m,
+            s,
+            tau: T::zero(),
+            mu: T::zero(),
+            shifted: false,
+            eta: T::one(),
+            tol: T::from(taylor_theta::<T>().1).unwrap(),
+            norm_products: 0,
+        }
+    }
+}
+
+/// `y = (X − μI)·x` (or its transpose), counting matrix–vector products.
+fn apply_shifted<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    mu: T,
+    x: MatRef<'_, T>,
+    transpose: bool,
+    count: &Cell<usize>,
+) -> Mat<T> {
+    let mut y = Mat::zeros(x.nrows(), x.ncols());
+    if transpose {
+        op.apply_transpose(y.as_mut(), x);
+    } else {
+        op.apply(y.as_mut(), x);
+    }
+    count.set(count.get() + x.ncols());
+    if mu != T::zero() {
+        for c in 0..x.ncols() {
+            for i in 0..x.nrows() {
+                y[(i, c)] -= mu * x[(i, c)];
+            }
+        }
+    }
+    y
+}
+
+/// `‖(X − μI)^p‖₁` (`transpose`: of the transpose, i.e. the ∞-norm when `p = 1`), estimated.
+fn estimate_power<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    mu: T,
+    p: usize,
+    transpose: bool,
+    count: &Cell<usize>,
+) -> T {
+    onenormest(op.dim(), |x, tr| {
+        let mut cur = x.to_owned();
+        for _ in 0..p {
+            cur = apply_shifted(op, mu, cur.as_ref(), tr != transpose, count);
+        }
+        cur
+    })
+}
+
+/// `(‖X − μI‖₁, ‖X − μI‖∞)`: exact from `|X|`-products and the diagonal when the operator has
+/// them, else estimated.
+fn shifted_norms<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    mu: T,
+    count: &Cell<usize>,
+) -> (T, T) {
+    let n = op.dim();
+    let ones = vec![T::one(); n];
+    if mu == T::zero() {
+        let n1 = op
+            .norm1()
+            .unwrap_or_else(|| estimate_power(op, mu, 1, false, count));
+        let ni = op
+            .norm_inf()
+            .unwrap_or_else(|| estimate_power(op, mu, 1, true, count));
+        return (n1, ni);
+    }
+    let exact = |transpose: bool| -> Option<T> {
+        let sums = op.abs_apply(&ones, transpose)?;
+        let diag = op.diagonal()?;
+        let shifted: Vec<T> = sums
+            .iter()
+            .zip(&diag)
+            .map(|(&s, &x)| (s - x.abs()).max(T::zero()) + (x - mu).abs())
+            .collect();
+        Some(max_nan(&shifted))
+    };
+    let n1 = exact(true).unwrap_or_else(|| estimate_power(op, mu, 1, false, count));
+    let ni = exact(false).unwrap_or_else(|| estimate_power(op, mu, 1, true, count));
+    (n1, ni)
+}
+
+/// `(cost, m)` minimising `m·max(⌈α/θ_m⌉, 1)` over `m_min ≤ m ≤ 55` (smallest `m` on ties).
+fn best_degree(alpha: f64, theta: &[f64; M_MAX], m_min: usize) -> (f64, usize) {
+    let mut best = (f64::INFINITY, M_MAX);
+    for m in m_min.max(1)..=M_MAX {
+        let cost = m as f64 * (alpha / theta[m - 1]).ceil().max(1.0);
+        if cost < best.0 {
+            best = (cost, m);
+        }
+    }
+    best
+}
+
+/// Chooses `(m, s)`, the shift and `η` for `exp(tX)·V` with `V` n×k, `n, k ≥ 1`, `t ≠ 0`.
+/// Errors: a non-finite trace or norm ([`LinalgError::NonFinite`]); `ν` overflowing
+/// ([`LinalgError::Overflow`]).
+pub(crate) fn plan<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    t: T,
+    k: usize,
+    params: ActionParams,
+    name: &'static str,
+) -> Result<Plan<T>, LinalgError> {
+    let n = op.dim();
+    let (theta, u) = taylor_theta::<T>();
+    let count = Cell::new(0usize);
+    let trace = op.trace();
+    let mu_full = trace / T::from(n as f64).unwrap();
+    if !mu_full.is_finite() {
+        return Err(LinalgError::NonFinite { op: name });
+    }
+    let need_norms = !matches!(params, ActionParams::Fixed { .. });
+    let (shifted, mu, norms) = if mu_full == T::zero() {
+        (
+            false,
+            T::zero(),
+            need_norms.then(|| shifted_norms(op, T::zero(), &count)),
+        )
+    } else {
+        let plain = shifted_norms(op, T::zero(), &count);
+        let shift = shifted_norms(op, mu_full, &count);
+        let nu = |(a, b): (T, T)| a.min(b);
+        if nu(shift) <= nu(plain) {
+            (true, mu_full, Some(shift))
+        } else {
+            (false, T::zero(), Some(plain))
+        }
+    };
+    let abs_t = t.abs().to_f64().unwrap();
+    let (m, s) = match params {
+        ActionParams::Fixed { m, s } => (m.max(1), s.max(1)),
+        ActionParams::NormOnly | ActionParams::Auto => {
+            let (n1, ni) = norms.expect("norms are computed unless the parameters are fixed");
+            if !(n1.is_finite() && ni.is_finite()) {
+                return Err(LinalgError::NonFinite { op: name });
+            }
+            let nu = abs_t * n1.min(ni).to_f64().unwrap();
+            if !nu.is_finite() {
+                return Err(LinalgError::Overflow { op: name });
+            }
+            if nu == 0.0 {
+                (1, 1)
+            } else {
+                let (mut cost, mut m) = best_degree(nu, theta, 1);
+                let p_max = P_MAX as f64;
+                let skip = 4.0 * theta[M_MAX - 1] * p_max * (p_max + 3.0) / (M_MAX * k) as f64;
+                if params == ActionParams::Auto && nu > skip {
+                    // d_p for p = 2, 3, ..., α_p = max(d_p, d_{p+1}) as soon as both are known.
+                    // Estimation stops once it has cost as many products as the best forward
+                    // found so far (it cannot save more than that: at most 2× the optimum).
+                    let d = |p: usize| {
+                        let e = estimate_power(op, mu, p, false, &count).to_f64().unwrap();
+                        abs_t * e.powf(1.0 / p as f64)
+                    };
+                    let mut d_prev = d(2);
+                    for p in 2..=P_MAX {
+                        if p > 2 && count.get() as f64 >= cost * k as f64 {
+                            break;
+                        }
+                        let d_next = d(p + 1);
+                        let (c, mp) = best_degree(d_prev.max(d_next), theta, p * (p - 1) - 1);
+                        if c < cost {
+                            (cost, m) = (c, mp);
+                        }
+                        d_prev = d_next;
+                    }
+                }
+                (m, (cost / m as f64).round() as usize)
+            }
+        }
+    };
+    let tau = t / T::from(s as f64).unwrap();
+    let eta = if shifted { (tau * mu).exp() } else { T::one() };
+    if !eta.is_finite() {
+        return Err(LinalgError::Overflow { op: name });
+    }
+    Ok(Plan {
+        m,
+        s: s.max(1),
+        tau,
+        mu,
+        shifted,
+        eta,
+        tol: T::from(u).unwrap(),
+        norm_products: count.get(),
+    })
+}

@@ -1,0 +1,154 @@
+//! One step of the truncated Taylor recurrence: the single kernel shared by the untaped
+//! forward, the taped forward and the checkpointed recomputation, so that all three produce
+//! bitwise the same vectors.
+//!
+//! `b_0 = u`, `b_k = (τ/k)(X·b_{k−1} − μ·b_{k−1})`, `F = Σ_{k ≤ j} b_k`, stopping at the first
+//! `k = j` with `‖b_{k−1}‖∞ + ‖b_k‖∞ ≤ tol·‖F‖∞` (Al-Mohy & Higham 2011, Algorithm 3.2; the
+//! ∞-norm of an n×k block is its largest absolute row sum), or at `k = m`.
+
+use super::linop::LinOp;
+use super::params::Plan;
+use super::workspace::ActionWorkspace;
+use faer::traits::RealField;
+use faer::{Mat, MatRef};
+use num_traits::Float;
+
+/// The Taylor vectors of one step kept for the reverse pass: `b[k−1] = b_{k−1}` and, when the
+/// operator keeps raw products, `raw[k−1]` = its intermediate of `X·b_{k−1}`, `k = 1..j`.
+#[derive(Clone, Debug)]
+pub(crate) struct StepTape<T> {
+    pub(crate) b: Vec<Mat<T>>,
+    pub(crate) raw: Vec<Mat<T>>,
+}
+
+impl<T> StepTape<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            b: Vec::new(),
+            raw: Vec::new(),
+        }
+    }
+
+    /// Moves every block into `ws`.
+    pub(crate) fn recycle(self, ws: &mut ActionWorkspace<T>)
+    where
+        T: RealField,
+    {
+        self.b.into_iter().chain(self.raw).for_each(|m| ws.give(m));
+    }
+
+    pub(crate) fn values(&self) -> usize {
+        self.b
+            .iter()
+            .chain(&self.raw)
+            .map(|m| m.nrows() * m.ncols())
+            .sum()
+    }
+}
+
+/// `‖x‖∞` of an n×k block: the largest absolute row sum (NaN propagates as "not small").
+pub(crate) fn block_norm_inf<T: RealField + Float>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
+    if x.ncols() == 1 {
+        return x
+            .col_as_slice(0)
+            .iter()
+            .fold(T::zero(), |m, v| m.max(v.abs()));
+    }
+    scratch.clear();
+    scratch.resize(x.nrows(), T::zero());
+    for c in 0..x.ncols() {
+        for (s, v) in scratch.iter_mut().zip(x.col_as_slice(c)) {
+            *s += v.abs();
+        }
+    }
+    scratch.iter().fold(T::zero(), |m, v| m.max(*v))
+}
+
+/// One Taylor step from `u`: returns `(F, j)` with `F = Σ_{k≤j} b_k` (not yet scaled by
+/// `η`). `j` products with `X`, through [`LinOp::apply_keep_raw`] when `with_raw` (the taped
+/// passes, so that the checkpointed recomputation repeats the very same calls) else
+/// [`LinOp::apply`]. With `keep`, pushes `b_0..b_{j−1}` (and the raw products) into it.
+/// Blocks come from `ws` (their content is overwritten, so recycling cannot change a bit).
+pub(crate) fn taylor_step<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    u: MatRef<'_, T>,
+    plan: &Plan<T>,
+    with_raw: bool,
+    mut keep: Option<&mut StepTape<T>>,
+    ws: &mut ActionWorkspace<T>,
+) -> (Mat<T>, usize) {
+    let (n, k) = u.shape();
+    let mut f = ws.copy_of(u);
+    let mut b = ws.copy_of(u);
+    let mut y = ws.take(n, k);
+    let with_raw = with_raw && op.keeps_raw();
+    let mut raw = if with_raw {
+        ws.take(n, k)
+    } else {
+        Mat::zeros(0, 0)
+    };
+    let mut scratch = Vec::new();
+    let mut c1 = block_norm_inf(&b, &mut scratch);
+    let mu = plan.mu;
+    let mut j = 0;
+    for kk in 1..=plan.m {
+        if with_raw {
+            op.apply_keep_raw(y.as_mut(), b.as_ref(), raw.as_mut());
+        } else {
+            op.apply(y.as_mut(), b.as_ref());
+        }
+        let c = plan.tau / T::from(kk as f64).unwrap();
+        // b_k = c·(y − μ·b_{k−1}) (in y), F += b_k, and for k = 1 the two ∞-norms, in one pass.
+        let (mut c2, mut fnorm) = (T::zero(), T::zero());
+        for col in 0..k {
+            let bs = b.col_as_slice(col);
+            let fs = f.col_as_slice_mut(col);
+            let ys = y.col_as_slice_mut(col);
+            for ((yi, fi), bi) in ys.iter_mut().zip(fs.iter_mut()).zip(bs) {
+                let v = if mu == T::zero() {
+                    c * *yi
+                } else {
+                    c * (*yi - mu * *bi)
+                };
+                *yi = v;
+                *fi += v;
+                c2 = c2.max(v.abs());
+                fnorm = fnorm.max(fi.abs());
+            }
+        }
+        if k > 1 {
+            c2 = block_norm_inf(&y, &mut scratch);
+            fnorm = block_norm_inf(&f, &mut scratch);
+        }
+        j = kk;
+        match keep.as_deref_mut() {
+            Some(tape) => {
+                // b_{k−1} moves onto the tape; b_k becomes the next b_{k−1}.
+                tape.b.push(core::mem::replace(&mut b, y));
+                y = ws.take(n, k);
+                if with_raw {
+                    let fresh = ws.take(n, k);
+                    tape.raw.push(core::mem::replace(&mut raw, fresh));
+                }
+            }
+            None => core::mem::swap(&mut b, &mut y),
+        }
+        if c1 + c2 <= plan.tol * fnorm {
+            break;
+        }
+        c1 = c2;
+    }
+    ws.give(b);
+    ws.give(y);
+    ws.give(raw);
+    (f, j)
+}
+
+/// `x ← η·x` (skipped when `η = 1`).
+pub(crate) fn scale_in_place<T: RealField + Float>(x: &mut Mat<T>, eta: T) {
+    if eta != T::one() {
+        for c in 0..x.ncols() {
+            x.col_as_slice_mut(c).iter_mut().for_each(|v| *v *= eta);
+        }
+    }
+}
