@@ -1,11 +1,11 @@
 //! `exp(t·Diag(d)·A)·V` and `exp(t·A·Diag(d))·V` as ONE node each, for large sparse (or dense)
 //! constant `A`: the action of the exponential (Al-Mohy & Higham 2011) and its exact
-//! discrete-adjoint reverse pass ([`ExpmAction`]), never forming an n×n matrix.
+//! discrete-adjoint reverse pass ([`ExpmAction`](expgrad_linalg::ExpmAction)), never forming an n×n matrix.
 //!
 //! VJP: `V̄` and `t̄` from the reverse pass, `d̄` contracted term by term from the rank-one
 //! factors of `X̄` ([`DiagCotangent`]: O(nnz) per Taylor term).
 use crate::SparseOrDense;
-use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmAction, ExpmActionOptions, Side};
+use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmActionOptions, PooledAction, Side};
 use expgrad_tape::{Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 use std::sync::Arc;
@@ -20,7 +20,7 @@ pub struct ExpmMultiplyDiag<T> {
 
 impl<T> ExpmMultiplyDiag<T> {
     /// The op for `A` on the given side, with the parameter and store options of
-    /// [`ExpmAction`].
+    /// [`ExpmAction`](expgrad_linalg::ExpmAction).
     pub fn new(a: Arc<SparseOrDense<T>>, side: Side, options: ExpmActionOptions) -> Self {
         Self { a, side, options }
     }
@@ -31,14 +31,14 @@ fn column<T: Scalar>(d: MatRef<'_, T>) -> Vec<T> {
 }
 
 impl<T: Scalar> Op<T> for ExpmMultiplyDiag<T> {
-    type Residual = ExpmAction<T>;
+    type Residual = PooledAction<T>;
     fn name(&self) -> &'static str {
         match self.side {
             Side::Left => "expm_multiply_diag",
             Side::Right => "expm_multiply_mul_diag",
         }
     }
-    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ExpmAction<T>), TapeError> {
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, PooledAction<T>), TapeError> {
         let op = self.name();
         let (d, v, t) = (x[0], x[1], x[2]);
         let (n, cols) = self.a.shape();
@@ -63,12 +63,12 @@ impl<T: Scalar> Op<T> for ExpmMultiplyDiag<T> {
         }
         let d = column(d);
         let scaled = DiagScaled::try_new(&d, &*self.a, self.side)?;
-        let action = ExpmAction::try_new(&scaled, t[(0, 0)], v, self.options)?;
+        let action = PooledAction::try_new(&scaled, t[(0, 0)], v, self.options)?;
         Ok((action.value().to_owned(), action))
     }
     fn vjp(
         &self,
-        action: &ExpmAction<T>,
+        action: &PooledAction<T>,
         x: &[MatRef<'_, T>],
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
@@ -127,7 +127,7 @@ pub fn expm_multiply_diag<'t, T: Scalar>(
     d.apply(op, &[v, t])
 }
 
-/// Fallible [`expm_multiply_diag`], with the parameter and store options of [`ExpmAction`].
+/// Fallible [`expm_multiply_diag`], with the parameter and store options of [`ExpmAction`](expgrad_linalg::ExpmAction).
 pub fn try_expm_multiply_diag<'t, T: Scalar>(
     d: Var<'t, T>,
     a: &Arc<SparseOrDense<T>>,

@@ -43,8 +43,8 @@ mod structured;
 pub use action::{
     ActionCotangent, ActionParams, ActionStats, ActionWorkspace, DEFAULT_STORE_BUDGET_BYTES,
     DenseCotangent, DiagCotangent, DiagScaled, ExpmAction, ExpmActionOptions, LinOp, NoCotangent,
-    RankOne, Side, SparsePatternCotangent, StorePolicy, expm_multiply, try_expm_multiply,
-    try_expm_multiply_with,
+    PooledAction, RankOne, Side, SparsePatternCotangent, StorePolicy, expm_multiply,
+    try_expm_multiply, try_expm_multiply_with,
 };
 pub use block::expm_frechet_block;
 pub use error::LinalgError;

@@ -21,6 +21,7 @@ mod linop;
 mod options;
 mod params;
 mod pattern_cotangent;
+mod pooled;
 mod sparse;
 mod taped;
 mod taylor;
@@ -34,5 +35,6 @@ pub use forward::{ActionStats, expm_multiply, try_expm_multiply, try_expm_multip
 pub use linop::LinOp;
 pub use options::{ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy};
 pub use pattern_cotangent::SparsePatternCotangent;
+pub use pooled::PooledAction;
 pub use taped::ExpmAction;
 pub use workspace::ActionWorkspace;

@@ -43,6 +43,17 @@ impl<T: RealField> ActionWorkspace<T> {
         self.free.len()
     }
 
+    /// Drops blocks (largest last-in first) until at most `max_values` scalars are held.
+    pub fn trim(&mut self, max_values: usize) {
+        let mut held: usize = self.free.iter().map(|m| m.nrows() * m.ncols()).sum();
+        while held > max_values {
+            match self.free.pop() {
+                Some(m) => held -= m.nrows() * m.ncols(),
+                None => break,
+            }
+        }
+    }
+
     /// A block of shape `(n, k)` with unspecified content (recycled, or zeros).
     pub(crate) fn take(&mut self, n: usize, k: usize) -> Mat<T> {
         while let Some(m) = self.free.pop() {

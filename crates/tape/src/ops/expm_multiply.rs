@@ -1,8 +1,8 @@
 //! `W = exp(t·X)·V` for a dense tracked `X`, as ONE node: the truncated-Taylor action (Al-Mohy
-//! & Higham 2011) and its exact discrete adjoint ([`ExpmAction`]), `X̄` formed from the
+//! & Higham 2011) and its exact discrete adjoint ([`ExpmAction`](expgrad_linalg::ExpmAction)), `X̄` formed from the
 //! rank-one terms of the reverse pass ([`DenseCotangent`]).
 use crate::{Op, Scalar, TapeError, Var};
-use expgrad_linalg::{DenseCotangent, ExpmAction, ExpmActionOptions};
+use expgrad_linalg::{DenseCotangent, ExpmActionOptions, PooledAction};
 use faer::{Mat, MatRef};
 
 /// `W = exp(t·X)·V` (X n×n, V n×k, t 1×1) by the action of the exponential. VJP: `X̄`, `V̄`,
@@ -13,11 +13,11 @@ pub struct ExpmMultiply {
 }
 
 impl<T: Scalar> Op<T> for ExpmMultiply {
-    type Residual = ExpmAction<T>;
+    type Residual = PooledAction<T>;
     fn name(&self) -> &'static str {
         "expm_multiply"
     }
-    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ExpmAction<T>), TapeError> {
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, PooledAction<T>), TapeError> {
         const OP: &str = "expm_multiply";
         let (a, v, t) = (x[0], x[1], x[2]);
         if a.nrows() != a.ncols() {
@@ -35,12 +35,12 @@ impl<T: Scalar> Op<T> for ExpmMultiply {
                 });
             }
         }
-        let action = ExpmAction::try_new(&a, t[(0, 0)], v, self.options)?;
+        let action = PooledAction::try_new(&a, t[(0, 0)], v, self.options)?;
         Ok((action.value().to_owned(), action))
     }
     fn vjp(
         &self,
-        action: &ExpmAction<T>,
+        action: &PooledAction<T>,
         x: &[MatRef<'_, T>],
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
