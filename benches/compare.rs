@@ -11,16 +11,19 @@
 //! takes ≥ 20 ms; ≥ 7 measurements (≥ 5 above 0.5 s per call, ≥ 3 above 5 s); the median of
 //! the per-call times. Everything runs inside a Rayon pool of `--threads` threads, and faer's
 //! global parallelism is set to match.
-use expgrad::diag::{diag_mul, expm_jacobian};
+use expgrad::diag::{SparseOrDense, diag_mul, expm_jacobian, expm_multiply_diag};
 use expgrad::linalg::expm;
+use expgrad::linalg::expm_multiply;
 use expgrad::tape::Tape;
 use faer::Mat;
+use faer::sparse::{SparseRowMat, Triplet};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One seeded dense problem: `X = Diag(d)·A`, `w = exp(X)v`, `ℓ = c·w`.
@@ -106,6 +109,46 @@ fn grad_generic(p: &Problem) -> (f64, Mat<f64>) {
         .matmul(tape.constant(p.v.clone()));
     let loss = tape.constant(p.c.clone()).dot(w);
     (loss.item(), loss.backward().wrt(d))
+}
+
+/// The same through the action of the exponential (`expm_multiply_diag`, truncated Taylor with
+/// its exact discrete adjoint; no n×n matrix function is formed).
+fn grad_action(p: &Problem, a: &Arc<SparseOrDense<f64>>) -> (f64, Mat<f64>) {
+    let tape = Tape::new();
+    let d = tape.var(p.d.clone());
+    let t = tape.constant(Mat::from_fn(1, 1, |_, _| 1.0));
+    let w = expm_multiply_diag(d, a, tape.constant(p.v.clone()), t);
+    let loss = tape.constant(p.c.clone()).dot(w);
+    (loss.item(), loss.backward().wrt(d))
+}
+
+/// A sparse action problem of `peers.py gen`: CSR `X`, `t`, `v`.
+struct ActionProblem {
+    x: SparseRowMat<usize, f64>,
+    t: f64,
+    v: Mat<f64>,
+}
+
+fn action_problem(v: &Value) -> ActionProblem {
+    let n = v["n"].as_u64().expect("n") as usize;
+    let idx = |key: &str| -> Vec<usize> {
+        v[key]
+            .as_array()
+            .expect("index array")
+            .iter()
+            .map(|x| x.as_u64().expect("index") as usize)
+            .collect()
+    };
+    let (rows, cols, vals) = (idx("rows"), idx("cols"), floats(v, "vals"));
+    let triplets: Vec<Triplet<usize, usize, f64>> = (0..vals.len())
+        .map(|k| Triplet::new(rows[k], cols[k], vals[k]))
+        .collect();
+    let vv = floats(v, "v");
+    ActionProblem {
+        x: SparseRowMat::try_new_from_triplets(n, n, &triplets).expect("valid COO"),
+        t: v["t"].as_f64().expect("t"),
+        v: Mat::from_fn(n, 1, |i, _| vv[i]),
+    }
 }
 
 /// The full Jacobian `∂w/∂d` by the O(n³) structured route.
@@ -285,6 +328,8 @@ fn run(args: &Args) -> Vec<Record> {
     let mut results = Vec::new();
     let mut outputs = Vec::new();
     let mut generic = Vec::new();
+    let mut action = Vec::new();
+    let mut action_outputs = Vec::new();
     for &n in sizes {
         let file = read_json(&args.problems.join(format!("dense_n{n}.json")));
         let p = problem_at(&file, n, 0);
@@ -292,6 +337,18 @@ fn run(args: &Args) -> Vec<Record> {
         results.push(timing("forward", n, time(|| forward(&x), args.quick)));
         results.push(timing("grad", n, time(|| grad(&p), args.quick)));
         generic.push(timing("grad", n, time(|| grad_generic(&p), args.quick)));
+        let a = Arc::new(SparseOrDense::Dense(p.a.clone()));
+        action.push(timing("grad", n, time(|| grad_action(&p, &a), args.quick)));
+        if outputs_wanted {
+            let (value, g) = grad_action(&p, &a);
+            action_outputs.push(Output {
+                task: "grad",
+                n,
+                problem: "dense",
+                value: Some(value),
+                data: flat(&g),
+            });
+        }
         if n <= 256 {
             results.push(timing("jacobian", n, time(|| jacobian(&p), args.quick)));
         }
@@ -337,6 +394,37 @@ fn run(args: &Args) -> Vec<Record> {
             data,
         });
     }
+    // The action of the exponential on the sparse problems (forward only, as SciPy).
+    for name in [
+        "laplacian2d_20",
+        "laplacian2d_100",
+        "markov_20",
+        "markov_100",
+    ] {
+        if args.quick {
+            break;
+        }
+        let q = action_problem(&read_json(
+            &args.problems.join(format!("action_{name}.json")),
+        ));
+        let n = q.v.nrows();
+        let mut rec = timing(
+            "action",
+            n,
+            time(|| expm_multiply(&q.x, q.t, q.v.as_ref()), false),
+        );
+        rec.problem = name;
+        results.push(rec);
+        if outputs_wanted {
+            outputs.push(Output {
+                task: "action",
+                n,
+                problem: name,
+                value: None,
+                data: flat(&expm_multiply(&q.x, q.t, q.v.as_ref())),
+            });
+        }
+    }
     let version: String = env!("CARGO_PKG_VERSION").into();
     vec![
         Record {
@@ -345,6 +433,13 @@ fn run(args: &Args) -> Vec<Record> {
             threads: args.threads,
             results,
             outputs,
+        },
+        Record {
+            system: "expgrad (expm_multiply)".into(),
+            version: version.clone(),
+            threads: args.threads,
+            results: action,
+            outputs: action_outputs,
         },
         Record {
             system: "expgrad (expm + matmul)".into(),
