@@ -32,7 +32,10 @@ pub use expgrad_tape as tape;
 
 /// The names a model needs: `use expgrad::prelude::*;`.
 pub mod prelude {
-    pub use expgrad_diag::{diag_mul, mul_diag};
+    pub use expgrad_diag::{
+        SparseOrDense, diag_mul, expm_jacobian, expm_multiply_diag, expm_multiply_mul_diag,
+        mul_diag,
+    };
     pub use expgrad_linalg::{Expm, expm};
     pub use expgrad_tape::{Gradients, Tape, Var};
     pub use faer::Mat;
