@@ -17,10 +17,10 @@
 
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::{Expm, Kind, Pade, all_finite};
-use crate::kernels::{matmul_into, par_for};
+use crate::kernels::{gemm, matmul_into, par_for};
 use crate::structured::{Structured, hstack, product};
 use faer::traits::RealField;
-use faer::{Mat, MatRef};
+use faer::{Accum, Mat, MatRef};
 use num_traits::Float;
 
 impl<T: RealField + Float> Expm<T> {
@@ -117,7 +117,7 @@ fn factored<T: RealField + Float>(p: &Pade<T>, u: MatRef<'_, T>, v: MatRef<'_, T
         );
     }
     let mut g = Mat::<T>::zeros(n, n);
-    matmul_into(g.as_mut(), z.as_ref(), h.transpose(), par_for(n));
     let scale = T::from(2.0).unwrap().powi(-(s as i32));
-    g * faer::Scale(scale)
+    gemm(g.as_mut(), Accum::Replace, z.as_ref(), h.transpose(), scale, par_for(n));
+    g
 }
