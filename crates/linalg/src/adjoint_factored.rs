@@ -118,6 +118,13 @@ fn factored<T: RealField + Float>(p: &Pade<T>, u: MatRef<'_, T>, v: MatRef<'_, T
     }
     let mut g = Mat::<T>::zeros(n, n);
     let scale = T::from(2.0).unwrap().powi(-(s as i32));
-    gemm(g.as_mut(), Accum::Replace, z.as_ref(), h.transpose(), scale, par_for(n));
+    gemm(
+        g.as_mut(),
+        Accum::Replace,
+        z.as_ref(),
+        h.transpose(),
+        scale,
+        par_for(n),
+    );
     g
 }

@@ -5,26 +5,14 @@
 //! [`Expm::frechet_adjoint_factored`], which uses the rank-k structure of the cotangent:
 //! O(2ˢ·m·k·n²) instead of the O(n³) of `x.expm().matmul(v)`'s generic adjoint — for a few
 //! columns the gradient costs little more than the forward.
+use super::matmul::product;
 use crate::{Op, Scalar, TapeError, Var};
-use expgrad_linalg::{Expm, gemm, par_for};
-use faer::{Accum, Mat, MatRef};
+use expgrad_linalg::Expm;
+use faer::{Mat, MatRef};
 
 /// `W = exp(X)·V` (X n×n, V n×k) as one node. VJP: `X̄ = L(Xᵀ, W̄Vᵀ)` (factored),
 /// `V̄ = exp(X)ᵀW̄`.
 pub struct ExpmMul;
-
-fn product<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat<T> {
-    let mut out = Mat::<T>::zeros(a.nrows(), b.ncols());
-    gemm(
-        out.as_mut(),
-        Accum::Replace,
-        a,
-        b,
-        T::one(),
-        par_for(a.nrows()),
-    );
-    out
-}
 
 impl<T: Scalar> Op<T> for ExpmMul {
     type Residual = Expm<T>;
