@@ -23,7 +23,7 @@ use faer::traits::RealField;
 use faer::{Accum, Mat, MatRef};
 use num_traits::Float;
 
-impl<T: RealField + Float> Expm<T> {
+impl<T: RealField + Float + 'static> Expm<T> {
     /// `L(Xᵀ, U·Vᵀ)` for this factorisation of `exp(X)`, with the cotangent given by its
     /// factors `u`, `v` (both n×k): the VJP of `W = exp(X)·V` is `X̄ = L(Xᵀ, W̄·Vᵀ)`. For small
     /// k it costs O(2ˢ·m·k·n²) rather than the O(n³) of [`Expm::frechet_adjoint`]. Panics with
@@ -82,12 +82,16 @@ impl<T: RealField + Float> Expm<T> {
 }
 
 /// Vector work ~ 4·N·m·k·n², the final product 2·N·m·k·n²; Algorithm 6.4 ~ 2·(15 + 2s)·n³.
-fn factored_pays<T: RealField + Float>(p: &Pade<T>, n: usize, k: usize) -> bool {
+fn factored_pays<T: RealField + Float + 'static>(p: &Pade<T>, n: usize, k: usize) -> bool {
     let s = p.s as usize;
     Structured::squares_cached(p) && s < 24 && 3 * (1usize << s) * p.m * k <= (15 + 2 * s) * n
 }
 
-fn factored<T: RealField + Float>(p: &Pade<T>, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn factored<T: RealField + Float + 'static>(
+    p: &Pade<T>,
+    u: MatRef<'_, T>,
+    v: MatRef<'_, T>,
+) -> Mat<T> {
     let n = u.nrows();
     let (m, s, k) = (p.m, p.s as usize, u.ncols());
     let st = Structured::new(p);

@@ -23,14 +23,14 @@ use num_traits::Float;
 /// assert!((&l - &l_block).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_frechet_block<T: RealField + Float>(
+pub fn expm_frechet_block<T: RealField + Float + 'static>(
     a: MatRef<'_, T>,
     e: MatRef<'_, T>,
 ) -> (Mat<T>, Mat<T>) {
     unwrap_or_panic(try_block(a, e))
 }
 
-fn try_block<T: RealField + Float>(
+fn try_block<T: RealField + Float + 'static>(
     a: MatRef<'_, T>,
     e: MatRef<'_, T>,
 ) -> Result<(Mat<T>, Mat<T>), LinalgError> {

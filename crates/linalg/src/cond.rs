@@ -5,7 +5,7 @@ use faer::traits::RealField;
 use faer::{Mat, Scale};
 use num_traits::Float;
 
-impl<T: RealField + Float> Expm<T> {
+impl<T: RealField + Float + 'static> Expm<T> {
     /// `‖L(A, ·)‖₂`, the norm of the Fréchet derivative as an operator on matrices with the
     /// Frobenius norm, by `iters` steps of power iteration on `L*L` (`L* = L(Aᵀ, ·)`), from
     /// a fixed start: a lower bound that converges to the largest singular value of the

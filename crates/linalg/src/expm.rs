@@ -23,6 +23,7 @@ use crate::error::{LinalgError, unwrap_or_panic};
 use crate::kernels::{Lu, matmul_acc, matmul_into, par_for};
 use crate::norm::{AbsPowerNorms, EXACT_NORMS_BELOW, log2_norm1, norm1, norm1_of_product};
 use crate::pade::{DEGREES, INV_C, coefficients, theta_table};
+use crate::pool;
 use faer::traits::RealField;
 use faer::{Mat, MatRef, unzip, zip};
 use num_traits::Float;
@@ -44,7 +45,7 @@ const MAX_CACHED_SQUARE_ENTRIES: usize = 1 << 25;
 /// assert!((&l - &a * f.value()).norm_max() < 1e-14);
 /// ```
 #[derive(Clone, Debug)]
-pub struct Expm<T> {
+pub struct Expm<T: RealField + 'static> {
     pub(crate) value: Mat<T>,
     /// The cache below describes `Aᵀ` (lower triangular input goes through its transpose).
     pub(crate) transposed: bool,
@@ -52,7 +53,7 @@ pub struct Expm<T> {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Kind<T> {
+pub(crate) enum Kind<T: RealField + 'static> {
     /// `A = Diag(a)`: exact entrywise formulas.
     Diagonal(Vec<T>),
     /// Scaling and squaring with a Padé approximant.
@@ -61,7 +62,7 @@ pub(crate) enum Kind<T> {
 
 /// Everything the forward pass computed that the derivatives reuse.
 #[derive(Clone, Debug)]
-pub(crate) struct Pade<T> {
+pub(crate) struct Pade<T: RealField + 'static> {
     /// Padé degree.
     pub(crate) m: usize,
     /// Number of squarings.
@@ -93,7 +94,7 @@ pub(crate) struct Pade<T> {
 /// assert!((e[(0, 1)] - 2.0 * ee).abs() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm<T: RealField + Float>(a: MatRef<'_, T>) -> Mat<T> {
+pub fn expm<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> Mat<T> {
     unwrap_or_panic(try_expm(a))
 }
 
@@ -104,11 +105,11 @@ pub fn expm<T: RealField + Float>(a: MatRef<'_, T>) -> Mat<T> {
 /// let a = faer::Mat::<f64>::zeros(2, 3);
 /// assert!(matches!(try_expm(a.as_ref()), Err(LinalgError::NotSquare { .. })));
 /// ```
-pub fn try_expm<T: RealField + Float>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
+pub fn try_expm<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
     Expm::try_new(a).map(|f| f.value)
 }
 
-pub(crate) fn check_square_finite<T: RealField + Float>(
+pub(crate) fn check_square_finite<T: RealField + Float + 'static>(
     op: &'static str,
     a: MatRef<'_, T>,
 ) -> Result<(), LinalgError> {
@@ -121,7 +122,7 @@ pub(crate) fn check_square_finite<T: RealField + Float>(
     check_finite(op, a)
 }
 
-pub(crate) fn check_finite<T: RealField + Float>(
+pub(crate) fn check_finite<T: RealField + Float + 'static>(
     op: &'static str,
     a: MatRef<'_, T>,
 ) -> Result<(), LinalgError> {
@@ -136,11 +137,11 @@ pub(crate) fn all_finite<T: Float>(a: MatRef<'_, T>) -> bool {
     a.col_iter().all(|c| c.iter().all(|x| x.is_finite()))
 }
 
-fn strictly_lower_is_zero<T: RealField + Float>(a: MatRef<'_, T>) -> bool {
+fn strictly_lower_is_zero<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> bool {
     (0..a.ncols()).all(|j| (j + 1..a.nrows()).all(|i| a[(i, j)] == T::zero()))
 }
 
-impl<T: RealField + Float> Expm<T> {
+impl<T: RealField + Float + 'static> Expm<T> {
     /// Factors `exp(A)`. Panics with the [`LinalgError`] message on bad input or overflow.
     #[track_caller]
     pub fn new(a: MatRef<'_, T>) -> Self {
@@ -207,7 +208,7 @@ impl<T: RealField + Float> Expm<T> {
     }
 }
 
-impl<T: RealField + Float> Pade<T> {
+impl<T: RealField + Float + 'static> Pade<T> {
     /// Runs the forward pass on `a` (n×n, finite, not diagonal); returns the cache and `R_s`.
     #[allow(non_snake_case)]
     fn new(A: MatRef<'_, T>, upper: bool) -> (Self, Mat<T>) {
@@ -227,7 +228,7 @@ impl<T: RealField + Float> Pade<T> {
         };
         let root = |x: T, k: f64| x.to_f64().unwrap().powf(1.0 / k);
         let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| {
-            let mut out = Mat::<T>::zeros(n, n);
+            let mut out = pool::zeros::<T>(n, n);
             matmul_into(out.as_mut(), x, y, par);
             out
         };
@@ -311,7 +312,8 @@ impl<T: RealField + Float> Pade<T> {
 
         // Scale: A ← 2^-s A and the powers by 2^-2ks, unless that under- or overflows, in
         // which case the powers are recomputed from the scaled A.
-        let mut a = A.to_owned();
+        let mut a = pool::zeros::<T>(n, n);
+        a.copy_from(A);
         if s > 0 {
             scale_pow2(&mut a, -(s as i32));
             let smallest = T::from(2.0).unwrap().powi(-(2 * needed as i32) * s as i32);
@@ -399,7 +401,7 @@ impl<T: RealField + Float> Pade<T> {
     /// `R_{i+1} = R_i²` (with the exact triangular diagonal when `A` is upper triangular).
     pub(crate) fn square(&self, r: &Mat<T>, i: u32) -> Mat<T> {
         let n = r.nrows();
-        let mut out = Mat::<T>::zeros(n, n);
+        let mut out = pool::zeros::<T>(n, n);
         matmul_into(out.as_mut(), r.as_ref(), r.as_ref(), par_for(n));
         if let Some(a0) = &self.upper {
             fix_triangular(&mut out, a0.as_ref(), self.s - i - 1);
@@ -408,10 +410,29 @@ impl<T: RealField + Float> Pade<T> {
     }
 }
 
+impl<T: RealField + 'static> Drop for Pade<T> {
+    /// The cache's matrices go back to the per-thread pool for the next forward pass.
+    fn drop(&mut self) {
+        let mats = core::mem::take(&mut self.pows)
+            .into_iter()
+            .chain(core::mem::take(&mut self.squares))
+            .chain([
+                core::mem::replace(&mut self.a, Mat::new()),
+                core::mem::replace(&mut self.w, Mat::new()),
+                self.lu.take_matrix(),
+            ])
+            .chain(self.w1z1.take().into_iter().flat_map(|(w1, z1)| [w1, z1]));
+        mats.for_each(pool::recycle);
+    }
+}
+
 /// `Σ c_k M_k + c₀ I` in one new matrix (one pass per term, no temporaries).
-pub(crate) fn lincomb<T: RealField + Float>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
+pub(crate) fn lincomb<T: RealField + Float + 'static>(
+    terms: &[(T, MatRef<'_, T>)],
+    c0: T,
+) -> Mat<T> {
     let (n, m) = terms[0].1.shape();
-    let mut out = Mat::<T>::zeros(n, m);
+    let mut out = pool::zeros::<T>(n, m);
     for (c, x) in terms {
         let c = *c;
         zip!(&mut out, x).for_each(|unzip!(o, x)| *o += c * *x);
@@ -423,7 +444,7 @@ pub(crate) fn lincomb<T: RealField + Float>(terms: &[(T, MatRef<'_, T>)], c0: T)
 }
 
 /// `a ← 2^k a`, exact (k may be large: split so the factor stays a normal number).
-pub(crate) fn scale_pow2<T: RealField + Float>(a: &mut Mat<T>, k: i32) {
+pub(crate) fn scale_pow2<T: RealField + Float + 'static>(a: &mut Mat<T>, k: i32) {
     let two = T::from(2.0).unwrap();
     let mut left = k;
     while left != 0 {
@@ -436,7 +457,7 @@ pub(crate) fn scale_pow2<T: RealField + Float>(a: &mut Mat<T>, k: i32) {
 /// Replaces the diagonal and first superdiagonal of `r ≈ exp(2⁻ᵏA)` (A upper triangular) by
 /// their exact values (Al-Mohy & Higham 2009, Code Fragment 2.1).
 #[allow(non_snake_case)]
-fn fix_triangular<T: RealField + Float>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
+fn fix_triangular<T: RealField + Float + 'static>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
     let n = A.nrows();
     let scale = T::from(0.5).unwrap().powi(k.min(2000) as i32);
     for i in 0..n {

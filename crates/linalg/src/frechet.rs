@@ -39,13 +39,16 @@ use num_traits::Float;
 /// assert!((&l - &a * &ea).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_frechet<T: RealField + Float>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
+pub fn expm_frechet<T: RealField + Float + 'static>(
+    a: MatRef<'_, T>,
+    e: MatRef<'_, T>,
+) -> (Mat<T>, Mat<T>) {
     unwrap_or_panic(try_expm_frechet(a, e))
 }
 
 /// `(exp(A), L(A, E))`, or an error for a non-square `A`, an `E` of another shape, a
 /// non-finite entry, or an overflowing result.
-pub fn try_expm_frechet<T: RealField + Float>(
+pub fn try_expm_frechet<T: RealField + Float + 'static>(
     a: MatRef<'_, T>,
     e: MatRef<'_, T>,
 ) -> Result<(Mat<T>, Mat<T>), LinalgError> {
@@ -65,7 +68,7 @@ fn rename(e: LinalgError, op: &'static str) -> LinalgError {
     }
 }
 
-fn check_direction<T: RealField + Float>(
+fn check_direction<T: RealField + Float + 'static>(
     op: &'static str,
     shape: (usize, usize),
     e: MatRef<'_, T>,
@@ -83,7 +86,7 @@ fn check_direction<T: RealField + Float>(
     check_finite(op, e)
 }
 
-impl<T: RealField + Float> Expm<T> {
+impl<T: RealField + Float + 'static> Expm<T> {
     /// `L(A, E)`, the Fréchet derivative of exp at `A` in direction `E`. Panics with the
     /// [`LinalgError`] message if `E` is not n×n, has a non-finite entry, or `L` overflows.
     #[track_caller]
@@ -131,7 +134,7 @@ impl<T: RealField + Float> Expm<T> {
     }
 }
 
-impl<T: RealField + Float> Pade<T> {
+impl<T: RealField + Float + 'static> Pade<T> {
     /// Algorithm 6.4 on the cached (scaled) pieces, on transposed views when `tr`.
     #[allow(non_snake_case)]
     fn frechet(&self, e: MatRef<'_, T>, tr: bool) -> Mat<T> {

@@ -128,6 +128,11 @@ impl<T: RealField> Lu<T> {
         PermRef::new_checked(&self.perm, &self.perm_inv, self.perm.len())
     }
 
+    /// Moves the factored matrix out (for recycling); the `Lu` is unusable afterwards.
+    pub(crate) fn take_matrix(&mut self) -> Mat<T> {
+        core::mem::replace(&mut self.lu, Mat::new())
+    }
+
     /// `rhs ← Q⁻¹ rhs`.
     pub(crate) fn solve_in_place(&self, rhs: MatMut<'_, T>) {
         let n = self.lu.nrows();

@@ -38,6 +38,7 @@ mod jacobian;
 mod kernels;
 mod norm;
 mod pade;
+mod pool;
 mod structured;
 
 pub use action::{

@@ -15,7 +15,7 @@ use num_traits::Float;
 /// let a = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
 /// assert_eq!(expgrad_linalg::norm1(a.as_ref()), 6.0);
 /// ```
-pub fn norm1<T: RealField + Float>(a: MatRef<'_, T>) -> T {
+pub fn norm1<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> T {
     a.col_iter()
         .map(|c| c.iter().fold(T::zero(), |s, x| s + x.abs()))
         .fold(T::zero(), |m, x| m.max(x))
@@ -27,13 +27,13 @@ pub fn norm1<T: RealField + Float>(a: MatRef<'_, T>) -> T {
 /// let a = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
 /// assert_eq!(expgrad_linalg::norm_inf(a.as_ref()), 7.0);
 /// ```
-pub fn norm_inf<T: RealField + Float>(a: MatRef<'_, T>) -> T {
+pub fn norm_inf<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> T {
     norm1(a.transpose())
 }
 
 /// `log2 ‖A‖₁`, computed without overflow even when the column sums exceed the
 /// floating-point range (entries near `T::MAX`). `-inf` for a zero matrix.
-pub(crate) fn log2_norm1<T: RealField + Float>(a: MatRef<'_, T>) -> T {
+pub(crate) fn log2_norm1<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> T {
     let big = norm1(a);
     if big.is_finite() {
         return big.log2();
@@ -51,7 +51,7 @@ pub(crate) fn log2_norm1<T: RealField + Float>(a: MatRef<'_, T>) -> T {
 /// largest entry of `(|A|ᵀ)^p 1`, so each further power is one matrix–vector product (faer's
 /// SIMD kernel), O(n²). The vector is renormalised at every step so that it neither overflows
 /// nor underflows; `-inf` once `|A|^p = 0` (nilpotent).
-pub(crate) struct AbsPowerNorms<T> {
+pub(crate) struct AbsPowerNorms<T: RealField + 'static> {
     abs_t: Mat<T>,
     r: Mat<T>,
     tmp: Mat<T>,
@@ -59,11 +59,16 @@ pub(crate) struct AbsPowerNorms<T> {
     log2: f64,
 }
 
-impl<T: RealField + Float> AbsPowerNorms<T> {
+impl<T: RealField + Float + 'static> AbsPowerNorms<T> {
     pub(crate) fn new(a: MatRef<'_, T>) -> Self {
         let n = a.nrows();
         Self {
-            abs_t: Mat::from_fn(n, n, |i, j| a[(j, i)].abs()),
+            abs_t: {
+                let mut m = crate::pool::zeros::<T>(n, n);
+                m.copy_from(a.transpose());
+                zip!(&mut m).for_each(|unzip!(x)| *x = x.abs());
+                m
+            },
             r: Mat::from_fn(n, 1, |_, _| T::one()),
             tmp: Mat::zeros(n, 1),
             p: 0,
@@ -94,6 +99,12 @@ impl<T: RealField + Float> AbsPowerNorms<T> {
     }
 }
 
+impl<T: RealField + 'static> Drop for AbsPowerNorms<T> {
+    fn drop(&mut self) {
+        crate::pool::recycle(core::mem::replace(&mut self.abs_t, Mat::new()));
+    }
+}
+
 /// Below this size the powers whose norms the scaling needs are formed exactly (cheaper
 /// there than the estimator's overhead); above, they are estimated.
 pub(crate) const EXACT_NORMS_BELOW: usize = 48;
@@ -105,7 +116,7 @@ pub(crate) const EXACT_NORMS_BELOW: usize = 48;
 /// Anal. Appl. 21(4), 2000, Algorithm 2.4) with `t = 2` columns, at most 5 iterations, using
 /// only products of the factors with n×2 blocks; its starting block is fixed, so the result
 /// is deterministic.
-pub(crate) fn norm1_of_product<T: RealField + Float>(factors: &[MatRef<'_, T>]) -> T {
+pub(crate) fn norm1_of_product<T: RealField + Float + 'static>(factors: &[MatRef<'_, T>]) -> T {
     let n = factors[0].nrows();
     if n <= EXACT_NORMS_BELOW {
         let mut acc = factors[factors.len() - 1].to_owned();

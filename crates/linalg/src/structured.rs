@@ -20,14 +20,14 @@ use faer::traits::RealField;
 use faer::{Mat, MatMut, MatRef};
 use num_traits::Float;
 
-pub(crate) struct Structured<'a, T> {
+pub(crate) struct Structured<'a, T: RealField + 'static> {
     pub(crate) p: &'a Pade<T>,
     /// Coefficients of `p` and of `q(x) = p(−x)`.
     c: Vec<T>,
     cq: Vec<T>,
 }
 
-impl<'a, T: RealField + Float> Structured<'a, T> {
+impl<'a, T: RealField + Float + 'static> Structured<'a, T> {
     pub(crate) fn new(p: &'a Pade<T>) -> Self {
         let c: Vec<T> = coefficients(p.m)
             .iter()
