@@ -4,12 +4,12 @@
 //! threading an [`ActionWorkspace`] through.
 
 use crate::action::options::DEFAULT_STORE_BUDGET_BYTES;
-use crate::{ActionWorkspace, ExpmAction, ExpmActionOptions, LinOp, LinalgError};
+use crate::{ActionCotangent, ActionWorkspace, ExpmAction, ExpmActionOptions, LinOp, LinalgError};
 use core::any::Any;
 use core::cell::RefCell;
 use core::ops::Deref;
-use faer::MatRef;
 use faer::traits::RealField;
+use faer::{Mat, MatRef};
 use num_traits::Float;
 
 thread_local! {
@@ -64,6 +64,25 @@ impl<T: RealField + Float + 'static> PooledAction<T> {
         let action = ExpmAction::try_new_in(op, t, v, options, &mut ws);
         give(ws);
         action.map(|a| Self(Some(a)))
+    }
+}
+
+impl<T: RealField + Float + 'static> PooledAction<T> {
+    /// [`ExpmAction::try_vjp_in`] with this thread's pool (shadows [`ExpmAction::try_vjp`]).
+    pub fn try_vjp<Op, S>(
+        &self,
+        op: &Op,
+        w_bar: MatRef<'_, T>,
+        sink: &mut S,
+    ) -> Result<(Mat<T>, T), LinalgError>
+    where
+        Op: LinOp<T> + ?Sized,
+        S: ActionCotangent<T> + ?Sized,
+    {
+        let mut ws = take::<T>();
+        let out = self.deref().try_vjp_in(op, w_bar, sink, &mut ws);
+        give(ws);
+        out
     }
 }
 

@@ -405,6 +405,22 @@ impl<T: RealField + Float> ExpmAction<T> {
         Op: LinOp<T> + ?Sized,
         S: ActionCotangent<T> + ?Sized,
     {
+        self.try_vjp_in(op, w_bar, sink, &mut ActionWorkspace::new())
+    }
+
+    /// [`try_vjp`](Self::try_vjp) taking its work blocks (adjoint vectors, and the recomputed
+    /// Taylor vectors of a checkpointed step) from `ws`; bitwise the same results.
+    pub fn try_vjp_in<Op, S>(
+        &self,
+        op: &Op,
+        w_bar: MatRef<'_, T>,
+        sink: &mut S,
+        ws: &mut ActionWorkspace<T>,
+    ) -> Result<(Mat<T>, T), LinalgError>
+    where
+        Op: LinOp<T> + ?Sized,
+        S: ActionCotangent<T> + ?Sized,
+    {
         const OP: &str = "ExpmAction::vjp";
         let (n, k) = (self.n, self.k);
         if op.shape() != (n, n) {
@@ -429,7 +445,6 @@ impl<T: RealField + Float> ExpmAction<T> {
         if let Tape::Empty = self.tape {
             return Ok((ubar, T::zero()));
         }
-        let mut ws = ActionWorkspace::new();
         let mut acc = Scalars {
             tau: T::zero(),
             mu: T::zero(),
@@ -450,17 +465,16 @@ impl<T: RealField + Float> ExpmAction<T> {
             let next = match &self.tape {
                 Tape::All(steps) => {
                     let j = self.js[i];
-                    reverse_step(op, sink, &ubar, &steps[i], j, plan, &mut acc, &mut ws)
+                    reverse_step(op, sink, &ubar, &steps[i], j, plan, &mut acc, ws)
                 }
                 Tape::Checkpoint(cps) => {
                     // Recompute this step's Taylor vectors with the forward's very operations.
                     let mut st = StepTape::new();
-                    let (f, j) =
-                        taylor_step(op, cps[i].as_ref(), plan, true, Some(&mut st), &mut ws);
+                    let (f, j) = taylor_step(op, cps[i].as_ref(), plan, true, Some(&mut st), ws);
                     debug_assert_eq!(j, self.js[i], "the recomputed step differs");
                     ws.give(f);
-                    let next = reverse_step(op, sink, &ubar, &st, j, plan, &mut acc, &mut ws);
-                    st.recycle(&mut ws);
+                    let next = reverse_step(op, sink, &ubar, &st, j, plan, &mut acc, ws);
+                    st.recycle(ws);
                     next
                 }
                 Tape::Empty => unreachable!(),
