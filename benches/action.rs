@@ -18,7 +18,7 @@
 //!   an [`ActionWorkspace`] (an optimisation loop's steady state);
 //! * `checkpoint`: the same with [`StorePolicy::Checkpoint`];
 //! * `value_grad`: `c·expm_multiply_diag(d, A, v, t)` and `∂/∂d` through the tape (one node,
-//!   fresh memory every call), `d` uniform in [0.5, 1.5] and `t` rescaled so that
+//!   its blocks pooled per thread across calls), `d` uniform in [0.5, 1.5] and `t` rescaled so that
 //!   `‖t·Diag(d)A‖₁` is the target; `NormOnly` at ‖tX‖₁ = 100, the default (Auto) at 20.
 //!
 //! The machine-independent counts (m, s, products, stored values) are printed once per

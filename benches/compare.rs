@@ -381,7 +381,9 @@ fn run(args: &Args) -> Vec<Record> {
         .map(|i| problem_from(&a, &d, &v, &c, n, i))
         .collect();
     // The time of the whole batch of `count` problems.
-    results.push(timing("batch", n, time(|| batch(&problems), args.quick)));
+    let mut rec = timing("batch", n, time(|| batch(&problems), args.quick));
+    rec.problem = "batch";
+    results.push(rec);
     if outputs_wanted {
         let res = batch(&problems);
         let mut data: Vec<f64> = res.iter().map(|r| r.0).collect();
@@ -389,7 +391,7 @@ fn run(args: &Args) -> Vec<Record> {
         outputs.push(Output {
             task: "batch",
             n,
-            problem: "dense",
+            problem: "batch",
             value: None,
             data,
         });
