@@ -212,3 +212,29 @@ pub fn frechet_norm_exact(x: MatRef<'_, f64>) -> f64 {
     }
     k.singular_values().unwrap().into_iter().fold(0.0, f64::max)
 }
+
+/// `X = Q·(t·B)·Qᵀ` for seeded closed-form blocks `B` (spread 2) and a random orthogonal `Q`,
+/// with `s ↦ e^{sX}` from the closed forms: a test matrix whose exponential and Fréchet
+/// integral have independent references at any norm.
+pub fn similar_blocks(
+    r: &mut StdRng,
+    n: usize,
+    t: f64,
+    nonnormal: f64,
+) -> (Mat<f64>, impl Fn(f64) -> Mat<f64> + 'static) {
+    let blocks = Blocks::random(r, n, 2.0, nonnormal);
+    let q = orthogonal(r, n);
+    let x = &q * blocks.matrix(t) * q.transpose();
+    (x, move |s: f64| &q * blocks.exp(s * t) * q.transpose())
+}
+
+/// Asserts that the `(m, s)` pairs seen cover every Padé degree and at least 6 squarings.
+pub fn assert_covers_every_degree(seen: &std::collections::BTreeSet<(usize, u32)>) {
+    let degrees: std::collections::BTreeSet<usize> = seen.iter().map(|p| p.0).collect();
+    assert_eq!(
+        degrees,
+        std::collections::BTreeSet::from([3, 5, 7, 9, 13]),
+        "{seen:?}"
+    );
+    assert!(seen.iter().any(|p| p.1 >= 6), "{seen:?}");
+}
