@@ -140,3 +140,26 @@ fn expm_mul_matches_expm_then_matmul() {
         .unwrap_err();
     assert!(e.to_string().contains("expm_mul"), "{e}");
 }
+
+#[test]
+fn expm_multiply_gradchecks_x_v_and_t() {
+    // exp(t·X)·V by the action of the exponential: X, V, t all tracked, t of both signs, k = 2,
+    // and the fan-out V = X's first columns.
+    for (n, target) in [(1usize, 0.5), (3, 2.0), (5, 6.0)] {
+        let a = rand_mat(90 + n as u64, n, n, -1.0, 1.0);
+        let x = &a * faer::Scale(target / expgrad_linalg::norm1(a.as_ref()).max(1e-300));
+        let v = rand_mat(91, n, 2, -1.0, 1.0);
+        for t in [0.8, -1.1] {
+            let tm = Mat::from_fn(1, 1, |_, _| t);
+            let opts = GradcheckOptions {
+                step: 1e-3 / target.max(1.0),
+                ..Default::default()
+            };
+            assert_gradcheck!(
+                |x: &[Var]| x[0].expm_multiply(x[1], x[2]),
+                &[x.clone(), v.clone(), tm.clone()],
+                &opts
+            );
+        }
+    }
+}
