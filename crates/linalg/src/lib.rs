@@ -28,18 +28,11 @@
 #![warn(missing_docs)]
 
 mod action;
-mod adjoint_factored;
-mod block;
-mod cond;
 mod error;
 mod expm;
-mod frechet;
-mod jacobian;
 mod kernels;
+mod memory;
 mod norm;
-mod pade;
-mod pool;
-mod structured;
 
 pub use action::{
     ActionCotangent, ActionParams, ActionStats, ActionWorkspace, DEFAULT_STORE_BUDGET_BYTES,
@@ -47,10 +40,9 @@ pub use action::{
     PooledAction, RankOne, Side, SparsePatternCotangent, StorePolicy, expm_multiply,
     try_expm_multiply, try_expm_multiply_with,
 };
-pub use block::expm_frechet_block;
 pub use error::LinalgError;
-pub use expm::{Expm, expm, try_expm};
-pub use frechet::{expm_frechet, try_expm_frechet};
+pub use expm::expm_frechet_block;
+pub use expm::{Expm, expm, expm_frechet, try_expm, try_expm_frechet};
 pub use kernels::{PARALLEL_FROM, SMALL_GEMM, gemm, par_for};
 pub use norm::{norm_inf, norm1};
 

@@ -64,7 +64,7 @@ impl<T: RealField + Float + 'static> AbsPowerNorms<T> {
         let n = a.nrows();
         Self {
             abs_t: {
-                let mut m = crate::pool::zeros::<T>(n, n);
+                let mut m = crate::memory::zeros::<T>(n, n);
                 m.copy_from(a.transpose());
                 zip!(&mut m).for_each(|unzip!(x)| *x = x.abs());
                 m
@@ -101,7 +101,7 @@ impl<T: RealField + Float + 'static> AbsPowerNorms<T> {
 
 impl<T: RealField + 'static> Drop for AbsPowerNorms<T> {
     fn drop(&mut self) {
-        crate::pool::recycle(core::mem::replace(&mut self.abs_t, Mat::new()));
+        crate::memory::recycle(core::mem::replace(&mut self.abs_t, Mat::new()));
     }
 }
 

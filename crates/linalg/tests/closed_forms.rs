@@ -1,4 +1,4 @@
-//! `expm` and `L(A, E)` against closed forms (MATH.md-style identities), with tolerances from
+//! `expm` and `L(A, E)` against closed forms (closed-form identities), with tolerances from
 //! the condition number of exp (`common::tol_exp`).
 mod common;
 use common::*;

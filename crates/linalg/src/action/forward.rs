@@ -1,9 +1,8 @@
 //! The untaped forward pass: `exp(tX)·V` by `s` steps of a degree-`m` truncated Taylor
 //! series with early termination (Al-Mohy & Higham 2011, Algorithm 3.2).
 
-use super::linop::LinOp;
-use super::options::ActionParams;
-use super::params::{Plan, plan};
+use super::op::LinOp;
+use super::plan::{ActionParams, Plan, plan};
 use super::taylor::{scale_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
 use crate::error::{LinalgError, unwrap_or_panic};

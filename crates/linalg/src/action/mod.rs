@@ -1,5 +1,5 @@
 //! The action of the matrix exponential, `exp(tX)·V`, for large sparse or structured `X`,
-//! and its exact discrete-adjoint reverse pass (MATH.md §8).
+//! and its exact discrete-adjoint reverse pass (docs/math.md §8).
 //!
 //! Forward: Al-Mohy & Higham, *Computing the action of the matrix exponential, with an
 //! application to exponential integrators*, SIAM J. Sci. Comput. 33(2), 2011 (Algorithm 3.2):
@@ -13,28 +13,18 @@
 //! `(m, s)`), `taylor` (the one step kernel), `forward` (untaped), `taped` ([`ExpmAction`]
 //! and its reverse pass), `cotangent`, `diag_cotangent`, `pattern_cotangent` (sinks), `workspace` (recycled blocks).
 
-mod cotangent;
-mod diag_cotangent;
-mod diag_scaled;
+mod adjoint;
 mod forward;
-mod linop;
-mod options;
-mod params;
-mod pattern_cotangent;
-mod pooled;
-mod sparse;
-mod taped;
+mod op;
+mod plan;
 mod taylor;
-mod theta;
 mod workspace;
 
-pub use cotangent::{ActionCotangent, DenseCotangent, NoCotangent, RankOne};
-pub use diag_cotangent::DiagCotangent;
-pub use diag_scaled::{DiagScaled, Side};
+pub use adjoint::{
+    ActionCotangent, DenseCotangent, DiagCotangent, ExpmAction, NoCotangent, PooledAction, RankOne,
+    SparsePatternCotangent,
+};
 pub use forward::{ActionStats, expm_multiply, try_expm_multiply, try_expm_multiply_with};
-pub use linop::LinOp;
-pub use options::{ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy};
-pub use pattern_cotangent::SparsePatternCotangent;
-pub use pooled::PooledAction;
-pub use taped::ExpmAction;
+pub use op::{DiagScaled, LinOp, Side};
+pub use plan::{ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy};
 pub use workspace::ActionWorkspace;

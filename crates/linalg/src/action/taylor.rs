@@ -6,8 +6,8 @@
 //! `k = j` with `‖b_{k−1}‖∞ + ‖b_k‖∞ ≤ tol·‖F‖∞` (Al-Mohy & Higham 2011, Algorithm 3.2; the
 //! ∞-norm of an n×k block is its largest absolute row sum), or at `k = m`.
 
-use super::linop::LinOp;
-use super::params::Plan;
+use super::op::LinOp;
+use super::plan::Plan;
 use super::workspace::ActionWorkspace;
 use faer::traits::RealField;
 use faer::{Mat, MatRef};

@@ -24,9 +24,9 @@
 //! ‖X‖), it falls back to n Fréchet derivatives from the cache.
 
 use crate::error::{LinalgError, unwrap_or_panic};
+use crate::expm::structured::{Structured, hstack, product};
 use crate::expm::{Expm, Kind, Pade, all_finite, exp_divided_difference};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
-use crate::structured::{Structured, hstack, product};
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
 use num_traits::Float;

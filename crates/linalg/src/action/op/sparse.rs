@@ -10,7 +10,7 @@
 //! `Xᵀ·x` costs about what `X·x` costs, which the reverse pass needs. CSR is the faster
 //! storage for the same pattern.
 
-use super::linop::LinOp;
+use super::LinOp;
 use faer::prelude::ReborrowMut;
 use faer::sparse::{SparseColMat, SparseColMatRef, SparseRowMat, SparseRowMatRef};
 use faer::traits::RealField;

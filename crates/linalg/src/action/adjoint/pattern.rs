@@ -6,7 +6,7 @@
 //! that restriction *is* the gradient with respect to the stored values.
 
 use super::cotangent::{ActionCotangent, RankOne};
-use super::diag_scaled::Side;
+use crate::action::op::Side;
 use faer::sparse::{SparseColMatRef, SparseRowMatRef};
 use faer::traits::RealField;
 use num_traits::Float;

@@ -14,8 +14,8 @@
 //! (`M_{i+1}[j] = M_i[2j+1] + R_i M_i[2j]`), so every vector is built from the cached squares
 //! exactly as the forward built `R_s`.
 use crate::expm::Pade;
+use crate::expm::pade::coefficients;
 use crate::kernels::{matmul_into, par_for};
-use crate::pade::coefficients;
 use faer::traits::RealField;
 use faer::{Mat, MatMut, MatRef};
 use num_traits::Float;

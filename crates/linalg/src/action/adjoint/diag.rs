@@ -1,6 +1,6 @@
 //! [`DiagCotangent`]: `d̄` of `X = Diag(d)·A` or `X = A·Diag(d)` from the rank-one terms of `X̄`.
 //!
-//! MATH.md §5 with `X̄ = c·L·Rᵀ + γI`:
+//! docs/math.md §5 with `X̄ = c·L·Rᵀ + γI`:
 //!
 //! * left: `d̄ᵢ = Σⱼ X̄ᵢⱼAᵢⱼ = c·Σ_col Lᵢ(A·R)ᵢ + γ·Aᵢᵢ`, with `A·R` = [`RankOne::raw`] (kept
 //!   by the forward pass);
@@ -10,8 +10,8 @@
 //! O(nk) per term: no product beyond those of the forward and reverse passes.
 
 use super::cotangent::{ActionCotangent, RankOne};
-use super::diag_scaled::{DiagScaled, Side};
-use super::linop::LinOp;
+use crate::action::op::LinOp;
+use crate::action::op::{DiagScaled, Side};
 use faer::MatRef;
 use faer::traits::RealField;
 use num_traits::Float;

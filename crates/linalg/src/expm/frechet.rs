@@ -20,11 +20,11 @@
 //! The adjoint `L(Aᵀ, G)` runs the same recurrence on transposed views of the cache.
 
 use crate::error::{LinalgError, unwrap_or_panic};
+use crate::expm::pade::coefficients;
 use crate::expm::{
     Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, lincomb, scale_pow2,
 };
 use crate::kernels::{matmul_acc, matmul_into, par_for};
-use crate::pade::coefficients;
 use faer::traits::RealField;
 use faer::{Mat, MatRef, unzip, zip};
 use num_traits::Float;

@@ -3,7 +3,7 @@
 //! tape and dies at `clear`) reuse the blocks of the previous iteration without the caller
 //! threading an [`ActionWorkspace`] through.
 
-use crate::action::options::DEFAULT_STORE_BUDGET_BYTES;
+use crate::action::plan::DEFAULT_STORE_BUDGET_BYTES;
 use crate::{ActionCotangent, ActionWorkspace, ExpmAction, ExpmActionOptions, LinOp, LinalgError};
 use core::any::Any;
 use core::cell::RefCell;

@@ -1,6 +1,11 @@
 //! [`LinOp`]: what the action of the exponential needs of an operator `X`, and its dense
 //! implementations.
 
+mod diag_scaled;
+mod sparse;
+
+pub use diag_scaled::{DiagScaled, Side};
+
 use faer::linalg::matmul::matmul;
 use faer::traits::RealField;
 use faer::{Accum, Mat, MatMut, MatRef, Par};

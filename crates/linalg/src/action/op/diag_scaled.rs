@@ -1,7 +1,7 @@
 //! [`DiagScaled`]: `X = Diag(d)·A` or `X = A·Diag(d)` for any inner operator `A`, never formed.
 //!
 //! Products are fused (scale the block, apply `A`). The gradient with respect to `d`
-//! (MATH.md §5) contracts each rank-one term of `X̄` with `A`'s pattern:
+//! (docs/math.md §5) contracts each rank-one term of `X̄` with `A`'s pattern:
 //!
 //! * left, `d̄ᵢ = Σⱼ X̄ᵢⱼAᵢⱼ`: for `X̄ = c·L·Rᵀ`, `d̄ = c·rowsum(L ∘ (A·R))`. `A·R` is the
 //!   *unscaled* forward product, which the forward pass computed anyway: the operator asks
@@ -11,7 +11,7 @@
 //!
 //! [`DiagCotangent`](crate::DiagCotangent) performs these contractions.
 
-use super::linop::{LinOp, max_nan};
+use super::{LinOp, max_nan};
 use crate::error::{LinalgError, unwrap_or_panic};
 use faer::prelude::{Reborrow, ReborrowMut};
 use faer::traits::RealField;

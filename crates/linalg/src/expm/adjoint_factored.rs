@@ -16,9 +16,9 @@
 //! or many columns) it falls back to `frechet_adjoint(Ū·Vᵀ)`.
 
 use crate::error::{LinalgError, unwrap_or_panic};
+use crate::expm::structured::{Structured, hstack, product};
 use crate::expm::{Expm, Kind, Pade, all_finite};
 use crate::kernels::{gemm, matmul_into, par_for};
-use crate::structured::{Structured, hstack, product};
 use faer::traits::RealField;
 use faer::{Accum, Mat, MatRef};
 use num_traits::Float;

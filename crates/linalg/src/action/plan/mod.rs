@@ -12,21 +12,25 @@
 //!   (eq. 3.13: estimating could not pay off), else the minimum of that cost and of
 //!   `m·⌈α_p/θ_m⌉` over `2 ≤ p ≤ 8`, `m ≥ p(p−1)−1`, with `α_p = max(d_p, d_{p+1})` and
 //!   `d_p = |t|·‖X_s^p‖₁^{1/p}` estimated (eq. 3.11). The estimator can cost more products
-//!   than the forward pass it shortens (MATH.md §8), so the powers are estimated in order and
+//!   than the forward pass it shortens (docs/math.md §8), so the powers are estimated in order and
 //!   estimation stops as soon as it has spent as many products as the best forward pass found
 //!   so far (a ski-rental rule: total work at most twice that of the better choice).
 //! * `m ≥ 1` and `s ≥ 1` whenever `t ≠ 0`, also when `X_s = 0`: the single Taylor term then
 //!   carries the derivative (`∂/∂X exp(tX)V ≠ 0` even at `X = cI`).
 
-use super::linop::{LinOp, max_nan};
-use super::options::ActionParams;
-use super::theta::{M_MAX, P_MAX, taylor_theta};
+mod options;
+pub(crate) mod theta;
+
+pub use options::{ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy};
+
+use super::op::{LinOp, max_nan};
 use crate::error::LinalgError;
 use crate::norm::onenormest;
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
 use num_traits::Float;
 use std::cell::Cell;
+use theta::{M_MAX, P_MAX, taylor_theta};
 
 /// The constants of one evaluation: everything the forward recurrence and its adjoint share.
 #[derive(Clone, Copy, Debug)]

@@ -1,5 +1,5 @@
 //! [`ExpmAction`]: the taped forward pass of `w = exp(tX)·V` and its exact discrete-adjoint
-//! reverse pass (MATH.md §8).
+//! reverse pass (docs/math.md §8).
 //!
 //! Reverse pass, full degree (`μ`, `m`, `s`, `j_i`, `η` are the forward's constants):
 //!
@@ -27,11 +27,19 @@
 //! cancel, and measured against the dense Fréchet route both choices agree to rounding (see
 //! the tests), so the exact derivative of what was computed is kept.
 
-use super::cotangent::{ActionCotangent, RankOne};
+mod cotangent;
+mod diag;
+mod pattern;
+mod pooled;
+
+pub use cotangent::{ActionCotangent, DenseCotangent, NoCotangent, RankOne};
+pub use diag::DiagCotangent;
+pub use pattern::SparsePatternCotangent;
+pub use pooled::PooledAction;
+
 use super::forward::{check_inputs, run_steps};
-use super::linop::LinOp;
-use super::options::{ExpmActionOptions, StorePolicy};
-use super::params::{Plan, plan};
+use super::op::LinOp;
+use super::plan::{ExpmActionOptions, Plan, StorePolicy, plan};
 use super::taylor::{StepTape, taylor_step};
 use super::workspace::ActionWorkspace;
 use crate::error::{LinalgError, unwrap_or_panic};
@@ -461,7 +469,7 @@ impl<T: RealField + Float> ExpmAction<T> {
                 acc.mu += plan.tau * e;
                 acc.tau += plan.mu * e;
             }
-            super::taylor::scale_in_place(&mut ubar, plan.eta);
+            crate::action::taylor::scale_in_place(&mut ubar, plan.eta);
             let next = match &self.tape {
                 Tape::All(steps) => {
                     let j = self.js[i];

@@ -19,11 +19,22 @@
 //! that [`Expm::frechet`] and [`Expm::frechet_adjoint`] cost about two forward passes and never
 //! redo the forward.
 
+mod adjoint_factored;
+mod block;
+mod cond;
+mod frechet;
+pub(crate) mod pade;
+mod row_jacobian;
+pub(crate) mod structured;
+
+pub use block::expm_frechet_block;
+pub use frechet::{expm_frechet, try_expm_frechet};
+
 use crate::error::{LinalgError, unwrap_or_panic};
+use crate::expm::pade::{DEGREES, INV_C, coefficients, theta_table};
 use crate::kernels::{Lu, matmul_acc, matmul_into, par_for};
+use crate::memory as pool;
 use crate::norm::{AbsPowerNorms, EXACT_NORMS_BELOW, log2_norm1, norm1, norm1_of_product};
-use crate::pade::{DEGREES, INV_C, coefficients, theta_table};
-use crate::pool;
 use faer::traits::RealField;
 use faer::{Mat, MatRef, unzip, zip};
 use num_traits::Float;
