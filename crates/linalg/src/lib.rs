@@ -33,6 +33,7 @@ mod expm;
 mod kernels;
 mod memory;
 mod norm;
+mod scalar;
 
 pub use action::{
     ActionCotangent, ActionParams, ActionStats, ActionWorkspace, DEFAULT_STORE_BUDGET_BYTES,
@@ -45,6 +46,7 @@ pub use expm::expm_frechet_block;
 pub use expm::{Expm, expm, expm_frechet, try_expm, try_expm_frechet};
 pub use kernels::{PARALLEL_FROM, SMALL_GEMM, gemm, par_for};
 pub use norm::{norm_inf, norm1};
+pub use scalar::Scalar;
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

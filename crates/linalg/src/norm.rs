@@ -4,10 +4,10 @@
 //! algorithms need the *induced* 1-norm `‖A‖₁ = max_j Σ_i |a_ij|` (the largest column sum),
 //! which is what [`norm1`] returns.
 
+use crate::Scalar;
 use crate::kernels::{matmul_into, par_for};
 use faer::traits::RealField;
 use faer::{Mat, MatRef, unzip, zip};
-use num_traits::Float;
 
 /// Induced 1-norm `‖A‖₁ = max_j Σ_i |a_ij|` (largest absolute column sum). 0 for empty `A`.
 ///
@@ -15,7 +15,7 @@ use num_traits::Float;
 /// let a = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
 /// assert_eq!(expgrad_linalg::norm1(a.as_ref()), 6.0);
 /// ```
-pub fn norm1<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> T {
+pub fn norm1<T: Scalar>(a: MatRef<'_, T>) -> T {
     a.col_iter()
         .map(|c| c.iter().fold(T::zero(), |s, x| s + x.abs()))
         .fold(T::zero(), |m, x| m.max(x))
@@ -27,13 +27,13 @@ pub fn norm1<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> T {
 /// let a = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
 /// assert_eq!(expgrad_linalg::norm_inf(a.as_ref()), 7.0);
 /// ```
-pub fn norm_inf<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> T {
+pub fn norm_inf<T: Scalar>(a: MatRef<'_, T>) -> T {
     norm1(a.transpose())
 }
 
 /// `log2 ‖A‖₁`, computed without overflow even when the column sums exceed the
 /// floating-point range (entries near `T::MAX`). `-inf` for a zero matrix.
-pub(crate) fn log2_norm1<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> T {
+pub(crate) fn log2_norm1<T: Scalar>(a: MatRef<'_, T>) -> T {
     let big = norm1(a);
     if big.is_finite() {
         return big.log2();
@@ -59,7 +59,7 @@ pub(crate) struct AbsPowerNorms<T: RealField + 'static> {
     log2: f64,
 }
 
-impl<T: RealField + Float + 'static> AbsPowerNorms<T> {
+impl<T: Scalar> AbsPowerNorms<T> {
     pub(crate) fn new(a: MatRef<'_, T>) -> Self {
         let n = a.nrows();
         Self {
@@ -116,7 +116,7 @@ pub(crate) const EXACT_NORMS_BELOW: usize = 48;
 /// Anal. Appl. 21(4), 2000, Algorithm 2.4) with `t = 2` columns, at most 5 iterations, using
 /// only products of the factors with n×2 blocks; its starting block is fixed, so the result
 /// is deterministic.
-pub(crate) fn norm1_of_product<T: RealField + Float + 'static>(factors: &[MatRef<'_, T>]) -> T {
+pub(crate) fn norm1_of_product<T: Scalar>(factors: &[MatRef<'_, T>]) -> T {
     let n = factors[0].nrows();
     if n <= EXACT_NORMS_BELOW {
         let mut acc = factors[factors.len() - 1].to_owned();
@@ -152,7 +152,7 @@ pub(crate) fn norm1_of_product<T: RealField + Float + 'static>(factors: &[MatRef
 /// `apply(X, false) = B X`, `apply(X, true) = Bᵀ X` on n×2 blocks.
 pub(crate) fn onenormest<T, F>(n: usize, apply: F) -> T
 where
-    T: RealField + Float,
+    T: Scalar,
     F: Fn(MatRef<'_, T>, bool) -> Mat<T>,
 {
     const T_COLS: usize = 2;

@@ -5,11 +5,10 @@ use super::op::LinOp;
 use super::plan::{ActionParams, Plan, plan};
 use super::taylor::{scale_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::all_finite;
-use faer::traits::RealField;
 use faer::{Mat, MatRef};
-use num_traits::Float;
 
 /// What one evaluation of `exp(tX)·V` chose and cost (machine-independent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -31,7 +30,7 @@ pub struct ActionStats {
 
 /// Checks the inputs shared by the forward forms. `Ok(false)` means "nothing to compute"
 /// (n = 0 or k = 0).
-pub(crate) fn check_inputs<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+pub(crate) fn check_inputs<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,
@@ -57,7 +56,7 @@ pub(crate) fn check_inputs<T: RealField + Float, Op: LinOp<T> + ?Sized>(
 /// Runs the `s` steps of `plan` from `V`: `step(u_{i−1})` returns `(F_i, j_i)`, then
 /// `u_i = η·F_i`. Returns `(u_s, [j_i])`, or [`LinalgError::Overflow`] at the first
 /// non-finite `u_i`.
-pub(crate) fn run_steps<T: RealField + Float>(
+pub(crate) fn run_steps<T: Scalar>(
     v: MatRef<'_, T>,
     plan: &Plan<T>,
     name: &'static str,
@@ -101,11 +100,7 @@ pub(crate) fn run_steps<T: RealField + Float>(
 /// assert!((&w - &want).norm_max() < 1e-12 * want.norm_max());
 /// ```
 #[track_caller]
-pub fn expm_multiply<T: RealField + Float, Op: LinOp<T> + ?Sized>(
-    op: &Op,
-    t: T,
-    v: MatRef<'_, T>,
-) -> Mat<T> {
+pub fn expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<'_, T>) -> Mat<T> {
     unwrap_or_panic(try_expm_multiply(op, t, v))
 }
 
@@ -123,7 +118,7 @@ pub fn expm_multiply<T: RealField + Float, Op: LinOp<T> + ?Sized>(
 ///     Err(LinalgError::ShapeMismatch { .. })
 /// ));
 /// ```
-pub fn try_expm_multiply<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+pub fn try_expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,
@@ -142,7 +137,7 @@ pub fn try_expm_multiply<T: RealField + Float, Op: LinOp<T> + ?Sized>(
 /// assert!(stats.products <= stats.m * stats.s);
 /// assert!((w[(1, 0)] - (-6.0f64).exp()).abs() < 1e-15);
 /// ```
-pub fn try_expm_multiply_with<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+pub fn try_expm_multiply_with<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,

@@ -9,9 +9,9 @@
 use super::op::LinOp;
 use super::plan::Plan;
 use super::workspace::ActionWorkspace;
+use crate::Scalar;
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
-use num_traits::Float;
 
 /// The Taylor vectors of one step kept for the reverse pass: `b[k−1] = b_{k−1}` and, when the
 /// operator keeps raw products, `raw[k−1]` = its intermediate of `X·b_{k−1}`, `k = 1..j`.
@@ -47,7 +47,7 @@ impl<T> StepTape<T> {
 }
 
 /// `‖x‖∞` of an n×k block: the largest absolute row sum (NaN propagates as "not small").
-pub(crate) fn block_norm_inf<T: RealField + Float>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
+pub(crate) fn block_norm_inf<T: Scalar>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
     if x.ncols() == 1 {
         return x
             .col_as_slice(0)
@@ -69,7 +69,7 @@ pub(crate) fn block_norm_inf<T: RealField + Float>(x: &Mat<T>, scratch: &mut Vec
 /// passes, so that the checkpointed recomputation repeats the very same calls) else
 /// [`LinOp::apply`]. With `keep`, pushes `b_0..b_{j−1}` (and the raw products) into it.
 /// Blocks come from `ws` (their content is overwritten, so recycling cannot change a bit).
-pub(crate) fn taylor_step<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+pub(crate) fn taylor_step<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     u: MatRef<'_, T>,
     plan: &Plan<T>,
@@ -145,7 +145,7 @@ pub(crate) fn taylor_step<T: RealField + Float, Op: LinOp<T> + ?Sized>(
 }
 
 /// `x ← η·x` (skipped when `η = 1`).
-pub(crate) fn scale_in_place<T: RealField + Float>(x: &mut Mat<T>, eta: T) {
+pub(crate) fn scale_in_place<T: Scalar>(x: &mut Mat<T>, eta: T) {
     if eta != T::one() {
         for c in 0..x.ncols() {
             x.col_as_slice_mut(c).iter_mut().for_each(|v| *v *= eta);

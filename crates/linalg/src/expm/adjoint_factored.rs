@@ -15,15 +15,14 @@
 //! (equal to Algorithm 6.4 in exact arithmetic). When N·m·k is not small against n (huge ‖X‖
 //! or many columns) it falls back to `frechet_adjoint(Ū·Vᵀ)`.
 
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::structured::{Structured, hstack, product};
 use crate::expm::{Expm, Kind, Pade, all_finite};
 use crate::kernels::{gemm, matmul_into, par_for};
-use faer::traits::RealField;
 use faer::{Accum, Mat, MatRef};
-use num_traits::Float;
 
-impl<T: RealField + Float + 'static> Expm<T> {
+impl<T: Scalar> Expm<T> {
     /// `L(Xᵀ, U·Vᵀ)` for this factorisation of `exp(X)`, with the cotangent given by its
     /// factors `u`, `v` (both n×k): the VJP of `W = exp(X)·V` is `X̄ = L(Xᵀ, W̄·Vᵀ)`. For small
     /// k it costs O(2ˢ·m·k·n²) rather than the O(n³) of [`Expm::frechet_adjoint`]. Panics with
@@ -82,16 +81,12 @@ impl<T: RealField + Float + 'static> Expm<T> {
 }
 
 /// Vector work ~ 4·N·m·k·n², the final product 2·N·m·k·n²; Algorithm 6.4 ~ 2·(15 + 2s)·n³.
-fn factored_pays<T: RealField + Float + 'static>(p: &Pade<T>, n: usize, k: usize) -> bool {
+fn factored_pays<T: Scalar>(p: &Pade<T>, n: usize, k: usize) -> bool {
     let s = p.s as usize;
     Structured::squares_cached(p) && s < 24 && 3 * (1usize << s) * p.m * k <= (15 + 2 * s) * n
 }
 
-fn factored<T: RealField + Float + 'static>(
-    p: &Pade<T>,
-    u: MatRef<'_, T>,
-    v: MatRef<'_, T>,
-) -> Mat<T> {
+fn factored<T: Scalar>(p: &Pade<T>, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = u.nrows();
     let (m, s, k) = (p.m, p.s as usize, u.ncols());
     let st = Structured::new(p);

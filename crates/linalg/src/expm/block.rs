@@ -1,10 +1,9 @@
 //! The literal 2n×2n block construction of the Fréchet derivative: a slow reference.
 
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::{check_finite, try_expm};
-use faer::traits::RealField;
 use faer::{Mat, MatRef};
-use num_traits::Float;
 
 /// `(exp(A), L(A, E))` read off `exp([[A, E], [0, A]]) = [[e^A, L(A, E)], [0, e^A]]`
 /// (Mathias 1996; Higham, *Functions of Matrices*, §3.2).
@@ -23,14 +22,11 @@ use num_traits::Float;
 /// assert!((&l - &l_block).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_frechet_block<T: RealField + Float + 'static>(
-    a: MatRef<'_, T>,
-    e: MatRef<'_, T>,
-) -> (Mat<T>, Mat<T>) {
+pub fn expm_frechet_block<T: Scalar>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
     unwrap_or_panic(try_block(a, e))
 }
 
-fn try_block<T: RealField + Float + 'static>(
+fn try_block<T: Scalar>(
     a: MatRef<'_, T>,
     e: MatRef<'_, T>,
 ) -> Result<(Mat<T>, Mat<T>), LinalgError> {

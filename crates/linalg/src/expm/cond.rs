@@ -1,11 +1,10 @@
 //! Conditioning of the exponential, from the cached [`Expm`].
 
+use crate::Scalar;
 use crate::expm::Expm;
-use faer::traits::RealField;
 use faer::{Mat, Scale};
-use num_traits::Float;
 
-impl<T: RealField + Float + 'static> Expm<T> {
+impl<T: Scalar> Expm<T> {
     /// `‖L(A, ·)‖₂`, the norm of the Fréchet derivative as an operator on matrices with the
     /// Frobenius norm, by `iters` steps of power iteration on `L*L` (`L* = L(Aᵀ, ·)`), from
     /// a fixed start: a lower bound that converges to the largest singular value of the

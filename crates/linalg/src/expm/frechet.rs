@@ -19,15 +19,14 @@
 //!
 //! The adjoint `L(Aᵀ, G)` runs the same recurrence on transposed views of the cache.
 
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::coefficients;
 use crate::expm::{
     Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, lincomb, scale_pow2,
 };
 use crate::kernels::{matmul_acc, matmul_into, par_for};
-use faer::traits::RealField;
 use faer::{Mat, MatRef, unzip, zip};
-use num_traits::Float;
 
 /// `(exp(A), L(A, E))`. Panics with the [`LinalgError`] message on bad input or overflow.
 ///
@@ -39,16 +38,13 @@ use num_traits::Float;
 /// assert!((&l - &a * &ea).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_frechet<T: RealField + Float + 'static>(
-    a: MatRef<'_, T>,
-    e: MatRef<'_, T>,
-) -> (Mat<T>, Mat<T>) {
+pub fn expm_frechet<T: Scalar>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
     unwrap_or_panic(try_expm_frechet(a, e))
 }
 
 /// `(exp(A), L(A, E))`, or an error for a non-square `A`, an `E` of another shape, a
 /// non-finite entry, or an overflowing result.
-pub fn try_expm_frechet<T: RealField + Float + 'static>(
+pub fn try_expm_frechet<T: Scalar>(
     a: MatRef<'_, T>,
     e: MatRef<'_, T>,
 ) -> Result<(Mat<T>, Mat<T>), LinalgError> {
@@ -68,7 +64,7 @@ fn rename(e: LinalgError, op: &'static str) -> LinalgError {
     }
 }
 
-fn check_direction<T: RealField + Float + 'static>(
+fn check_direction<T: Scalar>(
     op: &'static str,
     shape: (usize, usize),
     e: MatRef<'_, T>,
@@ -86,7 +82,7 @@ fn check_direction<T: RealField + Float + 'static>(
     check_finite(op, e)
 }
 
-impl<T: RealField + Float + 'static> Expm<T> {
+impl<T: Scalar> Expm<T> {
     /// `L(A, E)`, the Fréchet derivative of exp at `A` in direction `E`. Panics with the
     /// [`LinalgError`] message if `E` is not n×n, has a non-finite entry, or `L` overflows.
     #[track_caller]
@@ -134,7 +130,7 @@ impl<T: RealField + Float + 'static> Expm<T> {
     }
 }
 
-impl<T: RealField + Float + 'static> Pade<T> {
+impl<T: Scalar> Pade<T> {
     /// Algorithm 6.4 on the cached (scaled) pieces, on transposed views when `tr`.
     #[allow(non_snake_case)]
     fn frechet(&self, e: MatRef<'_, T>, tr: bool) -> Mat<T> {

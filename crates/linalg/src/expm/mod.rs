@@ -30,6 +30,7 @@ pub(crate) mod structured;
 pub use block::expm_frechet_block;
 pub use frechet::{expm_frechet, try_expm_frechet};
 
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{DEGREES, INV_C, coefficients, theta_table};
 use crate::kernels::{Lu, matmul_acc, matmul_into, par_for};
@@ -105,7 +106,7 @@ pub(crate) struct Pade<T: RealField + 'static> {
 /// assert!((e[(0, 1)] - 2.0 * ee).abs() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> Mat<T> {
+pub fn expm<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
     unwrap_or_panic(try_expm(a))
 }
 
@@ -116,11 +117,11 @@ pub fn expm<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> Mat<T> {
 /// let a = faer::Mat::<f64>::zeros(2, 3);
 /// assert!(matches!(try_expm(a.as_ref()), Err(LinalgError::NotSquare { .. })));
 /// ```
-pub fn try_expm<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
+pub fn try_expm<T: Scalar>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
     Expm::try_new(a).map(|f| f.value)
 }
 
-pub(crate) fn check_square_finite<T: RealField + Float + 'static>(
+pub(crate) fn check_square_finite<T: Scalar>(
     op: &'static str,
     a: MatRef<'_, T>,
 ) -> Result<(), LinalgError> {
@@ -133,7 +134,7 @@ pub(crate) fn check_square_finite<T: RealField + Float + 'static>(
     check_finite(op, a)
 }
 
-pub(crate) fn check_finite<T: RealField + Float + 'static>(
+pub(crate) fn check_finite<T: Scalar>(
     op: &'static str,
     a: MatRef<'_, T>,
 ) -> Result<(), LinalgError> {
@@ -148,11 +149,11 @@ pub(crate) fn all_finite<T: Float>(a: MatRef<'_, T>) -> bool {
     a.col_iter().all(|c| c.iter().all(|x| x.is_finite()))
 }
 
-fn strictly_lower_is_zero<T: RealField + Float + 'static>(a: MatRef<'_, T>) -> bool {
+fn strictly_lower_is_zero<T: Scalar>(a: MatRef<'_, T>) -> bool {
     (0..a.ncols()).all(|j| (j + 1..a.nrows()).all(|i| a[(i, j)] == T::zero()))
 }
 
-impl<T: RealField + Float + 'static> Expm<T> {
+impl<T: Scalar> Expm<T> {
     /// Factors `exp(A)`. Panics with the [`LinalgError`] message on bad input or overflow.
     #[track_caller]
     pub fn new(a: MatRef<'_, T>) -> Self {
@@ -219,7 +220,7 @@ impl<T: RealField + Float + 'static> Expm<T> {
     }
 }
 
-impl<T: RealField + Float + 'static> Pade<T> {
+impl<T: Scalar> Pade<T> {
     /// Runs the forward pass on `a` (n×n, finite, not diagonal); returns the cache and `R_s`.
     #[allow(non_snake_case)]
     fn new(A: MatRef<'_, T>, upper: bool) -> (Self, Mat<T>) {
@@ -438,10 +439,7 @@ impl<T: RealField + 'static> Drop for Pade<T> {
 }
 
 /// `Σ c_k M_k + c₀ I` in one new matrix (one pass per term, no temporaries).
-pub(crate) fn lincomb<T: RealField + Float + 'static>(
-    terms: &[(T, MatRef<'_, T>)],
-    c0: T,
-) -> Mat<T> {
+pub(crate) fn lincomb<T: Scalar>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
     let (n, m) = terms[0].1.shape();
     let mut out = pool::zeros::<T>(n, m);
     for (c, x) in terms {
@@ -455,7 +453,7 @@ pub(crate) fn lincomb<T: RealField + Float + 'static>(
 }
 
 /// `a ← 2^k a`, exact (k may be large: split so the factor stays a normal number).
-pub(crate) fn scale_pow2<T: RealField + Float + 'static>(a: &mut Mat<T>, k: i32) {
+pub(crate) fn scale_pow2<T: Scalar>(a: &mut Mat<T>, k: i32) {
     let two = T::from(2.0).unwrap();
     let mut left = k;
     while left != 0 {
@@ -468,7 +466,7 @@ pub(crate) fn scale_pow2<T: RealField + Float + 'static>(a: &mut Mat<T>, k: i32)
 /// Replaces the diagonal and first superdiagonal of `r ≈ exp(2⁻ᵏA)` (A upper triangular) by
 /// their exact values (Al-Mohy & Higham 2009, Code Fragment 2.1).
 #[allow(non_snake_case)]
-fn fix_triangular<T: RealField + Float + 'static>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
+fn fix_triangular<T: Scalar>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
     let n = A.nrows();
     let scale = T::from(0.5).unwrap().powi(k.min(2000) as i32);
     for i in 0..n {

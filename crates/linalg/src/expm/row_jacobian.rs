@@ -23,15 +23,14 @@
 //! backward-error guarantee. When `2ˢ` exceeds what n separate derivatives would cost (huge
 //! ‖X‖), it falls back to n Fréchet derivatives from the cache.
 
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::structured::{Structured, hstack, product};
 use crate::expm::{Expm, Kind, Pade, all_finite, exp_divided_difference};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
-use faer::traits::RealField;
 use faer::{Mat, MatRef};
-use num_traits::Float;
 
-impl<T: RealField + Float + 'static> Expm<T> {
+impl<T: Scalar> Expm<T> {
     /// For this factorisation of `exp(X)`, the n×n matrix `J` whose k-th column is
     /// `L(X, e_k a_kᵀ)·v`, where `a_kᵀ` is the k-th row of `a` (n×n) and `v` is n×1. When
     /// `X = Diag(d)·A` this is the Jacobian `∂(exp(X)v)/∂d`, computed in O(n³) (see the module
@@ -112,7 +111,7 @@ impl<T: RealField + Float + 'static> Expm<T> {
 
 /// `X = Diag(x)`: `L(X, E)_{ij} = E_{ij}·(e^{x_i} − e^{x_j})/(x_i − x_j)`, and `E = e_k a_kᵀ`
 /// only has row k, so `J` is diagonal.
-fn diagonal<T: RealField + Float + 'static>(x: &[T], a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn diagonal<T: Scalar>(x: &[T], a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = x.len();
     let mut j = Mat::<T>::zeros(n, n);
     for k in 0..n {
@@ -125,18 +124,14 @@ fn diagonal<T: RealField + Float + 'static>(x: &[T], a: MatRef<'_, T>, v: MatRef
 
 /// The fused route costs about `m + 2ˢ` products; n Fréchet derivatives about `n·(m/2 + 2s)`.
 /// It also needs every square cached (they are unless s·n² is huge).
-fn fused_pays<T: RealField + Float + 'static>(p: &Pade<T>, n: usize) -> bool {
+fn fused_pays<T: Scalar>(p: &Pade<T>, n: usize) -> bool {
     let s = p.s as usize;
     Structured::squares_cached(p)
         && s < usize::BITS as usize - 1
         && (1usize << s) <= n * (p.m / 2 + 2 * s + 2)
 }
 
-fn fused<T: RealField + Float + 'static>(
-    p: &Pade<T>,
-    a: MatRef<'_, T>,
-    v: MatRef<'_, T>,
-) -> Mat<T> {
+fn fused<T: Scalar>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = a.nrows();
     let (m, s) = (p.m, p.s as usize);
     let st = Structured::new(p);

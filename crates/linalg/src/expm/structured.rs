@@ -13,12 +13,12 @@
 //! commutes with every `R_i`). The sums over j are taken along the squaring tree
 //! (`M_{i+1}[j] = M_i[2j+1] + R_i M_i[2j]`), so every vector is built from the cached squares
 //! exactly as the forward built `R_s`.
+use crate::Scalar;
 use crate::expm::Pade;
 use crate::expm::pade::coefficients;
 use crate::kernels::{matmul_into, par_for};
 use faer::traits::RealField;
 use faer::{Mat, MatMut, MatRef};
-use num_traits::Float;
 
 pub(crate) struct Structured<'a, T: RealField + 'static> {
     pub(crate) p: &'a Pade<T>,
@@ -27,7 +27,7 @@ pub(crate) struct Structured<'a, T: RealField + 'static> {
     cq: Vec<T>,
 }
 
-impl<'a, T: RealField + Float + 'static> Structured<'a, T> {
+impl<'a, T: Scalar> Structured<'a, T> {
     pub(crate) fn new(p: &'a Pade<T>) -> Self {
         let c: Vec<T> = coefficients(p.m)
             .iter()

@@ -8,10 +8,9 @@
 //! ([`SparsePatternCotangent`](crate::SparsePatternCotangent)). `X̄` itself is never formed
 //! unless the sink forms it.
 
+use crate::Scalar;
 use faer::linalg::matmul::matmul;
-use faer::traits::RealField;
 use faer::{Accum, Mat, MatRef, Par};
-use num_traits::Float;
 
 /// One term `X̄ += scale · left · rightᵀ` of the reverse pass, with the intermediates the
 /// operator asked to keep.
@@ -75,7 +74,7 @@ pub struct DenseCotangent<T> {
     xbar: Mat<T>,
 }
 
-impl<T: RealField + Float> DenseCotangent<T> {
+impl<T: Scalar> DenseCotangent<T> {
     /// A zero n×n accumulator.
     pub fn new(n: usize) -> Self {
         Self {
@@ -94,7 +93,7 @@ impl<T: RealField + Float> DenseCotangent<T> {
     }
 }
 
-impl<T: RealField + Float> ActionCotangent<T> for DenseCotangent<T> {
+impl<T: Scalar> ActionCotangent<T> for DenseCotangent<T> {
     fn add_rank_one(&mut self, term: RankOne<'_, T>) {
         matmul(
             self.xbar.as_mut(),

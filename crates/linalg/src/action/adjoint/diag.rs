@@ -10,11 +10,10 @@
 //! O(nk) per term: no product beyond those of the forward and reverse passes.
 
 use super::cotangent::{ActionCotangent, RankOne};
+use crate::Scalar;
 use crate::action::op::LinOp;
 use crate::action::op::{DiagScaled, Side};
 use faer::MatRef;
-use faer::traits::RealField;
-use num_traits::Float;
 
 /// Accumulates `d̄` for a [`DiagScaled`] operator (either side).
 ///
@@ -37,7 +36,7 @@ pub struct DiagCotangent<T> {
     dbar: Vec<T>,
 }
 
-impl<T: RealField + Float> DiagCotangent<T> {
+impl<T: Scalar> DiagCotangent<T> {
     /// A zero `d̄` for `op` (pass the same operator to [`ExpmAction`](crate::ExpmAction)'s
     /// `new` and `vjp`).
     pub fn new<A: LinOp<T>>(op: &DiagScaled<'_, T, A>) -> Self {
@@ -60,7 +59,7 @@ impl<T: RealField + Float> DiagCotangent<T> {
 }
 
 /// `Σ_col p[i, col]·q[i, col]` for every row `i`, scaled by `c` and added to `acc`.
-fn add_row_dots<T: RealField + Float>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, T>) {
+fn add_row_dots<T: Scalar>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, T>) {
     if p.ncols() == 1 {
         if let (Some(ps), Some(qs)) = (p.col(0).try_as_col_major(), q.col(0).try_as_col_major()) {
             for ((a, &x), &y) in acc.iter_mut().zip(ps.as_slice()).zip(qs.as_slice()) {
@@ -75,7 +74,7 @@ fn add_row_dots<T: RealField + Float>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: 
     }
 }
 
-impl<T: RealField + Float> ActionCotangent<T> for DiagCotangent<T> {
+impl<T: Scalar> ActionCotangent<T> for DiagCotangent<T> {
     #[track_caller]
     fn add_rank_one(&mut self, term: RankOne<'_, T>) {
         match self.side {

@@ -42,11 +42,10 @@ use super::op::LinOp;
 use super::plan::{ExpmActionOptions, Plan, StorePolicy, plan};
 use super::taylor::{StepTape, taylor_step};
 use super::workspace::ActionWorkspace;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::all_finite;
-use faer::traits::RealField;
 use faer::{Mat, MatRef};
-use num_traits::Float;
 
 /// What the forward pass kept for the reverse pass.
 #[derive(Clone, Debug)]
@@ -128,7 +127,7 @@ fn resolve<T>(store: StorePolicy, plan: &Plan<T>, n: usize, k: usize, raw: bool)
     }
 }
 
-fn dot<T: RealField + Float>(a: &Mat<T>, b: MatRef<'_, T>) -> T {
+fn dot<T: Scalar>(a: &Mat<T>, b: MatRef<'_, T>) -> T {
     let mut s = T::zero();
     for c in 0..a.ncols() {
         for (i, &ai) in a.col_as_slice(c).iter().enumerate() {
@@ -158,7 +157,7 @@ fn reverse_step<T, Op, S>(
     ws: &mut ActionWorkspace<T>,
 ) -> Mat<T>
 where
-    T: RealField + Float,
+    T: Scalar,
     Op: LinOp<T> + ?Sized,
     S: ActionCotangent<T> + ?Sized,
 {
@@ -222,7 +221,7 @@ where
     bbar
 }
 
-impl<T: RealField + Float> ExpmAction<T> {
+impl<T: Scalar> ExpmAction<T> {
     /// Runs and tapes the forward pass. Panics with the [`LinalgError`] message on bad input
     /// or overflow; see [`try_new`](Self::try_new).
     #[track_caller]

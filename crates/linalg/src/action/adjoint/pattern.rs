@@ -6,10 +6,9 @@
 //! that restriction *is* the gradient with respect to the stored values.
 
 use super::cotangent::{ActionCotangent, RankOne};
+use crate::Scalar;
 use crate::action::op::Side;
 use faer::sparse::{SparseColMatRef, SparseRowMatRef};
-use faer::traits::RealField;
-use num_traits::Float;
 
 /// Accumulates `X̄` (or `Ā` for `Diag(d)·A` / `A·Diag(d)`, see
 /// [`with_scaling`](Self::with_scaling)) on a sparse pattern, in the order of the matrix's
@@ -35,7 +34,7 @@ pub struct SparsePatternCotangent<T> {
     val: Vec<T>,
 }
 
-impl<T: RealField + Float> SparsePatternCotangent<T> {
+impl<T: Scalar> SparsePatternCotangent<T> {
     fn from_compressed(
         n_outer: usize,
         ptr: &[usize],
@@ -98,7 +97,7 @@ impl<T: RealField + Float> SparsePatternCotangent<T> {
     }
 }
 
-impl<T: RealField + Float> ActionCotangent<T> for SparsePatternCotangent<T> {
+impl<T: Scalar> ActionCotangent<T> for SparsePatternCotangent<T> {
     fn add_rank_one(&mut self, term: RankOne<'_, T>) {
         let (l, r) = (term.left, term.right);
         for p in 0..self.entries.len() {

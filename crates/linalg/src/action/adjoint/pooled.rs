@@ -4,13 +4,14 @@
 //! threading an [`ActionWorkspace`] through.
 
 use crate::action::plan::DEFAULT_STORE_BUDGET_BYTES;
-use crate::{ActionCotangent, ActionWorkspace, ExpmAction, ExpmActionOptions, LinOp, LinalgError};
+use crate::{
+    ActionCotangent, ActionWorkspace, ExpmAction, ExpmActionOptions, LinOp, LinalgError, Scalar,
+};
 use core::any::Any;
 use core::cell::RefCell;
 use core::ops::Deref;
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
-use num_traits::Float;
 
 thread_local! {
     /// One workspace per scalar type, per thread.
@@ -50,9 +51,9 @@ fn give<T: RealField + 'static>(mut ws: ActionWorkspace<T>) {
 /// # Ok::<(), expgrad_linalg::LinalgError>(())
 /// ```
 #[derive(Debug)]
-pub struct PooledAction<T: RealField + Float + 'static>(Option<ExpmAction<T>>);
+pub struct PooledAction<T: Scalar>(Option<ExpmAction<T>>);
 
-impl<T: RealField + Float + 'static> PooledAction<T> {
+impl<T: Scalar> PooledAction<T> {
     /// [`ExpmAction::try_new_in`] with this thread's pool.
     pub fn try_new<Op: LinOp<T> + ?Sized>(
         op: &Op,
@@ -67,7 +68,7 @@ impl<T: RealField + Float + 'static> PooledAction<T> {
     }
 }
 
-impl<T: RealField + Float + 'static> PooledAction<T> {
+impl<T: Scalar> PooledAction<T> {
     /// [`ExpmAction::try_vjp_in`] with this thread's pool (shadows [`ExpmAction::try_vjp`]).
     pub fn try_vjp<Op, S>(
         &self,
@@ -86,14 +87,14 @@ impl<T: RealField + Float + 'static> PooledAction<T> {
     }
 }
 
-impl<T: RealField + Float + 'static> Deref for PooledAction<T> {
+impl<T: Scalar> Deref for PooledAction<T> {
     type Target = ExpmAction<T>;
     fn deref(&self) -> &ExpmAction<T> {
         self.0.as_ref().expect("present until drop")
     }
 }
 
-impl<T: RealField + Float + 'static> Drop for PooledAction<T> {
+impl<T: Scalar> Drop for PooledAction<T> {
     fn drop(&mut self) {
         if let Some(action) = self.0.take() {
             let mut ws = take::<T>();

@@ -12,11 +12,10 @@
 //! [`DiagCotangent`](crate::DiagCotangent) performs these contractions.
 
 use super::{LinOp, max_nan};
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use faer::prelude::{Reborrow, ReborrowMut};
-use faer::traits::RealField;
 use faer::{Mat, MatMut, MatRef};
-use num_traits::Float;
 use std::sync::Mutex;
 
 /// Which side the diagonal scales.
@@ -57,7 +56,7 @@ pub struct DiagScaled<'a, T, A> {
     scratch: Mutex<Mat<T>>,
 }
 
-impl<T: RealField + Float, A: LinOp<T> + Clone> Clone for DiagScaled<'_, T, A> {
+impl<T: Scalar, A: LinOp<T> + Clone> Clone for DiagScaled<'_, T, A> {
     fn clone(&self) -> Self {
         Self {
             d: self.d,
@@ -69,7 +68,7 @@ impl<T: RealField + Float, A: LinOp<T> + Clone> Clone for DiagScaled<'_, T, A> {
     }
 }
 
-impl<'a, T: RealField + Float, A: LinOp<T>> DiagScaled<'a, T, A> {
+impl<'a, T: Scalar, A: LinOp<T>> DiagScaled<'a, T, A> {
     /// `Diag(d)·A` or `A·Diag(d)`. Panics (with the [`LinalgError`] message) unless `A` is
     /// square with `d.len()` rows.
     #[track_caller]
@@ -174,7 +173,7 @@ impl<'a, T: RealField + Float, A: LinOp<T>> DiagScaled<'a, T, A> {
     }
 }
 
-impl<T: RealField + Float, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
+impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
     fn dim(&self) -> usize {
         self.a.dim()
     }
@@ -271,7 +270,7 @@ impl<T: RealField + Float, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
 }
 
 /// `out = Diag(d)·raw`.
-fn copy_scaled<T: RealField + Float>(mut out: MatMut<'_, T>, raw: MatRef<'_, T>, d: &[T]) {
+fn copy_scaled<T: Scalar>(mut out: MatMut<'_, T>, raw: MatRef<'_, T>, d: &[T]) {
     for c in 0..raw.ncols() {
         let r = raw.col(c).try_as_col_major();
         match (out.rb_mut().col_mut(c).try_as_col_major_mut(), r) {

@@ -6,8 +6,8 @@ mod sparse;
 
 pub use diag_scaled::{DiagScaled, Side};
 
+use crate::Scalar;
 use faer::linalg::matmul::matmul;
-use faer::traits::RealField;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use num_traits::Float;
 
@@ -34,7 +34,7 @@ use num_traits::Float;
 /// assert_eq!((x.as_ref().norm1(), x.as_ref().norm_inf()), (Some(6.0), Some(7.0)));
 /// assert_eq!(LinOp::trace(&x.as_ref()), 5.0);
 /// ```
-pub trait LinOp<T: RealField + Float> {
+pub trait LinOp<T: Scalar> {
     /// The dimension `n` of the n×n operator.
     fn dim(&self) -> usize;
 
@@ -133,7 +133,7 @@ pub(crate) fn max_nan<T: Float>(s: &[T]) -> T {
     })
 }
 
-impl<T: RealField + Float, A: LinOp<T> + ?Sized> LinOp<T> for &A {
+impl<T: Scalar, A: LinOp<T> + ?Sized> LinOp<T> for &A {
     fn dim(&self) -> usize {
         (**self).dim()
     }
@@ -180,7 +180,7 @@ impl<T: RealField + Float, A: LinOp<T> + ?Sized> LinOp<T> for &A {
 
 /// A dense n×n matrix. Products use faer's `matmul` with [`Par::Seq`] (deterministic, and
 /// the n×k products of the action are memory-bound).
-impl<T: RealField + Float> LinOp<T> for MatRef<'_, T> {
+impl<T: Scalar> LinOp<T> for MatRef<'_, T> {
     fn dim(&self) -> usize {
         self.nrows()
     }
@@ -228,7 +228,7 @@ impl<T: RealField + Float> LinOp<T> for MatRef<'_, T> {
 }
 
 /// A dense n×n matrix, by reference to its owned storage (same as `MatRef`).
-impl<T: RealField + Float> LinOp<T> for Mat<T> {
+impl<T: Scalar> LinOp<T> for Mat<T> {
     fn dim(&self) -> usize {
         self.nrows()
     }

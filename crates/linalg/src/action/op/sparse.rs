@@ -11,11 +11,10 @@
 //! storage for the same pattern.
 
 use super::LinOp;
+use crate::Scalar;
 use faer::prelude::ReborrowMut;
 use faer::sparse::{SparseColMat, SparseColMatRef, SparseRowMat, SparseRowMatRef};
-use faer::traits::RealField;
 use faer::{MatMut, MatRef};
-use num_traits::Float;
 
 /// The raw compressed storage of a sparse matrix, outer slices × inner indices.
 #[derive(Clone, Copy)]
@@ -28,7 +27,7 @@ pub(crate) struct Compressed<'a, T> {
     val: &'a [T],
 }
 
-impl<'a, T: RealField + Float> Compressed<'a, T> {
+impl<'a, T: Scalar> Compressed<'a, T> {
     pub(crate) fn csc(a: SparseColMatRef<'a, usize, T>) -> Self {
         let s = a.symbolic();
         Self {
@@ -131,7 +130,7 @@ impl<'a, T: RealField + Float> Compressed<'a, T> {
 
 /// Runs `f(out_col, x_col)` on contiguous column slices of `out` and `x` (copying through a
 /// temporary when a view is strided).
-pub(crate) fn for_each_column<T: RealField + Float>(
+pub(crate) fn for_each_column<T: Scalar>(
     mut out: MatMut<'_, T>,
     x: MatRef<'_, T>,
     f: impl Fn(&mut [T], &[T]),
@@ -166,7 +165,7 @@ pub(crate) fn for_each_column<T: RealField + Float>(
 macro_rules! sparse_linop {
     ($ty:ty, $make:expr, $apply:ident, $apply_t:ident, $abs:ident, $abs_t:ident, $doc:literal) => {
         #[doc = $doc]
-        impl<T: RealField + Float> LinOp<T> for $ty {
+        impl<T: Scalar> LinOp<T> for $ty {
             fn dim(&self) -> usize {
                 self.nrows()
             }
@@ -201,16 +200,16 @@ macro_rules! sparse_linop {
     };
 }
 
-fn csc_ref<'a, T: RealField + Float>(a: &'a SparseColMatRef<'_, usize, T>) -> Compressed<'a, T> {
+fn csc_ref<'a, T: Scalar>(a: &'a SparseColMatRef<'_, usize, T>) -> Compressed<'a, T> {
     Compressed::csc(*a)
 }
-fn csc_own<'a, T: RealField + Float>(a: &'a SparseColMat<usize, T>) -> Compressed<'a, T> {
+fn csc_own<'a, T: Scalar>(a: &'a SparseColMat<usize, T>) -> Compressed<'a, T> {
     Compressed::csc(a.as_ref())
 }
-fn csr_ref<'a, T: RealField + Float>(a: &'a SparseRowMatRef<'_, usize, T>) -> Compressed<'a, T> {
+fn csr_ref<'a, T: Scalar>(a: &'a SparseRowMatRef<'_, usize, T>) -> Compressed<'a, T> {
     Compressed::csr(*a)
 }
-fn csr_own<'a, T: RealField + Float>(a: &'a SparseRowMat<usize, T>) -> Compressed<'a, T> {
+fn csr_own<'a, T: Scalar>(a: &'a SparseRowMat<usize, T>) -> Compressed<'a, T> {
     Compressed::csr(a.as_ref())
 }
 

@@ -24,11 +24,10 @@ pub(crate) mod theta;
 pub use options::{ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy};
 
 use super::op::{LinOp, max_nan};
+use crate::Scalar;
 use crate::error::LinalgError;
 use crate::norm::onenormest;
-use faer::traits::RealField;
 use faer::{Mat, MatRef};
-use num_traits::Float;
 use std::cell::Cell;
 use theta::{M_MAX, P_MAX, taylor_theta};
 
@@ -53,7 +52,7 @@ pub(crate) struct Plan<T> {
     pub(crate) norm_products: usize,
 }
 
-impl<T: RealField + Float> Plan<T> {
+impl<T: Scalar> Plan<T> {
     /// The plan of `t = 0` (`m = s = 1`, `τ = 0`, no shift) or of an empty problem.
     pub(crate) fn trivial(m: usize, s: usize) -> Self {
         Self {
@@ -70,7 +69,7 @@ impl<T: RealField + Float> Plan<T> {
 }
 
 /// `y = (X − μI)·x` (or its transpose), counting matrix–vector products.
-fn apply_shifted<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+fn apply_shifted<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     mu: T,
     x: MatRef<'_, T>,
@@ -95,7 +94,7 @@ fn apply_shifted<T: RealField + Float, Op: LinOp<T> + ?Sized>(
 }
 
 /// `‖(X − μI)^p‖₁` (`transpose`: of the transpose, i.e. the ∞-norm when `p = 1`), estimated.
-fn estimate_power<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+fn estimate_power<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     mu: T,
     p: usize,
@@ -113,11 +112,7 @@ fn estimate_power<T: RealField + Float, Op: LinOp<T> + ?Sized>(
 
 /// `(‖X − μI‖₁, ‖X − μI‖∞)`: exact from `|X|`-products and the diagonal when the operator has
 /// them, else estimated.
-fn shifted_norms<T: RealField + Float, Op: LinOp<T> + ?Sized>(
-    op: &Op,
-    mu: T,
-    count: &Cell<usize>,
-) -> (T, T) {
+fn shifted_norms<T: Scalar, Op: LinOp<T> + ?Sized>(op: &Op, mu: T, count: &Cell<usize>) -> (T, T) {
     let n = op.dim();
     let ones = vec![T::one(); n];
     if mu == T::zero() {
@@ -159,7 +154,7 @@ fn best_degree(alpha: f64, theta: &[f64; M_MAX], m_min: usize) -> (f64, usize) {
 /// Chooses `(m, s)`, the shift and `η` for `exp(tX)·V` with `V` n×k, `n, k ≥ 1`, `t ≠ 0`.
 /// Errors: a non-finite trace or norm ([`LinalgError::NonFinite`]); `ν` overflowing
 /// ([`LinalgError::Overflow`]).
-pub(crate) fn plan<T: RealField + Float, Op: LinOp<T> + ?Sized>(
+pub(crate) fn plan<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     k: usize,
