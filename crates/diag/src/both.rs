@@ -31,7 +31,7 @@ impl<T: Scalar> Op<T> for DiagMulDiag {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         let (l, a, r) = (x[0], x[1], x[2]);
         let (n, m) = a.shape();
         let l_bar = needs[0].then(|| {
@@ -45,7 +45,7 @@ impl<T: Scalar> Op<T> for DiagMulDiag {
                 (0..n).fold(T::zero(), |s, i| s + g[(i, j)] * l[(i, 0)] * a[(i, j)])
             })
         });
-        vec![l_bar, a_bar, r_bar]
+        Ok(vec![l_bar, a_bar, r_bar])
     }
 }
 

@@ -34,8 +34,10 @@ impl<T: Scalar> Op<T> for Diag {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| Mat::from_fn(x[0].nrows(), 1, |i, _| g[(i, i)]))]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![
+            needs[0].then(|| Mat::from_fn(x[0].nrows(), 1, |i, _| g[(i, i)])),
+        ])
     }
 }
 
@@ -64,11 +66,11 @@ impl<T: Scalar> Op<T> for DiagPart {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         let n = x[0].nrows();
-        vec![
-            needs[0].then(|| Mat::from_fn(n, n, |i, j| if i == j { g[(i, 0)] } else { T::zero() })),
-        ]
+        Ok(vec![needs[0].then(|| {
+            Mat::from_fn(n, n, |i, j| if i == j { g[(i, 0)] } else { T::zero() })
+        })])
     }
 }
 

@@ -5,42 +5,39 @@
 //! VJP: `V̄` and `t̄` from the reverse pass, `d̄` contracted term by term from the rank-one
 //! factors of `X̄` ([`DiagCotangent`]: O(nnz) per Taylor term).
 use crate::SparseOrDense;
-use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmActionOptions, PooledAction, Side};
-use expgrad_tape::{Op, Scalar, TapeError, Var};
+use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmActionOptions, Side};
+use expgrad_tape::ops::{ActionOperand, ExpmMultiply};
+use expgrad_tape::{Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 use std::sync::Arc;
 
-/// The node `W = exp(t·X)·V` with `X = Diag(d)·A` (`Side::Left`) or `A·Diag(d)`
-/// (`Side::Right`); inputs `[d (n×1), V (n×k), t (1×1)]`.
-pub struct ExpmMultiplyDiag<T> {
+/// The operand `X = Diag(d)·A` ([`Side::Left`]) or `A·Diag(d)` ([`Side::Right`]) of the tape's
+/// action node ([`ExpmMultiply`]), `d` (n×1) its first input, `A` a shared constant. Building
+/// `X` costs O(n): `A`'s diagonal and finiteness were computed when the [`SparseOrDense`] was
+/// made. `d̄` comes from the operator's [`DiagCotangent`] (O(nk) per Taylor term).
+#[derive(Clone, Debug)]
+pub struct DiagOperand<T> {
     a: Arc<SparseOrDense<T>>,
     side: Side,
-    options: ExpmActionOptions,
 }
 
-impl<T> ExpmMultiplyDiag<T> {
-    /// The op for `A` on the given side, with the parameter and store options of
-    /// [`ExpmAction`](expgrad_linalg::ExpmAction).
-    pub fn new(a: Arc<SparseOrDense<T>>, side: Side, options: ExpmActionOptions) -> Self {
-        Self { a, side, options }
+impl<T> DiagOperand<T> {
+    /// `Diag(d)·A` (`Side::Left`) or `A·Diag(d)` (`Side::Right`).
+    pub fn new(a: Arc<SparseOrDense<T>>, side: Side) -> Self {
+        Self { a, side }
     }
 }
 
-fn column<T: Scalar>(d: MatRef<'_, T>) -> Vec<T> {
-    (0..d.nrows()).map(|i| d[(i, 0)]).collect()
-}
-
-impl<T: Scalar> Op<T> for ExpmMultiplyDiag<T> {
-    type Residual = PooledAction<T>;
+impl<T: Scalar> ActionOperand<T> for DiagOperand<T> {
+    type Op = DiagScaled<T, Arc<SparseOrDense<T>>>;
     fn name(&self) -> &'static str {
         match self.side {
             Side::Left => "expm_multiply_diag",
             Side::Right => "expm_multiply_mul_diag",
         }
     }
-    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, PooledAction<T>), TapeError> {
+    fn build(&self, d: MatRef<'_, T>) -> Result<Self::Op, TapeError> {
         let op = self.name();
-        let (d, v, t) = (x[0], x[1], x[2]);
         let (n, cols) = self.a.shape();
         if n != cols {
             return Err(TapeError::NotSquare {
@@ -48,47 +45,36 @@ impl<T: Scalar> Op<T> for ExpmMultiplyDiag<T> {
                 shape: (n, cols),
             });
         }
-        for (shape, want) in [
-            (d.shape(), (n, 1)),
-            (v.shape(), (n, v.ncols())),
-            (t.shape(), (1, 1)),
-        ] {
-            if shape != want {
-                return Err(TapeError::ShapeMismatch {
-                    op,
-                    lhs: (n, n),
-                    rhs: shape,
-                });
-            }
+        if d.shape() != (n, 1) {
+            return Err(TapeError::ShapeMismatch {
+                op,
+                lhs: (n, n),
+                rhs: d.shape(),
+            });
         }
-        let d = column(d);
-        let scaled = DiagScaled::try_new(&d, &*self.a, self.side)?;
-        let action = PooledAction::try_new(&scaled, t[(0, 0)], v, self.options)?;
-        Ok((action.value().to_owned(), action))
+        let d: Vec<T> = d.col(0).iter().copied().collect();
+        Ok(DiagScaled::try_new(d, self.a.clone(), self.side).map_err(|e| e.with_op(op))?)
     }
-    fn vjp(
-        &self,
-        action: &PooledAction<T>,
-        x: &[MatRef<'_, T>],
-        _: MatRef<'_, T>,
-        g: MatRef<'_, T>,
-        needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        let d = column(x[0]);
-        let scaled = DiagScaled::new(&d, &*self.a, self.side);
-        let mut sink = DiagCotangent::new(&scaled);
-        // `Op::vjp` is infallible: a failing reverse pass comes back as NaN, which the tape
-        // reports as `NonFinite` naming this op.
-        let (vbar, tbar) = action
-            .try_vjp(&scaled, g, &mut sink)
-            .unwrap_or_else(|_| (Mat::full(g.nrows(), g.ncols(), T::nan()), T::nan()));
+    fn cotangent(&self, _: &Self::Op, sink: DiagCotangent<T>) -> Mat<T> {
         let dbar = sink.into_value();
-        vec![
-            needs[0].then(|| Mat::from_fn(d.len(), 1, |i, _| dbar[i])),
-            needs[1].then_some(vbar),
-            needs[2].then(|| Mat::from_fn(1, 1, |_, _| tbar)),
-        ]
+        Mat::from_fn(dbar.len(), 1, |i, _| dbar[i])
     }
+}
+
+/// The former name of the diagonal action node: now the tape's generic [`ExpmMultiply`] over a
+/// [`DiagOperand`].
+#[deprecated(
+    since = "0.2.0",
+    note = "use ExpmMultiply::new(DiagOperand::new(a, side), options)"
+)]
+pub type ExpmMultiplyDiag<T> = ExpmMultiply<DiagOperand<T>>;
+
+fn node<T>(
+    a: &Arc<SparseOrDense<T>>,
+    side: Side,
+    options: ExpmActionOptions,
+) -> ExpmMultiply<DiagOperand<T>> {
+    ExpmMultiply::new(DiagOperand::new(a.clone(), side), options)
 }
 
 /// `exp(t·Diag(d)·A)·V` as one node (d n×1, V n×k, t 1×1; A a constant n×n dense or sparse
@@ -123,22 +109,42 @@ pub fn expm_multiply_diag<'t, T: Scalar>(
     v: Var<'t, T>,
     t: Var<'t, T>,
 ) -> Var<'t, T> {
-    let op = ExpmMultiplyDiag::new(a.clone(), Side::Left, ExpmActionOptions::default());
-    d.apply(op, &[v, t])
+    d.apply(node(a, Side::Left, ExpmActionOptions::default()), &[v, t])
 }
 
-/// Fallible [`expm_multiply_diag`], with the parameter and store options of [`ExpmAction`](expgrad_linalg::ExpmAction).
+/// Fallible [`expm_multiply_diag`]: shape errors, non-finite inputs, overflow, or an exceeded
+/// [`ActionBudget`](expgrad_linalg::ActionBudget) as a [`TapeError`], never a panic or abort.
 pub fn try_expm_multiply_diag<'t, T: Scalar>(
+    d: Var<'t, T>,
+    a: &Arc<SparseOrDense<T>>,
+    v: Var<'t, T>,
+    t: Var<'t, T>,
+) -> Result<Var<'t, T>, TapeError> {
+    try_expm_multiply_diag_with(d, a, v, t, ExpmActionOptions::default())
+}
+
+/// [`expm_multiply_diag`] with the parameter, store and budget options of
+/// [`ExpmAction`](expgrad_linalg::ExpmAction).
+#[track_caller]
+pub fn expm_multiply_diag_with<'t, T: Scalar>(
+    d: Var<'t, T>,
+    a: &Arc<SparseOrDense<T>>,
+    v: Var<'t, T>,
+    t: Var<'t, T>,
+    options: ExpmActionOptions,
+) -> Var<'t, T> {
+    d.apply(node(a, Side::Left, options), &[v, t])
+}
+
+/// Fallible [`expm_multiply_diag_with`].
+pub fn try_expm_multiply_diag_with<'t, T: Scalar>(
     d: Var<'t, T>,
     a: &Arc<SparseOrDense<T>>,
     v: Var<'t, T>,
     t: Var<'t, T>,
     options: ExpmActionOptions,
 ) -> Result<Var<'t, T>, TapeError> {
-    d.try_apply(
-        ExpmMultiplyDiag::new(a.clone(), Side::Left, options),
-        &[v, t],
-    )
+    d.try_apply(node(a, Side::Left, options), &[v, t])
 }
 
 /// `exp(t·A·Diag(d))·V` as one node; see [`expm_multiply_diag`].
@@ -167,20 +173,38 @@ pub fn expm_multiply_mul_diag<'t, T: Scalar>(
     v: Var<'t, T>,
     t: Var<'t, T>,
 ) -> Var<'t, T> {
-    let op = ExpmMultiplyDiag::new(a.clone(), Side::Right, ExpmActionOptions::default());
-    d.apply(op, &[v, t])
+    d.apply(node(a, Side::Right, ExpmActionOptions::default()), &[v, t])
 }
 
-/// Fallible [`expm_multiply_mul_diag`], with options.
+/// Fallible [`expm_multiply_mul_diag`].
 pub fn try_expm_multiply_mul_diag<'t, T: Scalar>(
+    a: &Arc<SparseOrDense<T>>,
+    d: Var<'t, T>,
+    v: Var<'t, T>,
+    t: Var<'t, T>,
+) -> Result<Var<'t, T>, TapeError> {
+    try_expm_multiply_mul_diag_with(a, d, v, t, ExpmActionOptions::default())
+}
+
+/// [`expm_multiply_mul_diag`] with options.
+#[track_caller]
+pub fn expm_multiply_mul_diag_with<'t, T: Scalar>(
+    a: &Arc<SparseOrDense<T>>,
+    d: Var<'t, T>,
+    v: Var<'t, T>,
+    t: Var<'t, T>,
+    options: ExpmActionOptions,
+) -> Var<'t, T> {
+    d.apply(node(a, Side::Right, options), &[v, t])
+}
+
+/// Fallible [`expm_multiply_mul_diag_with`].
+pub fn try_expm_multiply_mul_diag_with<'t, T: Scalar>(
     a: &Arc<SparseOrDense<T>>,
     d: Var<'t, T>,
     v: Var<'t, T>,
     t: Var<'t, T>,
     options: ExpmActionOptions,
 ) -> Result<Var<'t, T>, TapeError> {
-    d.try_apply(
-        ExpmMultiplyDiag::new(a.clone(), Side::Right, options),
-        &[v, t],
-    )
+    d.try_apply(node(a, Side::Right, options), &[v, t])
 }

@@ -1,13 +1,12 @@
 //! The full Jacobian `∂(exp(Diag(d)·A)·v)/∂d` in O(n³), outside the tape.
-use expgrad_linalg::Expm;
-use expgrad_tape::{Scalar, TapeError};
+use expgrad_linalg::{LinalgError, Scalar, try_expm_diag_jacobian};
 use faer::{Mat, MatRef};
 
 /// `J = ∂w/∂d` for `w = exp(Diag(d)·A)·v` (d n×1, A n×n, v n×1): `J[i, k] = ∂w_i/∂d_k`.
 ///
 /// `w.jacobian(d)` on the tape runs n reverse sweeps (O(n⁴)); this uses the row-rank-one
 /// structure of `∂X/∂d_k = e_k a_kᵀ` to get all n columns from one factored exponential in
-/// about the cost of two (see [`Expm::frechet_row_jacobian`]). Panics naming the op and the
+/// about the cost of two (see [`Expm::frechet_row_jacobian`](expgrad_linalg::Expm::frechet_row_jacobian)). Panics naming the op and the
 /// shapes on a shape mismatch, or on non-finite input or overflow; see [`try_expm_jacobian`].
 ///
 /// ```
@@ -31,31 +30,13 @@ pub fn expm_jacobian<T: Scalar>(d: MatRef<'_, T>, a: MatRef<'_, T>, v: MatRef<'_
     }
 }
 
-/// Fallible [`expm_jacobian`]: `ShapeMismatch` naming `expm_jacobian` unless `A` is n×n and
-/// `d`, `v` are n×1; `Linalg` errors for non-finite input or overflow.
+/// Fallible [`expm_jacobian`]: the errors of
+/// [`try_expm_diag_jacobian`](expgrad_linalg::try_expm_diag_jacobian), which it calls (the one
+/// Jacobian route, in linalg; no tape is involved, so the error is a `LinalgError`).
 pub fn try_expm_jacobian<T: Scalar>(
     d: MatRef<'_, T>,
     a: MatRef<'_, T>,
     v: MatRef<'_, T>,
-) -> Result<Mat<T>, TapeError> {
-    const OP: &str = "expm_jacobian";
-    let n = a.nrows();
-    if a.ncols() != n {
-        return Err(TapeError::NotSquare {
-            op: OP,
-            shape: a.shape(),
-        });
-    }
-    for x in [d, v] {
-        if x.shape() != (n, 1) {
-            return Err(TapeError::ShapeMismatch {
-                op: OP,
-                lhs: a.shape(),
-                rhs: x.shape(),
-            });
-        }
-    }
-    let x = Mat::from_fn(n, n, |i, j| d[(i, 0)] * a[(i, j)]);
-    let f = Expm::try_new(x.as_ref()).map_err(TapeError::from)?;
-    f.try_frechet_row_jacobian(a, v).map_err(TapeError::from)
+) -> Result<Mat<T>, LinalgError> {
+    try_expm_diag_jacobian(d, a, v)
 }

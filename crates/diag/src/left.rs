@@ -29,7 +29,7 @@ impl<T: Scalar> Op<T> for DiagMul {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         let (d, a) = (x[0], x[1]);
         let d_bar = needs[0].then(|| {
             let mut out = Mat::<T>::zeros(d.nrows(), 1);
@@ -42,7 +42,7 @@ impl<T: Scalar> Op<T> for DiagMul {
         });
         let a_bar =
             needs[1].then(|| Mat::from_fn(a.nrows(), a.ncols(), |i, j| d[(i, 0)] * g[(i, j)]));
-        vec![d_bar, a_bar]
+        Ok(vec![d_bar, a_bar])
     }
 }
 

@@ -34,14 +34,17 @@ mod right;
 
 pub use both::{DiagMulDiag, diag_mul_diag, try_diag_mul_diag};
 pub use diagonal::{Diag, DiagPart, diag, diag_part};
-pub use expgrad_linalg::{ActionParams, ExpmActionOptions, Side, StorePolicy};
+pub use expgrad_linalg::{ActionBudget, ActionParams, ExpmActionOptions, Side, StorePolicy};
+#[allow(deprecated)]
+pub use expm_multiply::ExpmMultiplyDiag;
 pub use expm_multiply::{
-    ExpmMultiplyDiag, expm_multiply_diag, expm_multiply_mul_diag, try_expm_multiply_diag,
-    try_expm_multiply_mul_diag,
+    DiagOperand, expm_multiply_diag, expm_multiply_diag_with, expm_multiply_mul_diag,
+    expm_multiply_mul_diag_with, try_expm_multiply_diag, try_expm_multiply_diag_with,
+    try_expm_multiply_mul_diag, try_expm_multiply_mul_diag_with,
 };
 pub use jacobian::{expm_jacobian, try_expm_jacobian};
 pub use left::{DiagMul, diag_mul, try_diag_mul};
-pub use operand::SparseOrDense;
+pub use operand::{SparseOrDense, Storage};
 pub use right::{MulDiag, mul_diag, try_mul_diag};
 
 use expgrad_tape::TapeError;

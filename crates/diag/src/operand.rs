@@ -6,18 +6,28 @@ use faer::{Mat, MatMut, MatRef};
 
 /// A constant n×n matrix for [`expm_multiply_diag`](crate::expm_multiply_diag): dense, or
 /// sparse in faer's CSR or CSC form. Share one between many tape nodes with an
-/// [`Arc`](std::sync::Arc): the ops hold a reference count, never a copy.
+/// [`Arc`](std::sync::Arc): the ops hold a reference count, never a copy. Its diagonal and
+/// whether every entry is finite are computed once, at construction, not at every node.
 ///
 /// ```
-/// use expgrad_diag::SparseOrDense;
+/// use expgrad_diag::{SparseOrDense, Storage};
 /// use faer::sparse::{SparseRowMat, Triplet};
 /// let a = SparseRowMat::<usize, f64>::try_new_from_triplets(
 ///     2, 2, &[Triplet::new(0, 1, 1.0), Triplet::new(1, 0, 2.0)]).unwrap();
 /// let a: SparseOrDense<f64> = a.into();
 /// assert_eq!(a.nrows(), 2);
+/// assert!(matches!(a.storage(), Storage::Csr(_)));
 /// ```
 #[derive(Clone, Debug)]
-pub enum SparseOrDense<T> {
+pub struct SparseOrDense<T> {
+    storage: Storage<T>,
+    diag: Vec<T>,
+    finite: bool,
+}
+
+/// How a [`SparseOrDense`] stores its matrix.
+#[derive(Clone, Debug)]
+pub enum Storage<T> {
     /// A dense matrix.
     Dense(Mat<T>),
     /// Compressed sparse rows.
@@ -27,6 +37,25 @@ pub enum SparseOrDense<T> {
 }
 
 impl<T: Scalar> SparseOrDense<T> {
+    /// Wraps `storage`, scanning it once for its diagonal and finiteness.
+    pub fn new(storage: Storage<T>) -> Self {
+        let (diag, finite) = match &storage {
+            Storage::Dense(m) => (LinOp::diagonal(&m.as_ref()), LinOp::all_finite(&m.as_ref())),
+            Storage::Csr(m) => (LinOp::diagonal(m), LinOp::all_finite(m)),
+            Storage::Csc(m) => (LinOp::diagonal(m), LinOp::all_finite(m)),
+        };
+        Self {
+            storage,
+            diag: diag.unwrap_or_default(),
+            finite,
+        }
+    }
+
+    /// The stored matrix.
+    pub fn storage(&self) -> &Storage<T> {
+        &self.storage
+    }
+
     /// Number of rows.
     pub fn nrows(&self) -> usize {
         self.shape().0
@@ -34,29 +63,29 @@ impl<T: Scalar> SparseOrDense<T> {
 
     /// `(nrows, ncols)`.
     pub fn shape(&self) -> (usize, usize) {
-        match self {
-            Self::Dense(m) => m.shape(),
-            Self::Csr(m) => (m.nrows(), m.ncols()),
-            Self::Csc(m) => (m.nrows(), m.ncols()),
+        match &self.storage {
+            Storage::Dense(m) => m.shape(),
+            Storage::Csr(m) => (m.nrows(), m.ncols()),
+            Storage::Csc(m) => (m.nrows(), m.ncols()),
         }
     }
 }
 
-impl<T> From<Mat<T>> for SparseOrDense<T> {
+impl<T: Scalar> From<Mat<T>> for SparseOrDense<T> {
     fn from(m: Mat<T>) -> Self {
-        Self::Dense(m)
+        Self::new(Storage::Dense(m))
     }
 }
 
-impl<T> From<SparseRowMat<usize, T>> for SparseOrDense<T> {
+impl<T: Scalar> From<SparseRowMat<usize, T>> for SparseOrDense<T> {
     fn from(m: SparseRowMat<usize, T>) -> Self {
-        Self::Csr(m)
+        Self::new(Storage::Csr(m))
     }
 }
 
-impl<T> From<SparseColMat<usize, T>> for SparseOrDense<T> {
+impl<T: Scalar> From<SparseColMat<usize, T>> for SparseOrDense<T> {
     fn from(m: SparseColMat<usize, T>) -> Self {
-        Self::Csc(m)
+        Self::new(Storage::Csc(m))
     }
 }
 
@@ -64,16 +93,16 @@ impl<T> From<SparseColMat<usize, T>> for SparseOrDense<T> {
 /// products stay available to the parameter selection).
 macro_rules! forward {
     ($self:ident, $m:ident => $e:expr) => {
-        match $self {
-            SparseOrDense::Dense(x) => {
+        match &$self.storage {
+            Storage::Dense(x) => {
                 let $m = x.as_ref();
                 $e
             }
-            SparseOrDense::Csr(x) => {
+            Storage::Csr(x) => {
                 let $m = x;
                 $e
             }
-            SparseOrDense::Csc(x) => {
+            Storage::Csc(x) => {
                 let $m = x;
                 $e
             }
@@ -103,13 +132,15 @@ impl<T: Scalar> LinOp<T> for SparseOrDense<T> {
     fn norm_inf(&self) -> Option<T> {
         forward!(self, m => LinOp::norm_inf(&m))
     }
+    /// The diagonal computed at construction (O(n) copy, no scan).
     fn diagonal(&self) -> Option<Vec<T>> {
-        forward!(self, m => LinOp::diagonal(&m))
+        Some(self.diag.clone())
     }
     fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
         forward!(self, m => m.abs_apply(x, transpose))
     }
+    /// Computed at construction: O(1).
     fn all_finite(&self) -> bool {
-        forward!(self, m => LinOp::all_finite(&m))
+        self.finite
     }
 }

@@ -28,7 +28,7 @@ impl<T: Scalar> Op<T> for MulDiag {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         let (a, d) = (x[0], x[1]);
         let a_bar =
             needs[0].then(|| Mat::from_fn(a.nrows(), a.ncols(), |i, j| g[(i, j)] * d[(j, 0)]));
@@ -37,7 +37,7 @@ impl<T: Scalar> Op<T> for MulDiag {
                 (0..a.nrows()).fold(T::zero(), |s, i| s + g[(i, j)] * a[(i, j)])
             })
         });
-        vec![a_bar, d_bar]
+        Ok(vec![a_bar, d_bar])
     }
 }
 

@@ -36,6 +36,24 @@ pub enum LinalgError {
         /// Name of the op.
         op: &'static str,
     },
+    /// The action of the exponential would exceed its work or memory budget
+    /// ([`ActionBudget`](crate::ActionBudget)): its cost grows like `‖tX‖`, so a huge `|t|`
+    /// is refused before anything is computed or allocated.
+    Budget {
+        /// Name of the op.
+        op: &'static str,
+        /// `‖tX‖`, the norm the parameters were chosen from (`|t|·min(‖X − μI‖₁,
+        /// ‖X − μI‖∞)`; NaN when the parameters were fixed by the caller).
+        norm: f64,
+        /// Matrix–vector products the evaluation would take (`k·m·s`).
+        products: f64,
+        /// Bytes it would hold (stored Taylor vectors or checkpoints, and work blocks).
+        bytes: f64,
+        /// The budget's product limit.
+        max_products: usize,
+        /// The budget's byte limit.
+        max_bytes: usize,
+    },
 }
 
 impl fmt::Display for LinalgError {
@@ -55,11 +73,39 @@ impl fmt::Display for LinalgError {
             Self::Overflow { op } => {
                 write!(f, "{op}: the result overflows the floating-point range")
             }
+            Self::Budget {
+                op,
+                norm,
+                products,
+                bytes,
+                max_products,
+                max_bytes,
+            } => write!(
+                f,
+                "{op}: ‖tX‖ = {norm:.3e} needs {products:.3e} matrix-vector products and \
+                 {bytes:.3e} bytes, over the budget of {max_products} products and {max_bytes} \
+                 bytes (raise ActionBudget in the options, or use the dense expm)"
+            ),
         }
     }
 }
 
 impl std::error::Error for LinalgError {}
+
+impl LinalgError {
+    /// The same error, attributed to the op `name` (a caller reporting a kernel's error under
+    /// its own name, e.g. a tape node).
+    pub fn with_op(mut self, name: &'static str) -> Self {
+        match &mut self {
+            Self::NotSquare { op, .. }
+            | Self::ShapeMismatch { op, .. }
+            | Self::NonFinite { op }
+            | Self::Overflow { op }
+            | Self::Budget { op, .. } => *op = name,
+        }
+        self
+    }
+}
 
 /// Unwraps `r`, panicking with the error's message (the panicking form of every `try_` op).
 #[track_caller]

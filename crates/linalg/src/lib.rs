@@ -35,15 +35,17 @@ mod memory;
 mod norm;
 mod scalar;
 
+#[allow(deprecated)]
+pub use action::RankOne;
 pub use action::{
-    ActionCotangent, ActionParams, ActionStats, ActionWorkspace, DEFAULT_STORE_BUDGET_BYTES,
-    DenseCotangent, DiagCotangent, DiagScaled, ExpmAction, ExpmActionOptions, LinOp, NoCotangent,
-    PooledAction, RankOne, Side, SparsePatternCotangent, StorePolicy, expm_multiply,
-    try_expm_multiply, try_expm_multiply_with,
+    ActionBudget, ActionCotangent, ActionParams, ActionStats, ActionWorkspace,
+    DEFAULT_STORE_BUDGET_BYTES, DenseCotangent, DiagCotangent, DiagScaled, ExpmAction,
+    ExpmActionOptions, GradLinOp, LinOp, LowRankTerm, NoCotangent, PooledAction, Side,
+    SparsePatternCotangent, StorePolicy, expm_multiply, try_expm_multiply, try_expm_multiply_with,
 };
 pub use error::LinalgError;
 pub use expm::expm_frechet_block;
-pub use expm::{Expm, expm, expm_frechet, try_expm, try_expm_frechet};
+pub use expm::{Expm, expm, expm_frechet, try_expm, try_expm_diag_jacobian, try_expm_frechet};
 pub use kernels::{PARALLEL_FROM, SMALL_GEMM, gemm, par_for};
 pub use norm::{norm_inf, norm1};
 pub use scalar::Scalar;

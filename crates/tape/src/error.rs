@@ -52,7 +52,8 @@ pub enum TapeError {
         /// The op (or `var`, `constant`, `backward`) where it appeared.
         op: &'static str,
     },
-    /// An error of the numerical kernel (non-finite input to `expm`, overflow, ...).
+    /// An error of the numerical kernel other than a shape or a non-finite input: an
+    /// overflow, an exceeded [`ActionBudget`](expgrad_linalg::ActionBudget).
     Linalg(LinalgError),
 }
 
@@ -103,9 +104,17 @@ impl std::error::Error for TapeError {
     }
 }
 
+/// One variant per condition: a kernel's shape and finiteness errors become the tape's own
+/// ([`ShapeMismatch`](TapeError::ShapeMismatch), [`NotSquare`](TapeError::NotSquare),
+/// [`NonFinite`](TapeError::NonFinite)); the rest (overflow, budget) are wrapped.
 impl From<LinalgError> for TapeError {
     fn from(e: LinalgError) -> Self {
-        Self::Linalg(e)
+        match e {
+            LinalgError::NotSquare { op, shape } => Self::NotSquare { op, shape },
+            LinalgError::ShapeMismatch { op, lhs, rhs } => Self::ShapeMismatch { op, lhs, rhs },
+            LinalgError::NonFinite { op } => Self::NonFinite { op },
+            e => Self::Linalg(e),
+        }
     }
 }
 

@@ -40,9 +40,8 @@ pub use tape::Tape;
 pub use testing::{GradcheckOptions, GradcheckReport, InputReport, gradcheck, gradcheck_with};
 pub use var::Var;
 
-/// The scalar types of the tape: `f32` and `f64` (any `faer` real field with `num_traits::Float`).
-pub trait Scalar: faer::traits::RealField + num_traits::Float + 'static {}
-impl<T: faer::traits::RealField + num_traits::Float + 'static> Scalar for T {}
+/// The scalar types of the tape: those of the kernels, [`expgrad_linalg::Scalar`] (`f32`, `f64`).
+pub use expgrad_linalg::Scalar;
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

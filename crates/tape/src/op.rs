@@ -8,7 +8,8 @@ use faer::{Mat, MatRef};
 /// `forward` maps input values to the output value and the residuals the VJP needs (JAX's
 /// `fwd -> (out, res)`); `vjp` maps the output cotangent `ḡ` to one cotangent per input
 /// (`None` for inputs whose `needs_grad` entry is `false`, which the op must not compute:
-/// untracked inputs cost nothing). Built-in ops and outside crates (`expgrad-diag`) use the
+/// untracked inputs cost nothing), or a [`TapeError`] (e.g. an adjoint that overflows): the
+/// backward pass stops there and returns it. An error is never encoded as NaN. Built-in ops and outside crates (`expgrad-diag`) use the
 /// same trait, through [`Tape::apply`](crate::Tape::apply) / [`Var::apply`](crate::Var::apply).
 ///
 /// ```
@@ -24,8 +25,8 @@ use faer::{Mat, MatRef};
 ///         Ok((x[0].map(|v| v.sinh()), ()))
 ///     }
 ///     fn vjp(&self, _: &(), x: &[MatRef<'_, f64>], _: MatRef<'_, f64>, g: MatRef<'_, f64>,
-///            needs: &[bool]) -> Vec<Option<Mat<f64>>> {
-///         vec![needs[0].then(|| Mat::from_fn(g.nrows(), g.ncols(), |i, j| g[(i, j)] * x[0][(i, j)].cosh()))]
+///            needs: &[bool]) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
+///         Ok(vec![needs[0].then(|| Mat::from_fn(g.nrows(), g.ncols(), |i, j| g[(i, j)] * x[0][(i, j)].cosh()))])
 ///     }
 /// }
 /// let tape = Tape::new();
@@ -44,7 +45,8 @@ pub trait Op<T>: 'static {
     fn forward(&self, inputs: &[MatRef<'_, T>]) -> Result<(Mat<T>, Self::Residual), TapeError>;
 
     /// One cotangent per input (`None` where `needs_grad[i]` is false), each of that input's
-    /// shape, from the output cotangent `cotangent` (of the output's shape).
+    /// shape, from the output cotangent `cotangent` (of the output's shape); or the error that
+    /// stopped the reverse pass (returned by `try_backward`, the message of `backward`'s panic).
     fn vjp(
         &self,
         residual: &Self::Residual,
@@ -52,7 +54,7 @@ pub trait Op<T>: 'static {
         output: MatRef<'_, T>,
         cotangent: MatRef<'_, T>,
         needs_grad: &[bool],
-    ) -> Vec<Option<Mat<T>>>;
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError>;
 }
 
 /// An op together with its residuals, type-erased for storage on the tape.
@@ -64,7 +66,7 @@ pub(crate) trait Recorded<T> {
         output: MatRef<'_, T>,
         cotangent: MatRef<'_, T>,
         needs_grad: &[bool],
-    ) -> Vec<Option<Mat<T>>>;
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError>;
 }
 
 pub(crate) struct WithResidual<O: Op<T>, T> {
@@ -82,7 +84,7 @@ impl<T, O: Op<T>> Recorded<T> for WithResidual<O, T> {
         output: MatRef<'_, T>,
         cotangent: MatRef<'_, T>,
         needs_grad: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         self.op
             .vjp(&self.residual, inputs, output, cotangent, needs_grad)
     }

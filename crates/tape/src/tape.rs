@@ -180,8 +180,9 @@ impl<T: Scalar> Tape<T> {
         }
     }
 
-    /// Reverse sweep from node `out` seeded with `seed` (checked by the caller). A non-finite
-    /// cotangent is reported at the op whose VJP produced it.
+    /// Reverse sweep from node `out` seeded with `seed` (checked by the caller). The first VJP
+    /// error stops it; a non-finite cotangent (e.g. from an elementwise op whose adjoint
+    /// overflows) is reported at the op whose VJP produced it.
     pub(crate) fn backward_from(
         &self,
         out: usize,
@@ -205,7 +206,7 @@ impl<T: Scalar> Tape<T> {
             needs.extend(ps.iter().map(|&p| nodes[p].tracked));
             inputs.clear();
             inputs.extend(ps.iter().map(|&p| nodes[p].value.as_ref()));
-            let grads = op.vjp(&inputs, node.value.as_ref(), g.as_ref(), &needs);
+            let grads = op.vjp(&inputs, node.value.as_ref(), g.as_ref(), &needs)?;
             assert_eq!(
                 grads.len(),
                 ps.len(),

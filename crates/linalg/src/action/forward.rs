@@ -2,8 +2,8 @@
 //! series with early termination (Al-Mohy & Higham 2011, Algorithm 3.2).
 
 use super::op::LinOp;
-use super::plan::{ActionParams, Plan, plan};
-use super::taylor::{scale_in_place, taylor_step};
+use super::plan::{ExpmActionOptions, Plan, plan};
+use super::taylor::{Plain, scale_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
@@ -21,8 +21,8 @@ pub struct ActionStats {
     /// block counts `k`): `k·Σ j_i ≤ k·m·s`.
     pub products: usize,
     /// Matrix–vector products spent estimating norms for the parameter choice (0 with exact
-    /// norms and [`ActionParams::NormOnly`], or below the skip bound of
-    /// [`ActionParams::Auto`]).
+    /// norms and [`ActionParams::NormOnly`](crate::ActionParams::NormOnly), or below the skip
+    /// bound of [`ActionParams::Auto`](crate::ActionParams::Auto)).
     pub norm_products: usize,
     /// Whether the trace shift `μ = tr(X)/n` was applied.
     pub shifted: bool,
@@ -51,6 +51,12 @@ pub(crate) fn check_inputs<T: Scalar, Op: LinOp<T> + ?Sized>(
         return Err(LinalgError::NonFinite { op: name });
     }
     Ok(shape.0 > 0 && v.ncols() > 0)
+}
+
+/// Bytes of the untaped forward: four n×k work blocks and the per-step term counts.
+pub(crate) fn work_bytes<T>(plan: &Plan<T>, n: usize, k: usize) -> f64 {
+    4.0 * (n * k) as f64 * core::mem::size_of::<T>() as f64
+        + plan.s as f64 * core::mem::size_of::<usize>() as f64
 }
 
 /// Runs the `s` steps of `plan` from `V`: `step(u_{i−1})` returns `(F_i, j_i)`, then
@@ -106,7 +112,9 @@ pub fn expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<
 
 /// `exp(tX)·V`, or an error: [`LinalgError::NotSquare`] / [`LinalgError::ShapeMismatch`]
 /// (`V` must have `n` rows), [`LinalgError::NonFinite`] (a NaN or ±∞ in `t`, `V` or the
-/// operator), [`LinalgError::Overflow`] (the result, or an intermediate, overflows).
+/// operator), [`LinalgError::Overflow`] (the result, or an intermediate, overflows),
+/// [`LinalgError::Budget`] (`|t|·‖X‖` so large that the default
+/// [`ActionBudget`](crate::ActionBudget) would be exceeded; checked before any work).
 /// `n = 0` or `k = 0` gives an empty result; `t = 0` gives `V`.
 ///
 /// ```
@@ -123,17 +131,19 @@ pub fn try_expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(
     t: T,
     v: MatRef<'_, T>,
 ) -> Result<Mat<T>, LinalgError> {
-    try_expm_multiply_with(op, t, v, ActionParams::Auto).map(|(w, _)| w)
+    try_expm_multiply_with(op, t, v, ExpmActionOptions::default()).map(|(w, _)| w)
 }
 
-/// `exp(tX)·V` with an explicit parameter choice, and what it cost ([`ActionStats`]).
-/// Errors as [`try_expm_multiply`].
+/// `exp(tX)·V` with options (parameter choice, budget; the store policy is for the taped
+/// [`ExpmAction`](crate::ExpmAction) and ignored here), and what it cost ([`ActionStats`]).
+/// Errors as [`try_expm_multiply`], with the options' budget.
 ///
 /// ```
-/// use expgrad_linalg::{try_expm_multiply_with, ActionParams};
+/// use expgrad_linalg::{try_expm_multiply_with, ActionParams, ExpmActionOptions};
 /// let x = faer::mat![[-1.0, 0.5], [0.0, -2.0f64]];
 /// let v = faer::mat![[1.0], [1.0f64]];
-/// let (w, stats) = try_expm_multiply_with(&x, 3.0, v.as_ref(), ActionParams::NormOnly).unwrap();
+/// let opts = ExpmActionOptions::default().params(ActionParams::NormOnly);
+/// let (w, stats) = try_expm_multiply_with(&x, 3.0, v.as_ref(), opts).unwrap();
 /// assert!(stats.products <= stats.m * stats.s);
 /// assert!((w[(1, 0)] - (-6.0f64).exp()).abs() < 1e-15);
 /// ```
@@ -141,16 +151,18 @@ pub fn try_expm_multiply_with<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,
-    params: ActionParams,
+    options: ExpmActionOptions,
 ) -> Result<(Mat<T>, ActionStats), LinalgError> {
     const OP: &str = "expm_multiply";
     if !check_inputs(op, t, v, OP)? || t == T::zero() {
         return Ok((v.to_owned(), ActionStats::default()));
     }
-    let plan = plan(op, t, v.ncols(), params, OP)?;
+    let (n, k) = v.shape();
+    let plan = plan(op, t, k, options.params, options.budget, OP)?;
+    plan.check_budget(k, work_bytes::<T>(&plan, n, k), options.budget, OP)?;
     let mut ws = ActionWorkspace::new();
     let (w, js) = run_steps(v, &plan, OP, |u| {
-        taylor_step(op, u, &plan, false, None, &mut ws)
+        taylor_step(&Plain(op), u, &plan, None, &mut ws)
     })?;
     let stats = ActionStats {
         m: plan.m,

@@ -20,11 +20,15 @@ mod plan;
 mod taylor;
 mod workspace;
 
+#[allow(deprecated)]
+pub use adjoint::RankOne;
 pub use adjoint::{
-    ActionCotangent, DenseCotangent, DiagCotangent, ExpmAction, NoCotangent, PooledAction, RankOne,
-    SparsePatternCotangent,
+    ActionCotangent, DenseCotangent, DiagCotangent, ExpmAction, LowRankTerm, NoCotangent,
+    PooledAction, SparsePatternCotangent,
 };
 pub use forward::{ActionStats, expm_multiply, try_expm_multiply, try_expm_multiply_with};
-pub use op::{DiagScaled, LinOp, Side};
-pub use plan::{ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy};
+pub use op::{DiagScaled, GradLinOp, LinOp, Side};
+pub use plan::{
+    ActionBudget, ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy,
+};
 pub use workspace::ActionWorkspace;

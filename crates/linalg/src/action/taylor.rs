@@ -6,10 +6,11 @@
 //! `k = j` with `‖b_{k−1}‖∞ + ‖b_k‖∞ ≤ tol·‖F‖∞` (Al-Mohy & Higham 2011, Algorithm 3.2; the
 //! ∞-norm of an n×k block is its largest absolute row sum), or at `k = m`.
 
-use super::op::LinOp;
+use super::op::{GradLinOp, LinOp};
 use super::plan::Plan;
 use super::workspace::ActionWorkspace;
 use crate::Scalar;
+use faer::MatMut;
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
 
@@ -64,16 +65,52 @@ pub(crate) fn block_norm_inf<T: Scalar>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
     scratch.iter().fold(T::zero(), |m, v| m.max(*v))
 }
 
+/// How a step applies the operator: plainly (the untaped forward), or keeping the raw
+/// products a [`GradLinOp`] asks for (the taped passes, so that the checkpointed recomputation
+/// repeats the very same calls).
+pub(crate) trait StepOp<T: Scalar> {
+    /// Whether [`apply_step`](Self::apply_step) fills `raw`.
+    fn keeps_raw(&self) -> bool;
+    /// `out = X·x` (and `raw` when [`keeps_raw`](Self::keeps_raw)).
+    fn apply_step(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>);
+}
+
+/// Any [`LinOp`], applied plainly.
+pub(crate) struct Plain<'a, Op: ?Sized>(pub(crate) &'a Op);
+
+impl<T: Scalar, Op: LinOp<T> + ?Sized> StepOp<T> for Plain<'_, Op> {
+    fn keeps_raw(&self) -> bool {
+        false
+    }
+    fn apply_step(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, _raw: MatMut<'_, T>) {
+        self.0.apply(out, x)
+    }
+}
+
+/// A [`GradLinOp`], keeping its raw products.
+pub(crate) struct Taped<'a, Op: ?Sized>(pub(crate) &'a Op);
+
+impl<T: Scalar, Op: GradLinOp<T> + ?Sized> StepOp<T> for Taped<'_, Op> {
+    fn keeps_raw(&self) -> bool {
+        self.0.keeps_raw()
+    }
+    fn apply_step(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
+        if self.0.keeps_raw() {
+            self.0.apply_keep_raw(out, x, raw)
+        } else {
+            self.0.apply(out, x)
+        }
+    }
+}
+
 /// One Taylor step from `u`: returns `(F, j)` with `F = Σ_{k≤j} b_k` (not yet scaled by
-/// `η`). `j` products with `X`, through [`LinOp::apply_keep_raw`] when `with_raw` (the taped
-/// passes, so that the checkpointed recomputation repeats the very same calls) else
-/// [`LinOp::apply`]. With `keep`, pushes `b_0..b_{j−1}` (and the raw products) into it.
-/// Blocks come from `ws` (their content is overwritten, so recycling cannot change a bit).
-pub(crate) fn taylor_step<T: Scalar, Op: LinOp<T> + ?Sized>(
-    op: &Op,
+/// `η`). `j` products with `X` through `op` ([`Plain`] or [`Taped`]). With `keep`, pushes
+/// `b_0..b_{j−1}` (and the raw products) into it. Blocks come from `ws` (their content is
+/// overwritten, so recycling cannot change a bit).
+pub(crate) fn taylor_step<T: Scalar>(
+    op: &impl StepOp<T>,
     u: MatRef<'_, T>,
     plan: &Plan<T>,
-    with_raw: bool,
     mut keep: Option<&mut StepTape<T>>,
     ws: &mut ActionWorkspace<T>,
 ) -> (Mat<T>, usize) {
@@ -81,7 +118,7 @@ pub(crate) fn taylor_step<T: Scalar, Op: LinOp<T> + ?Sized>(
     let mut f = ws.copy_of(u);
     let mut b = ws.copy_of(u);
     let mut y = ws.take(n, k);
-    let with_raw = with_raw && op.keeps_raw();
+    let with_raw = op.keeps_raw();
     let mut raw = if with_raw {
         ws.take(n, k)
     } else {
@@ -92,11 +129,7 @@ pub(crate) fn taylor_step<T: Scalar, Op: LinOp<T> + ?Sized>(
     let mu = plan.mu;
     let mut j = 0;
     for kk in 1..=plan.m {
-        if with_raw {
-            op.apply_keep_raw(y.as_mut(), b.as_ref(), raw.as_mut());
-        } else {
-            op.apply(y.as_mut(), b.as_ref());
-        }
+        op.apply_step(y.as_mut(), b.as_ref(), raw.as_mut());
         let c = plan.tau / T::from(kk as f64).unwrap();
         // b_k = c·(y − μ·b_{k−1}) (in y), F += b_k, and for k = 1 the two ∞-norms, in one pass.
         let (mut c2, mut fnorm) = (T::zero(), T::zero());

@@ -50,18 +50,9 @@ pub fn try_expm_frechet<T: Scalar>(
 ) -> Result<(Mat<T>, Mat<T>), LinalgError> {
     const OP: &str = "expm_frechet";
     check_direction(OP, a.shape(), e)?;
-    let f = Expm::try_new(a).map_err(|err| rename(err, OP))?;
-    let l = f.try_frechet(e).map_err(|err| rename(err, OP))?;
+    let f = Expm::try_new(a).map_err(|err| err.with_op(OP))?;
+    let l = f.try_frechet(e).map_err(|err| err.with_op(OP))?;
     Ok((f.value, l))
-}
-
-fn rename(e: LinalgError, op: &'static str) -> LinalgError {
-    match e {
-        LinalgError::NotSquare { shape, .. } => LinalgError::NotSquare { op, shape },
-        LinalgError::ShapeMismatch { lhs, rhs, .. } => LinalgError::ShapeMismatch { op, lhs, rhs },
-        LinalgError::NonFinite { .. } => LinalgError::NonFinite { op },
-        LinalgError::Overflow { .. } => LinalgError::Overflow { op },
-    }
 }
 
 fn check_direction<T: Scalar>(

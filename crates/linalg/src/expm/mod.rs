@@ -29,6 +29,7 @@ pub(crate) mod structured;
 
 pub use block::expm_frechet_block;
 pub use frechet::{expm_frechet, try_expm_frechet};
+pub use row_jacobian::try_expm_diag_jacobian;
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};

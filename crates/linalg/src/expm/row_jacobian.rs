@@ -30,6 +30,51 @@ use crate::expm::{Expm, Kind, Pade, all_finite, exp_divided_difference};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
 use faer::{Mat, MatRef};
 
+/// The Jacobian `∂(exp(Diag(d)·A)·v)/∂d` (n×n; d, v n×1, A n×n) in O(n³): one
+/// [`Expm`] of `Diag(d)·A` and [`Expm::frechet_row_jacobian`]. The one Jacobian route of the
+/// library: `expgrad_diag::expm_jacobian` calls it. Errors: [`LinalgError::NotSquare`] (`a`),
+/// [`LinalgError::ShapeMismatch`] (`d` or `v` not n×1), [`LinalgError::NonFinite`],
+/// [`LinalgError::Overflow`].
+///
+/// ```
+/// use expgrad_linalg::{try_expm_diag_jacobian, Expm};
+/// let a = faer::mat![[-1.0, 0.5], [0.25, -2.0f64]];
+/// let (d, v) = (faer::mat![[0.5], [1.5f64]], faer::mat![[1.0], [-1.0f64]]);
+/// let j = try_expm_diag_jacobian(d.as_ref(), a.as_ref(), v.as_ref())?;
+/// // Column k is L(X, e_k a_kᵀ)·v.
+/// let x = faer::Mat::from_fn(2, 2, |i, k| d[(i, 0)] * a[(i, k)]);
+/// let e1 = faer::Mat::from_fn(2, 2, |i, k| if i == 1 { a[(1, k)] } else { 0.0 });
+/// let col = Expm::new(x.as_ref()).frechet(e1.as_ref()) * &v;
+/// assert!((j[(0, 1)] - col[(0, 0)]).abs() < 1e-14 && (j[(1, 1)] - col[(1, 0)]).abs() < 1e-14);
+/// # Ok::<(), expgrad_linalg::LinalgError>(())
+/// ```
+pub fn try_expm_diag_jacobian<T: Scalar>(
+    d: MatRef<'_, T>,
+    a: MatRef<'_, T>,
+    v: MatRef<'_, T>,
+) -> Result<Mat<T>, LinalgError> {
+    const OP: &str = "expm_jacobian";
+    let n = a.nrows();
+    if a.ncols() != n {
+        return Err(LinalgError::NotSquare {
+            op: OP,
+            shape: a.shape(),
+        });
+    }
+    for x in [d, v] {
+        if x.shape() != (n, 1) {
+            return Err(LinalgError::ShapeMismatch {
+                op: OP,
+                lhs: a.shape(),
+                rhs: x.shape(),
+            });
+        }
+    }
+    let x = Mat::from_fn(n, n, |i, j| d[(i, 0)] * a[(i, j)]);
+    let f = Expm::try_new(x.as_ref()).map_err(|e| e.with_op(OP))?;
+    f.try_frechet_row_jacobian(a, v).map_err(|e| e.with_op(OP))
+}
+
 impl<T: Scalar> Expm<T> {
     /// For this factorisation of `exp(X)`, the n×n matrix `J` whose k-th column is
     /// `L(X, e_k a_kᵀ)·v`, where `a_kᵀ` is the k-th row of `a` (n×n) and `v` is n×1. When

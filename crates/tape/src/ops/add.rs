@@ -23,11 +23,11 @@ impl<T: Scalar> Op<T> for Add {
         out: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![
             needs[0].then(|| g.to_owned()),
             needs[1].then(|| g.to_owned()),
-        ]
+        ])
     }
 }
 

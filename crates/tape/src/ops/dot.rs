@@ -24,12 +24,12 @@ impl<T: Scalar> Op<T> for Dot {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         let g = g[(0, 0)];
-        vec![
+        Ok(vec![
             needs[0].then(|| x[1] * Scale(g)),
             needs[1].then(|| x[0] * Scale(g)),
-        ]
+        ])
     }
 }
 

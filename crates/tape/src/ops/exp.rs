@@ -22,8 +22,10 @@ impl<T: Scalar> Op<T> for Exp {
         out: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| zip!(g, out).map(|unzip!(g, o)| *g * *o))]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![
+            needs[0].then(|| zip!(g, out).map(|unzip!(g, o)| *g * *o)),
+        ])
     }
 }
 

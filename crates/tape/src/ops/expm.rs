@@ -27,13 +27,12 @@ impl<T: Scalar> Op<T> for ExpmOp {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        // An overflowing adjoint comes back as NaN, which the tape reports as
-        // `NonFinite { op: "expm" }` (try_backward) instead of panicking inside the sweep.
-        vec![needs[0].then(|| {
-            f.try_frechet_adjoint(g)
-                .unwrap_or_else(|_| Mat::full(g.nrows(), g.ncols(), T::nan()))
-        })]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        let xbar = match needs[0] {
+            true => Some(f.try_frechet_adjoint(g).map_err(|e| e.with_op("expm"))?),
+            false => None,
+        };
+        Ok(vec![xbar])
     }
 }
 

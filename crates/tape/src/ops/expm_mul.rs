@@ -44,15 +44,18 @@ impl<T: Scalar> Op<T> for ExpmMul {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        // An overflowing adjoint comes back as NaN, reported as `NonFinite { op: "expm_mul" }`.
-        vec![
-            needs[0].then(|| {
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        let xbar = match needs[0] {
+            true => Some(
                 f.try_frechet_adjoint_factored(g, x[1])
-                    .unwrap_or_else(|_| Mat::full(x[0].nrows(), x[0].ncols(), T::nan()))
-            }),
+                    .map_err(|e| e.with_op("expm_mul"))?,
+            ),
+            false => None,
+        };
+        Ok(vec![
+            xbar,
             needs[1].then(|| product(f.value().transpose(), g)),
-        ]
+        ])
     }
 }
 

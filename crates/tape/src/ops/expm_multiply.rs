@@ -1,62 +1,113 @@
-//! `W = exp(t·X)·V` for a dense tracked `X`, as ONE node: the truncated-Taylor action (Al-Mohy
-//! & Higham 2011) and its exact discrete adjoint ([`ExpmAction`](expgrad_linalg::ExpmAction)), `X̄` formed from the
-//! rank-one terms of the reverse pass ([`DenseCotangent`]).
+//! `W = exp(t·X)·V` as ONE node, for any operator `X` built from the node's first input: the
+//! truncated-Taylor action (Al-Mohy & Higham 2011) and its exact discrete adjoint
+//! ([`ExpmAction`](expgrad_linalg::ExpmAction), which owns the operator), `X̄` handed term by
+//! term to the sink the operator builds and turned into the first input's cotangent by the
+//! [`ActionOperand`]. The tape supplies [`DenseOperand`] (a dense tracked `X`);
+//! `expgrad-diag` supplies `Diag(d)·A` through the same trait.
 use crate::{Op, Scalar, TapeError, Var};
-use expgrad_linalg::{DenseCotangent, ExpmActionOptions, PooledAction};
+use expgrad_linalg::{ExpmActionOptions, GradLinOp, LinOp, NoCotangent, PooledAction};
 use faer::{Mat, MatRef};
 
-/// `W = exp(t·X)·V` (X n×n, V n×k, t 1×1) by the action of the exponential. VJP: `X̄`, `V̄`,
-/// `t̄` from the discrete adjoint of the forward recurrence.
-pub struct ExpmMultiply {
-    /// Parameter and store options of the forward pass.
-    pub options: ExpmActionOptions,
+/// What the action node needs of its operator: how to build `X` from the node's first input,
+/// and how to turn the operator's `X̄` sink into that input's cotangent.
+pub trait ActionOperand<T: Scalar>: 'static {
+    /// The operator built from the first input (owned by the node's residual).
+    type Op: GradLinOp<T> + 'static;
+    /// Name of the node, in errors.
+    fn name(&self) -> &'static str;
+    /// `X` from the first input's value; shape errors name [`name`](Self::name).
+    fn build(&self, input: MatRef<'_, T>) -> Result<Self::Op, TapeError>;
+    /// The first input's cotangent (of its shape) from the accumulated sink.
+    fn cotangent(&self, op: &Self::Op, sink: <Self::Op as GradLinOp<T>>::Cotangent) -> Mat<T>;
 }
 
-impl<T: Scalar> Op<T> for ExpmMultiply {
-    type Residual = PooledAction<T>;
+/// A dense tracked `X` (n×n): the operator is a copy of `X`, `X̄` is formed densely (`2n²k`
+/// flops per Taylor term).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DenseOperand;
+
+impl<T: Scalar> ActionOperand<T> for DenseOperand {
+    type Op = Mat<T>;
     fn name(&self) -> &'static str {
         "expm_multiply"
     }
-    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, PooledAction<T>), TapeError> {
-        const OP: &str = "expm_multiply";
-        let (a, v, t) = (x[0], x[1], x[2]);
-        if a.nrows() != a.ncols() {
+    fn build(&self, x: MatRef<'_, T>) -> Result<Mat<T>, TapeError> {
+        if x.nrows() != x.ncols() {
             return Err(TapeError::NotSquare {
-                op: OP,
-                shape: a.shape(),
+                op: "expm_multiply",
+                shape: x.shape(),
             });
         }
-        for (shape, want) in [(v.shape(), (a.nrows(), v.ncols())), (t.shape(), (1, 1))] {
+        Ok(x.to_owned())
+    }
+    fn cotangent(&self, _: &Mat<T>, sink: expgrad_linalg::DenseCotangent<T>) -> Mat<T> {
+        sink.into_value()
+    }
+}
+
+/// `W = exp(t·X)·V` (inputs `[p, V (n×k), t (1×1)]`, `X` built from `p` by the operand). VJP:
+/// `p̄` (through the operator's sink), `V̄`, `t̄` from the discrete adjoint of the forward
+/// recurrence, in one reverse pass.
+pub struct ExpmMultiply<P> {
+    operand: P,
+    options: ExpmActionOptions,
+}
+
+impl<P> ExpmMultiply<P> {
+    /// The node for `operand`, with the parameter, store and budget options of the forward.
+    pub fn new(operand: P, options: ExpmActionOptions) -> Self {
+        Self { operand, options }
+    }
+}
+
+impl<T: Scalar, P: ActionOperand<T>> Op<T> for ExpmMultiply<P> {
+    type Residual = PooledAction<T, P::Op>;
+    fn name(&self) -> &'static str {
+        self.operand.name()
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, Self::Residual), TapeError> {
+        let name = self.operand.name();
+        let op = self.operand.build(x[0])?;
+        let (v, t) = (x[1], x[2]);
+        let n = op.dim();
+        for (shape, want) in [(v.shape(), (n, v.ncols())), (t.shape(), (1, 1))] {
             if shape != want {
                 return Err(TapeError::ShapeMismatch {
-                    op: OP,
-                    lhs: a.shape(),
+                    op: name,
+                    lhs: (n, n),
                     rhs: shape,
                 });
             }
         }
-        let action = PooledAction::try_new(&a, t[(0, 0)], v, self.options)?;
+        let action =
+            PooledAction::try_new(op, t[(0, 0)], v, self.options).map_err(|e| e.with_op(name))?;
         Ok((action.value().to_owned(), action))
     }
     fn vjp(
         &self,
-        action: &PooledAction<T>,
-        x: &[MatRef<'_, T>],
+        action: &Self::Residual,
+        _: &[MatRef<'_, T>],
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        let n = x[0].nrows();
-        let mut sink = DenseCotangent::new(n);
-        // A failing reverse pass comes back as NaN: the tape reports `NonFinite` naming this op.
-        let (vbar, tbar) = action
-            .try_vjp(&x[0], g, &mut sink)
-            .unwrap_or_else(|_| (Mat::full(g.nrows(), g.ncols(), T::nan()), T::nan()));
-        vec![
-            needs[0].then(|| sink.into_value()),
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        let name = self.operand.name();
+        let (pbar, vbar, tbar) = if needs[0] {
+            let mut sink = action.cotangent();
+            let (vbar, tbar) = action.try_vjp(g, &mut sink).map_err(|e| e.with_op(name))?;
+            let pbar = self.operand.cotangent(action.operator(), sink);
+            (Some(pbar), vbar, tbar)
+        } else {
+            let (vbar, tbar) = action
+                .try_vjp(g, &mut NoCotangent)
+                .map_err(|e| e.with_op(name))?;
+            (None, vbar, tbar)
+        };
+        Ok(vec![
+            pbar,
             needs[1].then_some(vbar),
             needs[2].then(|| Mat::from_fn(1, 1, |_, _| tbar)),
-        ]
+        ])
     }
 }
 
@@ -83,21 +134,34 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// ```
     #[track_caller]
     pub fn expm_multiply(self, v: Var<'t, T>, t: Var<'t, T>) -> Var<'t, T> {
-        self.apply(
-            ExpmMultiply {
-                options: ExpmActionOptions::default(),
-            },
-            &[v, t],
-        )
+        self.expm_multiply_with(v, t, ExpmActionOptions::default())
     }
 
-    /// Fallible [`Var::expm_multiply`], with the options of the forward pass.
-    pub fn try_expm_multiply(
+    /// Fallible [`Var::expm_multiply`]: shape errors, non-finite inputs, overflow, or an
+    /// exceeded [`ActionBudget`](expgrad_linalg::ActionBudget) (huge `|t|·‖X‖`) as a
+    /// [`TapeError`], never a panic or an abort.
+    pub fn try_expm_multiply(self, v: Var<'t, T>, t: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_expm_multiply_with(v, t, ExpmActionOptions::default())
+    }
+
+    /// [`Var::expm_multiply`] with the parameter, store and budget options of the forward.
+    #[track_caller]
+    pub fn expm_multiply_with(
+        self,
+        v: Var<'t, T>,
+        t: Var<'t, T>,
+        options: ExpmActionOptions,
+    ) -> Var<'t, T> {
+        self.apply(ExpmMultiply::new(DenseOperand, options), &[v, t])
+    }
+
+    /// Fallible [`Var::expm_multiply_with`].
+    pub fn try_expm_multiply_with(
         self,
         v: Var<'t, T>,
         t: Var<'t, T>,
         options: ExpmActionOptions,
     ) -> Result<Var<'t, T>, TapeError> {
-        self.try_apply(ExpmMultiply { options }, &[v, t])
+        self.try_apply(ExpmMultiply::new(DenseOperand, options), &[v, t])
     }
 }

@@ -27,8 +27,10 @@ impl<T: Scalar> Op<T> for Log {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, a)| *g / *a))]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![
+            needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, a)| *g / *a)),
+        ])
     }
 }
 

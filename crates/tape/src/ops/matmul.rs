@@ -37,11 +37,11 @@ impl<T: Scalar> Op<T> for Matmul {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![
             needs[0].then(|| product(g, x[1].transpose())),
             needs[1].then(|| product(x[0].transpose(), g)),
-        ]
+        ])
     }
 }
 

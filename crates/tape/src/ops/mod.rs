@@ -32,7 +32,7 @@ pub use dot::Dot;
 pub use exp::Exp;
 pub use expm::ExpmOp;
 pub use expm_mul::ExpmMul;
-pub use expm_multiply::ExpmMultiply;
+pub use expm_multiply::{ActionOperand, DenseOperand, ExpmMultiply};
 pub use log::Log;
 pub use matmul::Matmul;
 pub use mul::Mul;

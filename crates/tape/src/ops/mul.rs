@@ -23,11 +23,11 @@ impl<T: Scalar> Op<T> for Mul {
         out: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![
             needs[0].then(|| zip!(g, x[1]).map(|unzip!(g, b)| *g * *b)),
             needs[1].then(|| zip!(g, x[0]).map(|unzip!(g, a)| *g * *a)),
-        ]
+        ])
     }
 }
 

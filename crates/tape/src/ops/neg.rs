@@ -22,8 +22,8 @@ impl<T: Scalar> Op<T> for Neg {
         out: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| -g)]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![needs[0].then(|| -g)])
     }
 }
 

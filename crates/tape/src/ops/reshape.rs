@@ -42,8 +42,10 @@ impl<T: Scalar> Op<T> for Reshape {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| reshape(g, x[0].nrows(), x[0].ncols()))]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![
+            needs[0].then(|| reshape(g, x[0].nrows(), x[0].ncols())),
+        ])
     }
 }
 

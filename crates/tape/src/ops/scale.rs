@@ -26,8 +26,8 @@ impl<T: Scalar> Op<T> for Scale<T> {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| g * faer::Scale(self.0))]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![needs[0].then(|| g * faer::Scale(self.0))])
     }
 }
 

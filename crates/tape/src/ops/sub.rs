@@ -23,8 +23,8 @@ impl<T: Scalar> Op<T> for Sub {
         out: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| g.to_owned()), needs[1].then(|| -g)]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![needs[0].then(|| g.to_owned()), needs[1].then(|| -g)])
     }
 }
 

@@ -22,8 +22,10 @@ impl<T: Scalar> Op<T> for Sum {
         out: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
-        vec![needs[0].then(|| Mat::from_fn(x[0].nrows(), x[0].ncols(), |_, _| g[(0, 0)]))]
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![needs[0].then(|| {
+            Mat::from_fn(x[0].nrows(), x[0].ncols(), |_, _| g[(0, 0)])
+        })])
     }
 }
 

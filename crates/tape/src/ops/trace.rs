@@ -29,11 +29,11 @@ impl<T: Scalar> Op<T> for Trace {
         _: MatRef<'_, T>,
         g: MatRef<'_, T>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<T>>> {
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         let n = x[0].nrows();
-        vec![
-            needs[0].then(|| Mat::from_fn(n, n, |i, j| if i == j { g[(0, 0)] } else { T::zero() })),
-        ]
+        Ok(vec![needs[0].then(|| {
+            Mat::from_fn(n, n, |i, j| if i == j { g[(0, 0)] } else { T::zero() })
+        })])
     }
 }
 

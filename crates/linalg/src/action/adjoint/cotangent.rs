@@ -12,31 +12,36 @@ use crate::Scalar;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
-/// One term `X̄ += scale · left · rightᵀ` of the reverse pass, with the intermediates the
-/// operator asked to keep.
+/// One term `X̄ += scale · left · rightᵀ` of the reverse pass (rank ≤ k for n×k blocks), with
+/// the intermediates the operator asked to keep.
 #[derive(Clone, Copy, Debug)]
-pub struct RankOne<'a, T> {
+pub struct LowRankTerm<'a, T> {
     /// The coefficient `c = τ/k`.
     pub scale: T,
     /// `b̄_k`, n×k: the adjoint of the k-th Taylor vector.
     pub left: MatRef<'a, T>,
     /// `b_{k−1}`, n×k: the Taylor vector the product `X·b_{k−1}` was applied to.
     pub right: MatRef<'a, T>,
-    /// What [`LinOp::apply_keep_raw`](crate::LinOp::apply_keep_raw) produced for `right` in
-    /// the forward pass (for `Diag(d)·A`: `A·right`), when the operator
-    /// [keeps raw products](crate::LinOp::keeps_raw); else `None`.
+    /// What [`GradLinOp::apply_keep_raw`](crate::GradLinOp::apply_keep_raw) produced for
+    /// `right` in the forward pass (for `Diag(d)·A`: `A·right`), when the operator
+    /// [keeps raw products](crate::GradLinOp::keeps_raw); else `None`.
     pub raw: Option<MatRef<'a, T>>,
-    /// What [`LinOp::apply_transpose_keep_raw`](crate::LinOp::apply_transpose_keep_raw)
+    /// What [`GradLinOp::apply_transpose_keep_raw`](crate::GradLinOp::apply_transpose_keep_raw)
     /// produced for `left` in the reverse pass (for `A·Diag(d)`: `Aᵀ·left`), when the operator
-    /// [keeps them](crate::LinOp::keeps_raw_transpose); else `None`.
+    /// [keeps them](crate::GradLinOp::keeps_raw_transpose); else `None`.
     pub raw_transpose: Option<MatRef<'a, T>>,
 }
 
+/// The former name of [`LowRankTerm`] (the term has rank up to k, not one).
+#[deprecated(since = "0.2.0", note = "renamed to LowRankTerm")]
+pub type RankOne<'a, T> = LowRankTerm<'a, T>;
+
 /// Receives `X̄ = Σ scale·left·rightᵀ + γ·I` term by term from
-/// [`ExpmAction::vjp`](crate::ExpmAction::vjp); never formed unless the sink forms it.
+/// [`ExpmAction::vjp`](crate::ExpmAction::vjp); never formed unless the sink forms it. The
+/// operator builds the sink that fits it ([`GradLinOp::cotangent`](crate::GradLinOp::cotangent)).
 pub trait ActionCotangent<T> {
     /// `X̄ += term.scale · term.left · term.rightᵀ`.
-    fn add_rank_one(&mut self, term: RankOne<'_, T>);
+    fn add_rank_one(&mut self, term: LowRankTerm<'_, T>);
     /// `X̄ += scale · I` (the gradient through the trace shift `μ = tr(X)/n`).
     fn add_identity(&mut self, scale: T);
 }
@@ -46,7 +51,7 @@ pub trait ActionCotangent<T> {
 pub struct NoCotangent;
 
 impl<T> ActionCotangent<T> for NoCotangent {
-    fn add_rank_one(&mut self, _term: RankOne<'_, T>) {}
+    fn add_rank_one(&mut self, _term: LowRankTerm<'_, T>) {}
     fn add_identity(&mut self, _scale: T) {}
 }
 
@@ -59,8 +64,8 @@ impl<T> ActionCotangent<T> for NoCotangent {
 /// let wbar = faer::mat![[0.5], [-1.0f64]];
 /// let t = 1.5;
 /// let act = ExpmAction::new(&x, t, v.as_ref(), ExpmActionOptions::default());
-/// let mut xbar = DenseCotangent::new(2);
-/// let (vbar, tbar) = act.vjp(&x, wbar.as_ref(), &mut xbar);
+/// let mut xbar: DenseCotangent<f64> = act.cotangent();
+/// let (vbar, tbar) = act.vjp(wbar.as_ref(), &mut xbar);
 /// // Dense route: X̄ = t·L(tXᵀ, w̄Vᵀ), V̄ = exp(tX)ᵀw̄, t̄ = ⟨w̄, X·w⟩.
 /// let f = Expm::new((&x * faer::Scale(t)).as_ref());
 /// let want = f.frechet_adjoint((&wbar * v.transpose()).as_ref()) * faer::Scale(t);
@@ -94,7 +99,7 @@ impl<T: Scalar> DenseCotangent<T> {
 }
 
 impl<T: Scalar> ActionCotangent<T> for DenseCotangent<T> {
-    fn add_rank_one(&mut self, term: RankOne<'_, T>) {
+    fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
         matmul(
             self.xbar.as_mut(),
             Accum::Add,

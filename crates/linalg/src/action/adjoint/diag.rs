@@ -2,30 +2,30 @@
 //!
 //! docs/math.md §5 with `X̄ = c·L·Rᵀ + γI`:
 //!
-//! * left: `d̄ᵢ = Σⱼ X̄ᵢⱼAᵢⱼ = c·Σ_col Lᵢ(A·R)ᵢ + γ·Aᵢᵢ`, with `A·R` = [`RankOne::raw`] (kept
+//! * left: `d̄ᵢ = Σⱼ X̄ᵢⱼAᵢⱼ = c·Σ_col Lᵢ(A·R)ᵢ + γ·Aᵢᵢ`, with `A·R` = [`LowRankTerm::raw`] (kept
 //!   by the forward pass);
 //! * right: `d̄ⱼ = Σᵢ X̄ᵢⱼAᵢⱼ = c·Σ_col (Aᵀ·L)ⱼRⱼ + γ·Aⱼⱼ`, with `Aᵀ·L` =
-//!   [`RankOne::raw_transpose`] (the reverse pass's own product).
+//!   [`LowRankTerm::raw_transpose`] (the reverse pass's own product).
 //!
 //! O(nk) per term: no product beyond those of the forward and reverse passes.
 
-use super::cotangent::{ActionCotangent, RankOne};
+use super::cotangent::{ActionCotangent, LowRankTerm};
 use crate::Scalar;
-use crate::action::op::LinOp;
 use crate::action::op::{DiagScaled, Side};
+use crate::action::op::{GradLinOp, LinOp};
 use faer::MatRef;
 
-/// Accumulates `d̄` for a [`DiagScaled`] operator (either side).
+/// Accumulates `d̄` for a [`DiagScaled`] operator (either side); made by the operator
+/// ([`GradLinOp::cotangent`](crate::GradLinOp::cotangent)), so it always fits it.
 ///
 /// ```
-/// use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmAction, ExpmActionOptions, Side};
+/// use expgrad_linalg::{DiagScaled, ExpmAction, ExpmActionOptions, Side};
 /// let a = faer::mat![[-1.0, 0.5], [0.25, -2.0f64]];
-/// let d = [0.0, 1.5]; // a zero in d is fine
-/// let x = DiagScaled::new(&d, a.as_ref(), Side::Left);
+/// let x = DiagScaled::new([0.0, 1.5], a.as_ref(), Side::Left); // a zero in d is fine
 /// let v = faer::mat![[1.0], [-1.0f64]];
-/// let act = ExpmAction::new(&x, 0.8, v.as_ref(), ExpmActionOptions::default());
-/// let mut dbar = DiagCotangent::new(&x);
-/// let (_vbar, _tbar) = act.vjp(&x, faer::mat![[1.0], [0.0f64]].as_ref(), &mut dbar);
+/// let act = ExpmAction::new(x, 0.8, v.as_ref(), ExpmActionOptions::default());
+/// let mut dbar = act.cotangent();
+/// let (_vbar, _tbar) = act.vjp(faer::mat![[1.0], [0.0f64]].as_ref(), &mut dbar);
 /// assert_eq!(dbar.value().len(), 2);
 /// assert!(dbar.value()[0] != 0.0); // ∂w₀/∂d₀ ≠ 0 although d₀ = 0
 /// ```
@@ -37,14 +37,22 @@ pub struct DiagCotangent<T> {
 }
 
 impl<T: Scalar> DiagCotangent<T> {
-    /// A zero `d̄` for `op` (pass the same operator to [`ExpmAction`](crate::ExpmAction)'s
-    /// `new` and `vjp`).
-    pub fn new<A: LinOp<T>>(op: &DiagScaled<'_, T, A>) -> Self {
+    /// A zero `d̄` for an operator of side `side`, inner diagonal `a_diag`, dimension `n`.
+    pub(crate) fn for_operator(side: Side, a_diag: Option<Vec<T>>, n: usize) -> Self {
         Self {
-            side: op.side(),
-            a_diag: op.inner_diagonal().map(<[T]>::to_vec),
-            dbar: vec![T::zero(); op.dim()],
+            side,
+            a_diag,
+            dbar: vec![T::zero(); n],
         }
+    }
+
+    /// A zero `d̄` for `op`.
+    #[deprecated(
+        since = "0.2.0",
+        note = "use op.cotangent() (GradLinOp) or ExpmAction::cotangent"
+    )]
+    pub fn new<A: LinOp<T>>(op: &DiagScaled<T, A>) -> Self {
+        op.cotangent()
     }
 
     /// The accumulated `d̄`.
@@ -76,19 +84,19 @@ fn add_row_dots<T: Scalar>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, 
 
 impl<T: Scalar> ActionCotangent<T> for DiagCotangent<T> {
     #[track_caller]
-    fn add_rank_one(&mut self, term: RankOne<'_, T>) {
+    fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
         match self.side {
             Side::Left => {
                 let raw = term.raw.expect(
-                    "DiagCotangent (left): the term carries no raw A·b product; \
-                     use the same DiagScaled operator in ExpmAction::new and vjp",
+                    "DiagCotangent (left): the term carries no raw A·b product: \
+                     this sink was made by another operator than the action's",
                 );
                 add_row_dots(&mut self.dbar, term.scale, term.left, raw);
             }
             Side::Right => {
                 let raw = term.raw_transpose.expect(
-                    "DiagCotangent (right): the term carries no raw Aᵀ·b̄ product; \
-                     use the same DiagScaled operator in vjp",
+                    "DiagCotangent (right): the term carries no raw Aᵀ·b̄ product: \
+                     this sink was made by another operator than the action's",
                 );
                 add_row_dots(&mut self.dbar, term.scale, raw, term.right);
             }

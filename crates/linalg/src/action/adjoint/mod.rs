@@ -32,15 +32,17 @@ mod diag;
 mod pattern;
 mod pooled;
 
-pub use cotangent::{ActionCotangent, DenseCotangent, NoCotangent, RankOne};
+#[allow(deprecated)]
+pub use cotangent::RankOne;
+pub use cotangent::{ActionCotangent, DenseCotangent, LowRankTerm, NoCotangent};
 pub use diag::DiagCotangent;
 pub use pattern::SparsePatternCotangent;
 pub use pooled::PooledAction;
 
 use super::forward::{check_inputs, run_steps};
-use super::op::LinOp;
+use super::op::GradLinOp;
 use super::plan::{ExpmActionOptions, Plan, StorePolicy, plan};
-use super::taylor::{StepTape, taylor_step};
+use super::taylor::{StepTape, Taped, taylor_step};
 use super::workspace::ActionWorkspace;
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
@@ -59,13 +61,14 @@ enum Tape<T> {
 }
 
 /// The taped action of the exponential `w = exp(tX)·V`: one forward pass, then any number of
-/// reverse passes ([`vjp`](Self::vjp)) giving `V̄`, `t̄` and `X̄` (the latter as rank-one
-/// terms handed to an [`ActionCotangent`] sink).
+/// reverse passes ([`vjp`](Self::vjp)) giving `V̄`, `t̄` and `X̄` (the latter as low-rank
+/// terms handed to the sink the operator builds, [`cotangent`](Self::cotangent)).
 ///
-/// Holds no reference to the operator: pass the same operator to [`vjp`](Self::vjp).
+/// Owns its operator (pass `&x` to borrow one): the reverse pass uses the very operator of
+/// the forward pass, and its sink always fits it.
 ///
 /// ```
-/// use expgrad_linalg::{expm_multiply, DiagCotangent, DiagScaled, ExpmAction, ExpmActionOptions};
+/// use expgrad_linalg::{expm_multiply, DiagScaled, ExpmAction, ExpmActionOptions};
 /// use faer::sparse::{SparseColMat, Triplet};
 /// // X = Diag(d)·A with A a 1-D Laplacian (CSC), w = exp(tX)·v, loss = Σ w.
 /// let n = 40;
@@ -79,13 +82,12 @@ enum Tape<T> {
 /// }
 /// let a = SparseColMat::<usize, f64>::try_new_from_triplets(n, n, &trip).unwrap();
 /// let d: Vec<f64> = (0..n).map(|i| 1.0 + 0.5 * (i as f64).sin()).collect();
-/// let x = DiagScaled::left(&d, &a);
 /// let v = faer::Mat::<f64>::from_fn(n, 1, |i, _| (i as f64 / n as f64).powi(2));
-/// let act = ExpmAction::new(&x, 2.0, v.as_ref(), ExpmActionOptions::default());
-/// assert_eq!(act.value(), expm_multiply(&x, 2.0, v.as_ref()));
+/// let act = ExpmAction::new(DiagScaled::left(&d, &a), 2.0, v.as_ref(), ExpmActionOptions::default());
+/// assert_eq!(act.value(), expm_multiply(act.operator(), 2.0, v.as_ref()));
 /// let wbar = faer::Mat::<f64>::ones(n, 1);
-/// let mut dbar = DiagCotangent::new(&x);
-/// let (vbar, tbar) = act.vjp(&x, wbar.as_ref(), &mut dbar);
+/// let mut dbar = act.cotangent();
+/// let (vbar, tbar) = act.vjp(wbar.as_ref(), &mut dbar);
 /// // Central difference in d₇.
 /// let h = 1e-6;
 /// let loss = |dd: &[f64]| expm_multiply(&DiagScaled::left(dd, &a), 2.0, v.as_ref()).sum();
@@ -98,7 +100,8 @@ enum Tape<T> {
 /// assert!(tbar.is_finite());
 /// ```
 #[derive(Clone, Debug)]
-pub struct ExpmAction<T> {
+pub struct ExpmAction<T, Op> {
+    op: Op,
     n: usize,
     k: usize,
     plan: Plan<T>,
@@ -158,7 +161,7 @@ fn reverse_step<T, Op, S>(
 ) -> Mat<T>
 where
     T: Scalar,
-    Op: LinOp<T> + ?Sized,
+    Op: GradLinOp<T> + ?Sized,
     S: ActionCotangent<T> + ?Sized,
 {
     let (n, k) = fbar.shape();
@@ -181,7 +184,7 @@ where
         let c = plan.tau / kt;
         let b_prev = (kk <= j).then(|| &step.b[kk - 1]);
         if let Some(b_prev) = b_prev {
-            sink.add_rank_one(RankOne {
+            sink.add_rank_one(LowRankTerm {
                 scale: c,
                 left: bbar.as_ref(),
                 right: b_prev.as_ref(),
@@ -221,26 +224,36 @@ where
     bbar
 }
 
-impl<T: Scalar> ExpmAction<T> {
-    /// Runs and tapes the forward pass. Panics with the [`LinalgError`] message on bad input
-    /// or overflow; see [`try_new`](Self::try_new).
+/// Bytes a taped forward holds under `store` (stored vectors or checkpoints, one recomputed
+/// step, work blocks, per-step bookkeeping), for the budget check.
+fn taped_bytes<T>(store: StorePolicy, plan: &Plan<T>, n: usize, k: usize, raw: bool) -> f64 {
+    let block = (n * k) as f64 * core::mem::size_of::<T>() as f64;
+    let per_vector = if raw { 2.0 } else { 1.0 };
+    let (m, s) = (plan.m as f64, plan.s as f64);
+    let header = core::mem::size_of::<Mat<T>>() as f64;
+    let work = 6.0 * block + s * core::mem::size_of::<usize>() as f64;
+    match store {
+        StorePolicy::Checkpoint => s * (block + header) + m * per_vector * block + work,
+        _ => m * s * per_vector * (block + header) + work,
+    }
+}
+
+impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
+    /// Runs and tapes the forward pass. Panics with the [`LinalgError`] message on bad input,
+    /// overflow or an exceeded budget; see [`try_new`](Self::try_new).
     #[track_caller]
-    pub fn new<Op: LinOp<T> + ?Sized>(
-        op: &Op,
-        t: T,
-        v: MatRef<'_, T>,
-        options: ExpmActionOptions,
-    ) -> Self {
+    pub fn new(op: Op, t: T, v: MatRef<'_, T>, options: ExpmActionOptions) -> Self {
         unwrap_or_panic(Self::try_new(op, t, v, options))
     }
 
     /// Runs and tapes the forward pass, or returns the errors of
-    /// [`try_expm_multiply`](crate::try_expm_multiply). The value is bitwise the value of
+    /// [`try_expm_multiply`](crate::try_expm_multiply) (with the options' budget, counting the
+    /// stored vectors). The value is bitwise the value of
     /// [`try_expm_multiply_with`](crate::try_expm_multiply_with) with the same parameters
     /// (for `t ≠ 0`; at `t = 0` both return `V`, and the tape takes one Taylor term so that
     /// `t̄ = ⟨w̄, XV⟩`).
-    pub fn try_new<Op: LinOp<T> + ?Sized>(
-        op: &Op,
+    pub fn try_new(
+        op: Op,
         t: T,
         v: MatRef<'_, T>,
         options: ExpmActionOptions,
@@ -250,8 +263,8 @@ impl<T: Scalar> ExpmAction<T> {
 
     /// [`new`](Self::new) taking its blocks from `ws` (see [`recycle`](Self::recycle)).
     #[track_caller]
-    pub fn new_in<Op: LinOp<T> + ?Sized>(
-        op: &Op,
+    pub fn new_in(
+        op: Op,
         t: T,
         v: MatRef<'_, T>,
         options: ExpmActionOptions,
@@ -263,8 +276,8 @@ impl<T: Scalar> ExpmAction<T> {
     /// [`try_new`](Self::try_new) taking its blocks from `ws`: in a loop, the blocks of the
     /// previous iteration's tape ([`recycle`](Self::recycle)) instead of fresh memory. The
     /// results are bitwise the same.
-    pub fn try_new_in<Op: LinOp<T> + ?Sized>(
-        op: &Op,
+    pub fn try_new_in(
+        op: Op,
         t: T,
         v: MatRef<'_, T>,
         options: ExpmActionOptions,
@@ -272,8 +285,9 @@ impl<T: Scalar> ExpmAction<T> {
     ) -> Result<Self, LinalgError> {
         const OP: &str = "ExpmAction";
         let (n, k) = v.shape();
-        if !check_inputs(op, t, v, OP)? {
+        if !check_inputs(&op, t, v, OP)? {
             return Ok(Self {
+                op,
                 n,
                 k,
                 plan: Plan::trivial(0, 0),
@@ -285,14 +299,18 @@ impl<T: Scalar> ExpmAction<T> {
         let plan = if t == T::zero() {
             Plan::trivial(1, 1)
         } else {
-            plan(op, t, k, options.params, OP)?
+            plan(&op, t, k, options.params, options.budget, OP)?
         };
-        let (value, js, tape) = match resolve(options.store, &plan, n, k, op.keeps_raw()) {
+        let store = resolve(options.store, &plan, n, k, op.keeps_raw());
+        let bytes = taped_bytes::<T>(store, &plan, n, k, op.keeps_raw());
+        plan.check_budget(k, bytes, options.budget, OP)?;
+        let step_op = Taped(&op);
+        let (value, js, tape) = match store {
             StorePolicy::Checkpoint => {
                 let mut cps = Vec::with_capacity(plan.s);
                 let (w, js) = run_steps(v, &plan, OP, |u| {
                     cps.push(ws.copy_of(u));
-                    taylor_step(op, u, &plan, true, None, ws)
+                    taylor_step(&step_op, u, &plan, None, ws)
                 })?;
                 (w, js, Tape::Checkpoint(cps))
             }
@@ -300,7 +318,7 @@ impl<T: Scalar> ExpmAction<T> {
                 let mut steps = Vec::with_capacity(plan.s);
                 let (w, js) = run_steps(v, &plan, OP, |u| {
                     let mut st = StepTape::new();
-                    let r = taylor_step(op, u, &plan, true, Some(&mut st), ws);
+                    let r = taylor_step(&step_op, u, &plan, Some(&mut st), ws);
                     steps.push(st);
                     r
                 })?;
@@ -308,6 +326,7 @@ impl<T: Scalar> ExpmAction<T> {
             }
         };
         Ok(Self {
+            op,
             n,
             k,
             plan,
@@ -315,6 +334,17 @@ impl<T: Scalar> ExpmAction<T> {
             value,
             tape,
         })
+    }
+
+    /// The operator `X` of the forward pass.
+    pub fn operator(&self) -> &Op {
+        &self.op
+    }
+
+    /// A zero sink for `X̄`, built by the operator ([`GradLinOp::cotangent`]): pass it to
+    /// [`vjp`](Self::vjp), or pass [`NoCotangent`] when `X̄` is not wanted.
+    pub fn cotangent(&self) -> Op::Cotangent {
+        self.op.cotangent()
     }
 
     /// `w = exp(tX)·V`.
@@ -377,66 +407,51 @@ impl<T: Scalar> ExpmAction<T> {
     }
 
     /// Moves every stored block (Taylor vectors, raw products, checkpoints, the value) into
-    /// `ws`, for the next [`try_new_in`](Self::try_new_in).
-    pub fn recycle(self, ws: &mut ActionWorkspace<T>) {
+    /// `ws`, for the next [`try_new_in`](Self::try_new_in), and gives the operator back.
+    pub fn recycle(self, ws: &mut ActionWorkspace<T>) -> Op {
         match self.tape {
             Tape::Empty => {}
             Tape::All(steps) => steps.into_iter().for_each(|st| st.recycle(ws)),
             Tape::Checkpoint(cps) => cps.into_iter().for_each(|m| ws.give(m)),
         }
         ws.give(self.value);
+        self.op
     }
 
     /// The reverse pass: returns `(V̄, t̄)` for the cotangent `w̄` (n×k) and hands `X̄` to
-    /// `sink`. Panics with the [`LinalgError`] message on bad input; see
-    /// [`try_vjp`](Self::try_vjp).
+    /// `sink` ([`cotangent`](Self::cotangent), or [`NoCotangent`]). Panics with the
+    /// [`LinalgError`] message on bad input; see [`try_vjp`](Self::try_vjp).
     #[track_caller]
-    pub fn vjp<Op, S>(&self, op: &Op, w_bar: MatRef<'_, T>, sink: &mut S) -> (Mat<T>, T)
+    pub fn vjp<S>(&self, w_bar: MatRef<'_, T>, sink: &mut S) -> (Mat<T>, T)
     where
-        Op: LinOp<T> + ?Sized,
         S: ActionCotangent<T> + ?Sized,
     {
-        unwrap_or_panic(self.try_vjp(op, w_bar, sink))
+        unwrap_or_panic(self.try_vjp(w_bar, sink))
     }
 
-    /// The reverse pass, or [`LinalgError::ShapeMismatch`] (`op` is not n×n, or `w̄` is not
-    /// n×k), [`LinalgError::NonFinite`] (`w̄`), [`LinalgError::Overflow`] (`V̄` or `t̄`).
-    /// `op` must be the operator of the forward pass.
-    pub fn try_vjp<Op, S>(
-        &self,
-        op: &Op,
-        w_bar: MatRef<'_, T>,
-        sink: &mut S,
-    ) -> Result<(Mat<T>, T), LinalgError>
+    /// The reverse pass, or [`LinalgError::ShapeMismatch`] (`w̄` is not n×k),
+    /// [`LinalgError::NonFinite`] (`w̄`), [`LinalgError::Overflow`] (`V̄` or `t̄`).
+    pub fn try_vjp<S>(&self, w_bar: MatRef<'_, T>, sink: &mut S) -> Result<(Mat<T>, T), LinalgError>
     where
-        Op: LinOp<T> + ?Sized,
         S: ActionCotangent<T> + ?Sized,
     {
-        self.try_vjp_in(op, w_bar, sink, &mut ActionWorkspace::new())
+        self.try_vjp_in(w_bar, sink, &mut ActionWorkspace::new())
     }
 
     /// [`try_vjp`](Self::try_vjp) taking its work blocks (adjoint vectors, and the recomputed
     /// Taylor vectors of a checkpointed step) from `ws`; bitwise the same results.
-    pub fn try_vjp_in<Op, S>(
+    pub fn try_vjp_in<S>(
         &self,
-        op: &Op,
         w_bar: MatRef<'_, T>,
         sink: &mut S,
         ws: &mut ActionWorkspace<T>,
     ) -> Result<(Mat<T>, T), LinalgError>
     where
-        Op: LinOp<T> + ?Sized,
         S: ActionCotangent<T> + ?Sized,
     {
         const OP: &str = "ExpmAction::vjp";
         let (n, k) = (self.n, self.k);
-        if op.shape() != (n, n) {
-            return Err(LinalgError::ShapeMismatch {
-                op: OP,
-                lhs: (n, n),
-                rhs: op.shape(),
-            });
-        }
+        let op = &self.op;
         if w_bar.shape() != (n, k) {
             return Err(LinalgError::ShapeMismatch {
                 op: OP,
@@ -477,7 +492,7 @@ impl<T: Scalar> ExpmAction<T> {
                 Tape::Checkpoint(cps) => {
                     // Recompute this step's Taylor vectors with the forward's very operations.
                     let mut st = StepTape::new();
-                    let (f, j) = taylor_step(op, cps[i].as_ref(), plan, true, Some(&mut st), ws);
+                    let (f, j) = taylor_step(&Taped(op), cps[i].as_ref(), plan, Some(&mut st), ws);
                     debug_assert_eq!(j, self.js[i], "the recomputed step differs");
                     ws.give(f);
                     let next = reverse_step(op, sink, &ubar, &st, j, plan, &mut acc, ws);

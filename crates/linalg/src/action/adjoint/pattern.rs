@@ -5,7 +5,7 @@
 //! stored diagonal entries. Entries outside the pattern are not parameters and are dropped:
 //! that restriction *is* the gradient with respect to the stored values.
 
-use super::cotangent::{ActionCotangent, RankOne};
+use super::cotangent::{ActionCotangent, LowRankTerm};
 use crate::Scalar;
 use crate::action::op::Side;
 use faer::sparse::{SparseColMatRef, SparseRowMatRef};
@@ -22,8 +22,8 @@ use faer::sparse::{SparseColMatRef, SparseRowMatRef};
 /// ).unwrap();
 /// let v = faer::mat![[1.0], [1.0f64]];
 /// let act = ExpmAction::new(&x, 1.0, v.as_ref(), ExpmActionOptions::default());
-/// let mut g = SparsePatternCotangent::from_csc(x.as_ref());
-/// act.vjp(&x, faer::mat![[1.0], [1.0f64]].as_ref(), &mut g);
+/// let mut g = act.cotangent(); // SparsePatternCotangent::from_csc(x.as_ref())
+/// act.vjp(faer::mat![[1.0], [1.0f64]].as_ref(), &mut g);
 /// assert_eq!(g.value().len(), 3);
 /// ```
 #[derive(Clone, Debug)]
@@ -98,7 +98,7 @@ impl<T: Scalar> SparsePatternCotangent<T> {
 }
 
 impl<T: Scalar> ActionCotangent<T> for SparsePatternCotangent<T> {
-    fn add_rank_one(&mut self, term: RankOne<'_, T>) {
+    fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
         let (l, r) = (term.left, term.right);
         for p in 0..self.entries.len() {
             if let Some((i, j)) = self.entries[p] {

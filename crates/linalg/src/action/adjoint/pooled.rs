@@ -5,7 +5,7 @@
 
 use crate::action::plan::DEFAULT_STORE_BUDGET_BYTES;
 use crate::{
-    ActionCotangent, ActionWorkspace, ExpmAction, ExpmActionOptions, LinOp, LinalgError, Scalar,
+    ActionCotangent, ActionWorkspace, ExpmAction, ExpmActionOptions, GradLinOp, LinalgError, Scalar,
 };
 use core::any::Any;
 use core::cell::RefCell;
@@ -41,22 +41,23 @@ fn give<T: RealField + 'static>(mut ws: ActionWorkspace<T>) {
 /// most [`DEFAULT_STORE_BUDGET_BYTES`] per thread and scalar type.
 ///
 /// ```
-/// use expgrad_linalg::{ExpmActionOptions, NoCotangent, PooledAction};
+/// use expgrad_linalg::{ExpmActionOptions, PooledAction};
 /// let x = faer::mat![[-1.0, 0.5], [0.5, -1.0f64]];
 /// let v = faer::mat![[1.0], [0.0f64]];
 /// for _ in 0..3 {
 ///     let act = PooledAction::try_new(&x, 0.5, v.as_ref(), ExpmActionOptions::default())?;
-///     let (_vbar, _tbar) = act.vjp(&x, v.as_ref(), &mut NoCotangent);
+///     let mut xbar = act.cotangent();
+///     let (_vbar, _tbar) = act.try_vjp(v.as_ref(), &mut xbar)?; // the pooled reverse pass
 /// } // each drop returns the blocks for the next iteration
 /// # Ok::<(), expgrad_linalg::LinalgError>(())
 /// ```
 #[derive(Debug)]
-pub struct PooledAction<T: Scalar>(Option<ExpmAction<T>>);
+pub struct PooledAction<T: Scalar, Op: GradLinOp<T>>(Option<ExpmAction<T, Op>>);
 
-impl<T: Scalar> PooledAction<T> {
+impl<T: Scalar, Op: GradLinOp<T>> PooledAction<T, Op> {
     /// [`ExpmAction::try_new_in`] with this thread's pool.
-    pub fn try_new<Op: LinOp<T> + ?Sized>(
-        op: &Op,
+    pub fn try_new(
+        op: Op,
         t: T,
         v: MatRef<'_, T>,
         options: ExpmActionOptions,
@@ -66,35 +67,27 @@ impl<T: Scalar> PooledAction<T> {
         give(ws);
         action.map(|a| Self(Some(a)))
     }
-}
 
-impl<T: Scalar> PooledAction<T> {
     /// [`ExpmAction::try_vjp_in`] with this thread's pool (shadows [`ExpmAction::try_vjp`]).
-    pub fn try_vjp<Op, S>(
-        &self,
-        op: &Op,
-        w_bar: MatRef<'_, T>,
-        sink: &mut S,
-    ) -> Result<(Mat<T>, T), LinalgError>
+    pub fn try_vjp<S>(&self, w_bar: MatRef<'_, T>, sink: &mut S) -> Result<(Mat<T>, T), LinalgError>
     where
-        Op: LinOp<T> + ?Sized,
         S: ActionCotangent<T> + ?Sized,
     {
         let mut ws = take::<T>();
-        let out = self.deref().try_vjp_in(op, w_bar, sink, &mut ws);
+        let out = self.deref().try_vjp_in(w_bar, sink, &mut ws);
         give(ws);
         out
     }
 }
 
-impl<T: Scalar> Deref for PooledAction<T> {
-    type Target = ExpmAction<T>;
-    fn deref(&self) -> &ExpmAction<T> {
+impl<T: Scalar, Op: GradLinOp<T>> Deref for PooledAction<T, Op> {
+    type Target = ExpmAction<T, Op>;
+    fn deref(&self) -> &ExpmAction<T, Op> {
         self.0.as_ref().expect("present until drop")
     }
 }
 
-impl<T: Scalar> Drop for PooledAction<T> {
+impl<T: Scalar, Op: GradLinOp<T>> Drop for PooledAction<T, Op> {
     fn drop(&mut self) {
         if let Some(action) = self.0.take() {
             let mut ws = take::<T>();

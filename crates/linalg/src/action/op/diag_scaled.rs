@@ -5,18 +5,23 @@
 //!
 //! * left, `d̄ᵢ = Σⱼ X̄ᵢⱼAᵢⱼ`: for `X̄ = c·L·Rᵀ`, `d̄ = c·rowsum(L ∘ (A·R))`. `A·R` is the
 //!   *unscaled* forward product, which the forward pass computed anyway: the operator asks
-//!   for it to be kept ([`LinOp::keeps_raw`]).
+//!   for it to be kept ([`GradLinOp::keeps_raw`]).
 //! * right, `d̄ⱼ = Σᵢ X̄ᵢⱼAᵢⱼ`: `d̄ = c·rowsum((Aᵀ·L) ∘ R)`, and `Aᵀ·L` is the reverse pass's own
-//!   product `Xᵀ·L = Diag(d)·(Aᵀ·L)` before its scaling ([`LinOp::keeps_raw_transpose`]).
+//!   product `Xᵀ·L = Diag(d)·(Aᵀ·L)` before its scaling ([`GradLinOp::keeps_raw_transpose`]).
 //!
-//! [`DiagCotangent`](crate::DiagCotangent) performs these contractions.
+//! [`DiagCotangent`](crate::DiagCotangent), built by the operator, performs these contractions.
+//!
+//! The operator owns `d`; what it needs of `A` that costs a scan (its diagonal, whether every
+//! entry is finite) is computed once and shared by every operator made from it with
+//! [`DiagScaled::with_d`].
 
-use super::{LinOp, max_nan};
+use super::{GradLinOp, LinOp, max_nan};
 use crate::Scalar;
+use crate::action::adjoint::DiagCotangent;
 use crate::error::{LinalgError, unwrap_or_panic};
 use faer::prelude::{Reborrow, ReborrowMut};
 use faer::{Mat, MatMut, MatRef};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Which side the diagonal scales.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,83 +44,112 @@ pub enum Side {
 /// ```
 /// use expgrad_linalg::{DiagScaled, LinOp, Side};
 /// let a = faer::mat![[1.0, 2.0], [3.0, 4.0f64]];
-/// let d = [2.0, -1.0];
-/// let x = DiagScaled::new(&d, a.as_ref(), Side::Left);
+/// let x = DiagScaled::new([2.0, -1.0], a.as_ref(), Side::Left);
 /// let mut out = faer::Mat::<f64>::zeros(2, 1);
 /// x.apply(out.as_mut(), faer::mat![[1.0], [1.0f64]].as_ref());
 /// assert_eq!((out[(0, 0)], out[(1, 0)]), (6.0, -7.0)); // Diag(d)·A·1
 /// // Diag(d)·A = [[2, 4], [−3, −4]]: column sums 5, 8; row sums 6, 7.
 /// assert_eq!((x.trace(), x.norm1(), x.norm_inf()), (-2.0, Some(8.0), Some(7.0)));
+/// // Another d over the same A: A's diagonal and finiteness are not scanned again.
+/// let y = x.with_d([1.0, 1.0]).unwrap();
+/// assert_eq!(y.trace(), 5.0);
 /// ```
 #[derive(Debug)]
-pub struct DiagScaled<'a, T, A> {
-    d: &'a [T],
+pub struct DiagScaled<T, A> {
+    d: Vec<T>,
     a: A,
     side: Side,
-    a_diag: Option<Vec<T>>,
+    d_finite: bool,
+    inner: Arc<Inner<T>>,
     scratch: Mutex<Mat<T>>,
 }
 
-impl<T: Scalar, A: LinOp<T> + Clone> Clone for DiagScaled<'_, T, A> {
+/// What the operator needs of `A` that costs a scan, computed once.
+#[derive(Debug)]
+struct Inner<T> {
+    diag: Option<Vec<T>>,
+    finite: bool,
+}
+
+impl<T: Scalar, A: LinOp<T> + Clone> Clone for DiagScaled<T, A> {
     fn clone(&self) -> Self {
         Self {
-            d: self.d,
+            d: self.d.clone(),
             a: self.a.clone(),
             side: self.side,
-            a_diag: self.a_diag.clone(),
+            d_finite: self.d_finite,
+            inner: self.inner.clone(),
             scratch: Mutex::new(Mat::zeros(0, 0)),
         }
     }
 }
 
-impl<'a, T: Scalar, A: LinOp<T>> DiagScaled<'a, T, A> {
-    /// `Diag(d)·A` or `A·Diag(d)`. Panics (with the [`LinalgError`] message) unless `A` is
-    /// square with `d.len()` rows.
+impl<T: Scalar, A: LinOp<T>> DiagScaled<T, A> {
+    /// `Diag(d)·A` or `A·Diag(d)` (a copy of `d` is kept). Panics (with the [`LinalgError`]
+    /// message) unless `A` is square with `d.len()` rows.
     #[track_caller]
-    pub fn new(d: &'a [T], a: A, side: Side) -> Self {
+    pub fn new(d: impl AsRef<[T]>, a: A, side: Side) -> Self {
         unwrap_or_panic(Self::try_new(d, a, side))
     }
 
     /// `Diag(d)·A` or `A·Diag(d)`, or [`LinalgError::NotSquare`] /
-    /// [`LinalgError::ShapeMismatch`] (`lhs` = `d` as a column, `rhs` = `A`).
-    pub fn try_new(d: &'a [T], a: A, side: Side) -> Result<Self, LinalgError> {
+    /// [`LinalgError::ShapeMismatch`] (`lhs` = `d` as a column, `rhs` = `A`). Scans `A` once
+    /// for its diagonal and finiteness.
+    pub fn try_new(d: impl AsRef<[T]>, a: A, side: Side) -> Result<Self, LinalgError> {
         const OP: &str = "DiagScaled";
         let shape = a.shape();
         if shape.0 != shape.1 {
             return Err(LinalgError::NotSquare { op: OP, shape });
         }
+        let inner = Arc::new(Inner {
+            diag: a.diagonal(),
+            finite: a.all_finite(),
+        });
+        Self::with_inner(d.as_ref(), a, side, inner)
+    }
+
+    fn with_inner(d: &[T], a: A, side: Side, inner: Arc<Inner<T>>) -> Result<Self, LinalgError> {
         if d.len() != a.dim() {
             return Err(LinalgError::ShapeMismatch {
-                op: OP,
+                op: "DiagScaled",
                 lhs: (d.len(), 1),
-                rhs: shape,
+                rhs: a.shape(),
             });
         }
-        let a_diag = a.diagonal();
         Ok(Self {
-            d,
+            d: d.to_vec(),
+            d_finite: d.iter().all(|x| x.is_finite()),
             a,
             side,
-            a_diag,
+            inner,
             scratch: Mutex::new(Mat::zeros(0, 0)),
         })
     }
 
+    /// The same `A` and side with another `d`, sharing what was computed of `A` (its
+    /// diagonal and finiteness); [`LinalgError::ShapeMismatch`] if `d` has the wrong length.
+    pub fn with_d(&self, d: impl AsRef<[T]>) -> Result<Self, LinalgError>
+    where
+        A: Clone,
+    {
+        Self::with_inner(d.as_ref(), self.a.clone(), self.side, self.inner.clone())
+    }
+
     /// `Diag(d)·A`.
     #[track_caller]
-    pub fn left(d: &'a [T], a: A) -> Self {
+    pub fn left(d: impl AsRef<[T]>, a: A) -> Self {
         Self::new(d, a, Side::Left)
     }
 
     /// `A·Diag(d)`.
     #[track_caller]
-    pub fn right(d: &'a [T], a: A) -> Self {
+    pub fn right(d: impl AsRef<[T]>, a: A) -> Self {
         Self::new(d, a, Side::Right)
     }
 
     /// The scaling vector `d`.
-    pub fn d(&self) -> &'a [T] {
-        self.d
+    pub fn d(&self) -> &[T] {
+        &self.d
     }
 
     /// The inner operator `A`.
@@ -130,7 +164,7 @@ impl<'a, T: Scalar, A: LinOp<T>> DiagScaled<'a, T, A> {
 
     /// The diagonal of the inner operator `A` (`None` if `A` does not provide it).
     pub fn inner_diagonal(&self) -> Option<&[T]> {
-        self.a_diag.as_deref()
+        self.inner.diag.as_deref()
     }
 
     /// `out ← Diag(d)·out`.
@@ -138,7 +172,7 @@ impl<'a, T: Scalar, A: LinOp<T>> DiagScaled<'a, T, A> {
         for c in 0..out.ncols() {
             match out.rb_mut().col_mut(c).try_as_col_major_mut() {
                 Some(o) => {
-                    for (o, &di) in o.as_slice_mut().iter_mut().zip(self.d) {
+                    for (o, &di) in o.as_slice_mut().iter_mut().zip(&self.d) {
                         *o = di * *o;
                     }
                 }
@@ -157,7 +191,7 @@ impl<'a, T: Scalar, A: LinOp<T>> DiagScaled<'a, T, A> {
             if s.shape() != x.shape() {
                 *s = Mat::zeros(x.nrows(), x.ncols());
             }
-            copy_scaled(s.as_mut(), x, self.d);
+            copy_scaled(s.as_mut(), x, &self.d);
         };
         match self.scratch.try_lock() {
             Ok(mut s) => {
@@ -173,7 +207,7 @@ impl<'a, T: Scalar, A: LinOp<T>> DiagScaled<'a, T, A> {
     }
 }
 
-impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
+impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
     fn dim(&self) -> usize {
         self.a.dim()
     }
@@ -200,10 +234,10 @@ impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
     }
     /// `Σ dᵢ Aᵢᵢ`. Panics if the inner operator provides no [`LinOp::diagonal`].
     fn trace(&self) -> T {
-        match &self.a_diag {
+        match &self.inner.diag {
             Some(a) => a
                 .iter()
-                .zip(self.d)
+                .zip(&self.d)
                 .fold(T::zero(), |s, (&a, &d)| s + d * a),
             None => panic!("DiagScaled: the inner operator provides no diagonal(), so no trace"),
         }
@@ -217,13 +251,14 @@ impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
         self.abs_apply(&ones, false).map(|s| max_nan(&s))
     }
     fn diagonal(&self) -> Option<Vec<T>> {
-        self.a_diag
+        self.inner
+            .diag
             .as_ref()
-            .map(|a| a.iter().zip(self.d).map(|(&a, &d)| d * a).collect())
+            .map(|a| a.iter().zip(&self.d).map(|(&a, &d)| d * a).collect())
     }
     fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
         let absd =
-            |v: &[T]| -> Vec<T> { v.iter().zip(self.d).map(|(&v, &d)| d.abs() * v).collect() };
+            |v: &[T]| -> Vec<T> { v.iter().zip(&self.d).map(|(&v, &d)| d.abs() * v).collect() };
         // Left: |DA|x = |d|∘(|A|x), |DA|ᵀx = |A|ᵀ(|d|∘x). Right: |AD|x = |A|(|d|∘x),
         // |AD|ᵀx = |d|∘(|A|ᵀx).
         match (self.side, transpose) {
@@ -233,8 +268,16 @@ impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
             (Side::Left, true) | (Side::Right, false) => self.a.abs_apply(&absd(x), transpose),
         }
     }
+    /// O(1): both scans were made at construction.
     fn all_finite(&self) -> bool {
-        self.d.iter().all(|x| x.is_finite()) && self.a.all_finite()
+        self.d_finite && self.inner.finite
+    }
+}
+
+impl<T: Scalar, A: LinOp<T>> GradLinOp<T> for DiagScaled<T, A> {
+    type Cotangent = DiagCotangent<T>;
+    fn cotangent(&self) -> DiagCotangent<T> {
+        DiagCotangent::for_operator(self.side, self.inner.diag.clone(), self.d.len())
     }
     fn keeps_raw(&self) -> bool {
         self.side == Side::Left
@@ -244,7 +287,7 @@ impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
         match self.side {
             Side::Left => {
                 self.a.apply(raw.rb_mut(), x);
-                copy_scaled(out, raw.rb(), self.d);
+                copy_scaled(out, raw.rb(), &self.d);
             }
             Side::Right => self.apply(out, x),
         }
@@ -262,7 +305,7 @@ impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<'_, T, A> {
         match self.side {
             Side::Right => {
                 self.a.apply_transpose(raw.rb_mut(), x);
-                copy_scaled(out, raw.rb(), self.d);
+                copy_scaled(out, raw.rb(), &self.d);
             }
             Side::Left => self.apply_transpose(out, x),
         }

@@ -2,9 +2,11 @@
 //! implementations.
 
 mod diag_scaled;
+mod grad;
 mod sparse;
 
 pub use diag_scaled::{DiagScaled, Side};
+pub use grad::GradLinOp;
 
 use crate::Scalar;
 use faer::linalg::matmul::matmul;
@@ -20,9 +22,9 @@ use num_traits::Float;
 ///
 /// Required: [`dim`](Self::dim), [`apply`](Self::apply), [`apply_transpose`](Self::apply_transpose),
 /// [`trace`](Self::trace). The provided methods let an operator report exact norms and its
-/// diagonal cheaply (otherwise they are estimated with a few products), and let a structured
-/// operator keep the intermediate products its gradient needs (see
-/// [`keeps_raw`](Self::keeps_raw)).
+/// diagonal cheaply (otherwise they are estimated with a few products). What the reverse pass
+/// needs besides (where `X̄` goes, and intermediates kept for it) is the extension trait
+/// [`GradLinOp`].
 ///
 /// ```
 /// use expgrad_linalg::LinOp;
@@ -87,39 +89,6 @@ pub trait LinOp<T: Scalar> {
     fn all_finite(&self) -> bool {
         true
     }
-
-    /// Whether the gradient with respect to this operator's parameters needs an
-    /// intermediate of the forward product `X·b` (see [`apply_keep_raw`](Self::apply_keep_raw)).
-    /// When `true`, [`ExpmAction`](crate::ExpmAction) calls `apply_keep_raw` in its forward
-    /// pass and stores `raw` next to every Taylor vector, for
-    /// [`RankOne::raw`](crate::RankOne::raw). Default `false`.
-    fn keeps_raw(&self) -> bool {
-        false
-    }
-
-    /// `out = X·x` and `raw` = an operator-defined intermediate of that product, n×k (for
-    /// `Diag(d)·A`: `raw = A·x`, the unscaled product, which `∂/∂d` needs). Only called when
-    /// [`keeps_raw`](Self::keeps_raw) is `true`. Default: `apply`, `raw` untouched.
-    fn apply_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
-        let _ = raw;
-        self.apply(out, x);
-    }
-
-    /// Whether the gradient needs an intermediate of the transposed product `Xᵀ·b̄` of the
-    /// reverse pass (see [`apply_transpose_keep_raw`](Self::apply_transpose_keep_raw)).
-    /// Default `false`.
-    fn keeps_raw_transpose(&self) -> bool {
-        false
-    }
-
-    /// `out = Xᵀ·x` and `raw` = an operator-defined intermediate (for `A·Diag(d)`:
-    /// `raw = Aᵀ·x`). Only called when [`keeps_raw_transpose`](Self::keeps_raw_transpose) is
-    /// `true`; handed to [`RankOne::raw_transpose`](crate::RankOne::raw_transpose).
-    /// Default: `apply_transpose`, `raw` untouched.
-    fn apply_transpose_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
-        let _ = raw;
-        self.apply_transpose(out, x);
-    }
 }
 
 /// Largest entry, NaN if any entry is NaN (`Float::max` would drop it), 0 when empty.
@@ -164,17 +133,39 @@ impl<T: Scalar, A: LinOp<T> + ?Sized> LinOp<T> for &A {
     fn all_finite(&self) -> bool {
         (**self).all_finite()
     }
-    fn keeps_raw(&self) -> bool {
-        (**self).keeps_raw()
+}
+
+/// A shared operator (e.g. one constant `A` behind many tape nodes).
+impl<T: Scalar, A: LinOp<T> + ?Sized> LinOp<T> for std::sync::Arc<A> {
+    fn dim(&self) -> usize {
+        (**self).dim()
     }
-    fn apply_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
-        (**self).apply_keep_raw(out, x, raw)
+    fn shape(&self) -> (usize, usize) {
+        (**self).shape()
     }
-    fn keeps_raw_transpose(&self) -> bool {
-        (**self).keeps_raw_transpose()
+    fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        (**self).apply(out, x)
     }
-    fn apply_transpose_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, raw: MatMut<'_, T>) {
-        (**self).apply_transpose_keep_raw(out, x, raw)
+    fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        (**self).apply_transpose(out, x)
+    }
+    fn trace(&self) -> T {
+        (**self).trace()
+    }
+    fn norm1(&self) -> Option<T> {
+        (**self).norm1()
+    }
+    fn norm_inf(&self) -> Option<T> {
+        (**self).norm_inf()
+    }
+    fn diagonal(&self) -> Option<Vec<T>> {
+        (**self).diagonal()
+    }
+    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+        (**self).abs_apply(x, transpose)
+    }
+    fn all_finite(&self) -> bool {
+        (**self).all_finite()
     }
 }
 

@@ -10,8 +10,9 @@
 //! `Xᵀ·x` costs about what `X·x` costs, which the reverse pass needs. CSR is the faster
 //! storage for the same pattern.
 
-use super::LinOp;
+use super::{GradLinOp, LinOp};
 use crate::Scalar;
+use crate::action::adjoint::SparsePatternCotangent;
 use faer::prelude::ReborrowMut;
 use faer::sparse::{SparseColMat, SparseColMatRef, SparseRowMat, SparseRowMatRef};
 use faer::{MatMut, MatRef};
@@ -249,3 +250,35 @@ sparse_linop!(
     abs_scatter,
     "An owned sparse CSR matrix (as its `Ref`)."
 );
+
+/// A sparse `X`: `X̄` on its pattern (the gradient with respect to the stored values).
+impl<T: Scalar> GradLinOp<T> for SparseColMatRef<'_, usize, T> {
+    type Cotangent = SparsePatternCotangent<T>;
+    fn cotangent(&self) -> SparsePatternCotangent<T> {
+        SparsePatternCotangent::from_csc(*self)
+    }
+}
+
+/// A sparse `X`: `X̄` on its pattern.
+impl<T: Scalar> GradLinOp<T> for SparseColMat<usize, T> {
+    type Cotangent = SparsePatternCotangent<T>;
+    fn cotangent(&self) -> SparsePatternCotangent<T> {
+        SparsePatternCotangent::from_csc(self.as_ref())
+    }
+}
+
+/// A sparse `X`: `X̄` on its pattern.
+impl<T: Scalar> GradLinOp<T> for SparseRowMatRef<'_, usize, T> {
+    type Cotangent = SparsePatternCotangent<T>;
+    fn cotangent(&self) -> SparsePatternCotangent<T> {
+        SparsePatternCotangent::from_csr(*self)
+    }
+}
+
+/// A sparse `X`: `X̄` on its pattern.
+impl<T: Scalar> GradLinOp<T> for SparseRowMat<usize, T> {
+    type Cotangent = SparsePatternCotangent<T>;
+    fn cotangent(&self) -> SparsePatternCotangent<T> {
+        SparsePatternCotangent::from_csr(self.as_ref())
+    }
+}

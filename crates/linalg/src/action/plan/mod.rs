@@ -21,7 +21,9 @@
 mod options;
 pub(crate) mod theta;
 
-pub use options::{ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy};
+pub use options::{
+    ActionBudget, ActionParams, DEFAULT_STORE_BUDGET_BYTES, ExpmActionOptions, StorePolicy,
+};
 
 use super::op::{LinOp, max_nan};
 use crate::Scalar;
@@ -50,6 +52,8 @@ pub(crate) struct Plan<T> {
     pub(crate) tol: T,
     /// Matrix–vector products spent estimating norms.
     pub(crate) norm_products: usize,
+    /// `‖tX_s‖` the parameters were chosen from (NaN for fixed parameters).
+    pub(crate) nu: f64,
 }
 
 impl<T: Scalar> Plan<T> {
@@ -64,7 +68,45 @@ impl<T: Scalar> Plan<T> {
             eta: T::one(),
             tol: T::from(taylor_theta::<T>().1).unwrap(),
             norm_products: 0,
+            nu: 0.0,
         }
+    }
+
+    /// `Err(Budget)` unless `k·m·s` products and `bytes` fit in `budget`.
+    pub(crate) fn check_budget(
+        &self,
+        k: usize,
+        bytes: f64,
+        budget: ActionBudget,
+        name: &'static str,
+    ) -> Result<(), LinalgError> {
+        budget_error(self.nu, self.m, self.s as f64, k, bytes, budget, name)
+    }
+}
+
+/// `Err(Budget)` when `k·m·s` products or `bytes` exceed `budget` (`s` as a float: it is
+/// checked before it is known to fit a `usize`).
+fn budget_error(
+    nu: f64,
+    m: usize,
+    s: f64,
+    k: usize,
+    bytes: f64,
+    budget: ActionBudget,
+    name: &'static str,
+) -> Result<(), LinalgError> {
+    let products = k as f64 * m as f64 * s;
+    if products <= budget.products as f64 && bytes <= budget.bytes as f64 {
+        Ok(())
+    } else {
+        Err(LinalgError::Budget {
+            op: name,
+            norm: nu,
+            products,
+            bytes,
+            max_products: budget.products,
+            max_bytes: budget.bytes,
+        })
     }
 }
 
@@ -152,13 +194,15 @@ fn best_degree(alpha: f64, theta: &[f64; M_MAX], m_min: usize) -> (f64, usize) {
 }
 
 /// Chooses `(m, s)`, the shift and `η` for `exp(tX)·V` with `V` n×k, `n, k ≥ 1`, `t ≠ 0`.
-/// Errors: a non-finite trace or norm ([`LinalgError::NonFinite`]); `ν` overflowing
-/// ([`LinalgError::Overflow`]).
+/// Errors: a non-finite trace or norm ([`LinalgError::NonFinite`]); `k·m·s` over the budget's
+/// products, or `ν` overflowing ([`LinalgError::Budget`], before anything is allocated);
+/// `η` overflowing ([`LinalgError::Overflow`]). The caller checks the bytes.
 pub(crate) fn plan<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     k: usize,
     params: ActionParams,
+    budget: ActionBudget,
     name: &'static str,
 ) -> Result<Plan<T>, LinalgError> {
     let n = op.dim();
@@ -187,19 +231,29 @@ pub(crate) fn plan<T: Scalar, Op: LinOp<T> + ?Sized>(
         }
     };
     let abs_t = t.abs().to_f64().unwrap();
+    let mut nu_used = f64::NAN;
     let (m, s) = match params {
-        ActionParams::Fixed { m, s } => (m.max(1), s.max(1)),
+        ActionParams::Fixed { m, s } => (m.max(1), s.max(1) as f64),
         ActionParams::NormOnly | ActionParams::Auto => {
             let (n1, ni) = norms.expect("norms are computed unless the parameters are fixed");
             if !(n1.is_finite() && ni.is_finite()) {
                 return Err(LinalgError::NonFinite { op: name });
             }
             let nu = abs_t * n1.min(ni).to_f64().unwrap();
+            nu_used = nu;
             if !nu.is_finite() {
-                return Err(LinalgError::Overflow { op: name });
+                // Infinitely many steps: refused like any other over-budget evaluation.
+                return Err(LinalgError::Budget {
+                    op: name,
+                    norm: nu,
+                    products: f64::INFINITY,
+                    bytes: 0.0,
+                    max_products: budget.products,
+                    max_bytes: budget.bytes,
+                });
             }
             if nu == 0.0 {
-                (1, 1)
+                (1, 1.0)
             } else {
                 let (mut cost, mut m) = best_degree(nu, theta, 1);
                 let p_max = P_MAX as f64;
@@ -225,10 +279,13 @@ pub(crate) fn plan<T: Scalar, Op: LinOp<T> + ?Sized>(
                         d_prev = d_next;
                     }
                 }
-                (m, (cost / m as f64).round() as usize)
+                (m, (cost / m as f64).round().max(1.0))
             }
         }
     };
+    // Refuse before `s` is used to size anything (it may not even fit a `usize`).
+    budget_error(nu_used, m, s, k, 0.0, budget, name)?;
+    let s = s as usize;
     let tau = t / T::from(s as f64).unwrap();
     let eta = if shifted { (tau * mu).exp() } else { T::one() };
     if !eta.is_finite() {
@@ -243,5 +300,6 @@ pub(crate) fn plan<T: Scalar, Op: LinOp<T> + ?Sized>(
         eta,
         tol: T::from(u).unwrap(),
         norm_products: count.get(),
+        nu: nu_used,
     })
 }

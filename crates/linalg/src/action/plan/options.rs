@@ -59,6 +59,65 @@ impl Default for StorePolicy {
     }
 }
 
+/// The work and memory one evaluation of the action may take, checked before it starts.
+///
+/// The cost of `exp(tX)·V` grows like `‖tX‖`: `s` steps of degree `m` with `m·s ≈ ‖tX‖/θ_m`,
+/// and under [`StorePolicy::All`] `m·s` stored n×k blocks. Every entry point plans `(m, s)`
+/// first and returns [`LinalgError::Budget`](crate::LinalgError::Budget) — naming the op,
+/// `‖tX‖` and this budget — when `k·m·s` exceeds `products` or the blocks it would hold exceed
+/// `bytes`, instead of running for hours or aborting on an allocation.
+///
+/// ```
+/// use expgrad_linalg::{try_expm_multiply, ActionBudget, LinalgError};
+/// let x = faer::mat![[-2.0, 1.0], [1.0, -2.0f64]];
+/// let v = faer::mat![[1.0], [0.0f64]];
+/// let err = try_expm_multiply(&x, 1e20, v.as_ref()).unwrap_err();
+/// assert!(matches!(err, LinalgError::Budget { .. }));
+/// assert_eq!(ActionBudget::default().products, 100_000_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActionBudget {
+    /// Largest number of matrix–vector products (`k·m·s`; an n×k product counts `k`).
+    /// Default 10⁸: about a minute of products at n ≈ 10³ dense or n ≈ 10⁴ sparse.
+    pub products: usize,
+    /// Largest number of bytes held for the evaluation (stored vectors, checkpoints, work
+    /// blocks). Default 8 GiB.
+    pub bytes: usize,
+}
+
+impl Default for ActionBudget {
+    fn default() -> Self {
+        Self {
+            products: 100_000_000,
+            bytes: 8 << 30,
+        }
+    }
+}
+
+impl ActionBudget {
+    /// No limit (the caller accepts any cost; an allocation that cannot be served still
+    /// aborts the process, as any Rust allocation does).
+    pub fn unlimited() -> Self {
+        Self {
+            products: usize::MAX,
+            bytes: usize::MAX,
+        }
+    }
+
+    /// At most `products` matrix–vector products.
+    pub fn products(mut self, products: usize) -> Self {
+        self.products = products;
+        self
+    }
+
+    /// At most `bytes` bytes.
+    pub fn bytes(mut self, bytes: usize) -> Self {
+        self.bytes = bytes;
+        self
+    }
+}
+
 /// Options of [`ExpmAction`](crate::ExpmAction) and
 /// [`try_expm_multiply_with`](crate::try_expm_multiply_with).
 ///
@@ -76,6 +135,8 @@ pub struct ExpmActionOptions {
     pub params: ActionParams,
     /// What the taped forward keeps. Default [`StorePolicy::Auto`] with 256 MiB.
     pub store: StorePolicy,
+    /// The work and memory bound checked before the evaluation starts.
+    pub budget: ActionBudget,
 }
 
 impl ExpmActionOptions {
@@ -88,6 +149,12 @@ impl ExpmActionOptions {
     /// With `store` as the store policy.
     pub fn store(mut self, store: StorePolicy) -> Self {
         self.store = store;
+        self
+    }
+
+    /// With `budget` as the work and memory bound.
+    pub fn budget(mut self, budget: ActionBudget) -> Self {
+        self.budget = budget;
         self
     }
 }
