@@ -23,8 +23,10 @@ impl Op<f64> for Sinh {
         _: MatRef<'_, f64>,
         g: MatRef<'_, f64>,
         needs: &[bool],
-    ) -> Vec<Option<Mat<f64>>> {
-        vec![needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, x)| *g * x.cosh()))]
+    ) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
+        Ok(vec![
+            needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, x)| *g * x.cosh())),
+        ])
     }
 }
 

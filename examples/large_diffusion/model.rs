@@ -305,8 +305,7 @@ impl<'p> Objective<'p> {
         let w = 0.5 / (p.sigma * p.sigma);
         for (&t, obs) in p.times.iter().zip(&p.data) {
             let dt = tape.constant(Mat::from_fn(1, 1, |_, _| t - prev));
-            u = try_expm_multiply_diag(kappa, &p.a, u, dt, ExpmActionOptions::default())
-                .map_err(|e| e.to_string())?;
+            u = try_expm_multiply_diag(kappa, &p.a, u, dt).map_err(|e| e.to_string())?;
             let r = u.sub(tape.constant(obs.clone()));
             let term = r.dot(r).scale(w);
             total = Some(match total {

@@ -1,10 +1,14 @@
 //! The fuzz harness: builds matrices and small op graphs from raw bytes and asserts that
-//! `try_` forms never panic, that no `Ok` value or gradient holds NaN/∞, and that every
-//! linalg error on finite square input is `Overflow`. Run by the cargo-fuzz target in
+//! `try_` forms never panic, that no `Ok` value or gradient holds NaN/∞, that every linalg
+//! error of `expm` on finite square input is `Overflow`, and that the action of the
+//! exponential at any `t` (up to ±10³⁰⁰) returns a finite value, `Overflow` or `Budget`. Run by the cargo-fuzz target in
 //! `fuzz/` and, on the committed crash inputs, by `tests/fuzz_regressions.rs`.
 #![allow(dead_code)]
 use expgrad::diag::try_diag_mul;
-use expgrad::linalg::{Expm, LinalgError, try_expm};
+use expgrad::linalg::{
+    ActionBudget, Expm, ExpmAction, ExpmActionOptions, LinalgError, try_expm,
+    try_expm_multiply_with,
+};
 use expgrad::tape::{Tape, Var};
 use faer::Mat;
 
@@ -71,6 +75,32 @@ pub fn run(data: &[u8]) {
             );
         }
     }
+    // The action at any t: a small product budget keeps each case fast; a huge t must come
+    // back as `Budget` (planned, never allocated), an overflow as `Overflow`.
+    let k = 1 + (b.byte() % 2) as usize;
+    let v = b.matrix(n, k);
+    let t_scale = (b.byte() as i32 % 13 - 6) * 50;
+    let t = b.entry(t_scale);
+    let opts = ExpmActionOptions::default().budget(ActionBudget::default().products(20_000));
+    match try_expm_multiply_with(&a, t, v.as_ref(), opts) {
+        Ok((w, _)) => assert!(
+            all_finite(&w),
+            "expm_multiply: non-finite value at t = {t:e}"
+        ),
+        Err(err) => assert!(
+            matches!(
+                err,
+                LinalgError::Overflow { .. } | LinalgError::Budget { .. }
+            ) || !all_finite(&v),
+            "expm_multiply at t = {t:e}: {err}"
+        ),
+    }
+    if let Ok(act) = ExpmAction::try_new(&a, t, v.as_ref(), opts) {
+        let mut xbar = act.cotangent();
+        if let Ok((vbar, tbar)) = act.try_vjp(v.as_ref(), &mut xbar) {
+            assert!(all_finite(&vbar) && tbar.is_finite());
+        }
+    }
     // tape: a small program over a stack of Vars.
     let tape = Tape::new();
     let Ok(x) = tape.try_var(a.clone()) else {
@@ -85,7 +115,7 @@ pub fn run(data: &[u8]) {
         let i = b.byte() as usize % stack.len();
         let j = b.byte() as usize % stack.len();
         let (p, q) = (stack[i], stack[j]);
-        let r = match op % 12 {
+        let r = match op % 13 {
             0 => p.try_add(q),
             1 => p.try_sub(q),
             2 => p.try_mul(q),
@@ -97,6 +127,12 @@ pub fn run(data: &[u8]) {
             8 => p.try_apply(expgrad::tape::ops::Exp, &[]),
             9 => p.try_dot(q),
             10 => try_diag_mul(q, p),
+            11 => {
+                let t = tape.constant(Mat::from_fn(1, 1, |_, _| b.entry(t_scale)));
+                let opts =
+                    ExpmActionOptions::default().budget(ActionBudget::default().products(20_000));
+                p.try_expm_multiply_with(q, t, opts)
+            }
             _ => p.try_div(q),
         };
         if let Ok(v) = r {

@@ -81,8 +81,18 @@ pub fn diag<T: Scalar>(d: Var<'_, T>) -> Var<'_, T> {
     d.apply(Diag, &[])
 }
 
+/// Fallible [`diag`]: `ShapeMismatch` unless `d` is a column.
+pub fn try_diag<T: Scalar>(d: Var<'_, T>) -> Result<Var<'_, T>, TapeError> {
+    d.try_apply(Diag, &[])
+}
+
 /// The diagonal of a square `X` as an n×1 column. Panics naming the shape if `X` is not square.
 #[track_caller]
 pub fn diag_part<T: Scalar>(x: Var<'_, T>) -> Var<'_, T> {
     x.apply(DiagPart, &[])
+}
+
+/// Fallible [`diag_part`]: `NotSquare` unless `x` is square.
+pub fn try_diag_part<T: Scalar>(x: Var<'_, T>) -> Result<Var<'_, T>, TapeError> {
+    x.try_apply(DiagPart, &[])
 }

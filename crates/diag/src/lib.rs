@@ -33,7 +33,7 @@ mod operand;
 mod right;
 
 pub use both::{DiagMulDiag, diag_mul_diag, try_diag_mul_diag};
-pub use diagonal::{Diag, DiagPart, diag, diag_part};
+pub use diagonal::{Diag, DiagPart, diag, diag_part, try_diag, try_diag_part};
 pub use expgrad_linalg::{ActionBudget, ActionParams, ExpmActionOptions, Side, StorePolicy};
 #[allow(deprecated)]
 pub use expm_multiply::ExpmMultiplyDiag;

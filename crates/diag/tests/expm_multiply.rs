@@ -180,7 +180,7 @@ fn bad_input_names_the_op() {
     let v = tape.constant(rand_mat(3, 3, 1));
     let t = tape.constant(Mat::from_fn(1, 1, |_, _| 1.0));
     let opts = ExpmActionOptions::default();
-    let e = try_expm_multiply_diag(d, &a, v, t, opts).unwrap_err();
+    let e = try_expm_multiply_diag_with(d, &a, v, t, opts).unwrap_err();
     assert!(
         matches!(
             e,
@@ -193,8 +193,56 @@ fn bad_input_names_the_op() {
     );
     let d = tape.var(rand_mat(2, 3, 1));
     let bad_t = tape.constant(rand_mat(4, 1, 2));
-    let e = try_expm_multiply_mul_diag(&a, d, v, bad_t, opts).unwrap_err();
+    let e = try_expm_multiply_mul_diag_with(&a, d, v, bad_t, opts).unwrap_err();
     assert!(e.to_string().contains("expm_multiply_mul_diag"), "{e}");
     let nan = tape.constant(Mat::from_fn(1, 1, |_, _| f64::NAN));
-    assert!(try_expm_multiply_diag(d, &a, v, nan, opts).is_err());
+    assert!(try_expm_multiply_diag_with(d, &a, v, nan, opts).is_err());
+}
+
+#[test]
+fn huge_t_is_a_budget_error_not_an_abort() {
+    // The reported abort: a stiff symmetric 24×24 A, t = 1e9, through the tape's diagonal
+    // action and its dense twin; and a 5×5 at t = 1e20. Each is refused from the plan.
+    let n = 24;
+    let dense = Mat::<f64>::from_fn(n, n, |i, j| match i.abs_diff(j) {
+        0 => -2.0 * (1.0 + i as f64),
+        1 => 1.0,
+        _ => 0.0,
+    });
+    let a = Arc::new(SparseOrDense::from(dense.clone()));
+    let tape = Tape::new();
+    let d = tape.var(Mat::from_fn(n, 1, |_, _| 1.0));
+    let v = tape.constant(Mat::from_fn(n, 1, |i, _| 1.0 / (1.0 + i as f64)));
+    for t in [1e9, -1e9, 1e20, 1e300] {
+        let tv = tape.constant(Mat::from_fn(1, 1, |_, _| t));
+        for e in [
+            try_expm_multiply_diag(d, &a, v, tv).unwrap_err(),
+            try_expm_multiply_mul_diag(&a, d, v, tv).unwrap_err(),
+            tape.var(dense.clone())
+                .try_expm_multiply(v, tv)
+                .unwrap_err(),
+        ] {
+            assert!(
+                matches!(
+                    e,
+                    TapeError::Linalg(expgrad_linalg::LinalgError::Budget { .. })
+                ),
+                "t = {t:e}: {e}"
+            );
+        }
+    }
+    // The panicking form names the op and the budget.
+    let msg = std::panic::catch_unwind(|| {
+        let tape = Tape::new();
+        let d = tape.var(Mat::from_fn(n, 1, |_, _| 1.0));
+        let v = tape.constant(Mat::from_fn(n, 1, |_, _| 1.0));
+        let t = tape.constant(Mat::from_fn(1, 1, |_, _| 1e9));
+        let _ = expm_multiply_diag(d, &a, v, t);
+    })
+    .unwrap_err();
+    let msg = msg.downcast_ref::<String>().unwrap();
+    assert!(
+        msg.starts_with("expm_multiply_diag: ") && msg.contains("budget"),
+        "{msg}"
+    );
 }

@@ -1,5 +1,8 @@
 //! Small wrappers over faer's kernels with an explicit parallelism policy.
 //!
+//! **Internal**: hidden from the documentation and not part of the public API (it may change
+//! in any release); public only so that `expgrad-tape`'s matrix product shares the policy.
+//!
 //! faer's operators and `partial_piv_lu()` read the *global* parallelism (Rayon by default),
 //! which costs more than it gives below n ≈ 128 on a 2-core machine (a 64×64 LU: 15 µs
 //! sequential, 72 µs with Rayon). Everything here takes its [`Par`] from [`par_for`].

@@ -30,7 +30,8 @@
 mod action;
 mod error;
 mod expm;
-mod kernels;
+#[doc(hidden)]
+pub mod kernels;
 mod memory;
 mod norm;
 mod scalar;
@@ -46,7 +47,6 @@ pub use action::{
 pub use error::LinalgError;
 pub use expm::expm_frechet_block;
 pub use expm::{Expm, expm, expm_frechet, try_expm, try_expm_diag_jacobian, try_expm_frechet};
-pub use kernels::{PARALLEL_FROM, SMALL_GEMM, gemm, par_for};
 pub use norm::{norm_inf, norm1};
 pub use scalar::Scalar;
 

@@ -1,27 +1,50 @@
-//! A per-thread pool of work matrices for the forward pass.
+//! The one per-thread memory pool: work matrices of the dense forward pass, and the
+//! [`ActionWorkspace`] blocks of pooled actions, under one byte budget.
 //!
 //! An `Expm` holds about a dozen n×n matrices. Freed at the end of a call, glibc returns that
 //! memory to the OS (heap trimming, or `munmap` above the mmap threshold), and the next call
 //! page-faults it back in: measured at 17–33% of `expm` in loops for 64 ≤ n ≤ 512 (perf:
 //! `exc_page_fault`, `clear_page_erms`, `__memset`). Matrices freed by a dropped cache go
-//! back to this pool instead, and the next forward pass takes them from it. Bounded: at most
-//! [`POOL_BYTES`] and [`POOL_ENTRIES`] matrices per thread; anything beyond is freed as usual.
+//! back to this pool instead, and the next forward pass takes them from it. The taped action
+//! of the exponential does the same with its Taylor blocks ([`PooledAction`](crate::PooledAction)):
+//! a tape node dropped at `clear` leaves its workspace here for the next iteration. Bounded:
+//! at most [`POOL_BYTES`] per thread for everything held, and [`POOL_ENTRIES`] loose
+//! matrices; anything beyond is freed as usual.
 //! Small matrices are pooled too: faer allocates every matrix aligned, and glibc's aligned
 //! allocation path (`_int_memalign`) was 28% of a 4×4 value-and-gradient step (perf).
 
+use crate::action::ActionWorkspace;
 use core::any::Any;
 use core::cell::RefCell;
 use faer::Mat;
 use faer::traits::RealField;
 
-/// Upper bound of the memory one thread's pool keeps per scalar type.
-pub(crate) const POOL_BYTES: usize = 128 << 20;
+/// Upper bound of the memory one thread's pool keeps, matrices and workspaces together, all
+/// scalar types together.
+pub(crate) const POOL_BYTES: usize = 256 << 20;
 
-/// At most this many matrices (the lookups are linear scans).
+/// At most this many loose matrices (the lookups are linear scans).
 pub(crate) const POOL_ENTRIES: usize = 64;
 
+/// What one thread holds: each entry with its size in bytes.
+#[derive(Default)]
+struct Pool {
+    mats: Vec<(usize, Box<dyn Any>)>,
+    workspaces: Vec<(usize, Box<dyn Any>)>,
+}
+
+impl Pool {
+    fn held(&self) -> usize {
+        self.mats.iter().chain(&self.workspaces).map(|e| e.0).sum()
+    }
+}
+
 thread_local! {
-    static POOL: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    static POOL: RefCell<Pool> = RefCell::new(Pool::default());
+}
+
+fn bytes_of<T>(m: &Mat<T>) -> usize {
+    m.nrows() * m.ncols() * core::mem::size_of::<T>()
 }
 
 /// An r×c matrix of zeros, recycled when the pool has one of that shape.
@@ -29,11 +52,11 @@ pub(crate) fn zeros<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
     let hit = POOL
         .try_with(|p| {
             let mut p = p.borrow_mut();
-            let i = p.iter().position(|b| {
+            let i = p.mats.iter().position(|(_, b)| {
                 b.downcast_ref::<Mat<T>>()
                     .is_some_and(|m| m.shape() == (r, c))
             })?;
-            p.swap_remove(i).downcast::<Mat<T>>().ok()
+            p.mats.swap_remove(i).1.downcast::<Mat<T>>().ok()
         })
         .ok()
         .flatten();
@@ -46,21 +69,47 @@ pub(crate) fn zeros<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
     }
 }
 
-/// Gives `m` back to the pool (or frees it if the pool is full or `m` is tiny).
+/// Gives `m` back to the pool (or frees it if the pool is full or `m` is empty).
 pub(crate) fn recycle<T: RealField + 'static>(m: Mat<T>) {
-    let bytes = m.nrows() * m.ncols() * core::mem::size_of::<T>();
+    let bytes = bytes_of(&m);
     if bytes == 0 {
         return;
     }
     let _ = POOL.try_with(|p| {
         let mut p = p.borrow_mut();
-        let held: usize = p
-            .iter()
-            .filter_map(|b| b.downcast_ref::<Mat<T>>())
-            .map(|m| m.nrows() * m.ncols() * core::mem::size_of::<T>())
-            .sum();
-        if held + bytes <= POOL_BYTES && p.len() < POOL_ENTRIES {
-            p.push(Box::new(m));
+        if p.held() + bytes <= POOL_BYTES && p.mats.len() < POOL_ENTRIES {
+            p.mats.push((bytes, Box::new(m)));
         }
+    });
+}
+
+/// This thread's [`ActionWorkspace`] for `T` (empty if none is held).
+pub(crate) fn take_workspace<T: RealField + 'static>() -> ActionWorkspace<T> {
+    POOL.try_with(|p| {
+        let mut p = p.borrow_mut();
+        let i = p
+            .workspaces
+            .iter()
+            .position(|(_, b)| b.is::<ActionWorkspace<T>>())?;
+        p.workspaces
+            .swap_remove(i)
+            .1
+            .downcast::<ActionWorkspace<T>>()
+            .ok()
+    })
+    .ok()
+    .flatten()
+    .map_or_else(ActionWorkspace::new, |ws| *ws)
+}
+
+/// Keeps `ws` for the next [`take_workspace`], trimmed to what the byte budget leaves.
+pub(crate) fn give_workspace<T: RealField + 'static>(mut ws: ActionWorkspace<T>) {
+    // `try_with`: during thread teardown the pool may already be gone; then just drop.
+    let _ = POOL.try_with(|p| {
+        let mut p = p.borrow_mut();
+        let room = POOL_BYTES.saturating_sub(p.held());
+        ws.trim(room / core::mem::size_of::<T>().max(1));
+        let bytes = ws.values() * core::mem::size_of::<T>();
+        p.workspaces.push((bytes, Box::new(ws)));
     });
 }

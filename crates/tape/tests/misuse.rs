@@ -79,9 +79,10 @@ fn shape_mismatches_name_both_shapes() {
         }),
         "expm: expected a square matrix, got shape 2x3"
     );
+    // One variant per condition: a non-square input is `NotSquare` for every op.
     assert!(matches!(
         a.try_expm(),
-        Err(TapeError::Linalg(LinalgError::NotSquare { .. }))
+        Err(TapeError::NotSquare { op: "expm", .. })
     ));
 }
 
@@ -147,17 +148,18 @@ fn backward_needs_a_scalar_and_a_fitting_seed() {
 #[test]
 fn non_finite_and_domain_errors() {
     let tape = Tape::<f64>::new();
-    // A NaN leaf is stopped by the first op that uses it; `expm` reports it like Expm::new.
+    // A NaN leaf is stopped by the first op that uses it, `expm` included (one variant per
+    // condition: the kernel's NonFinite is the tape's NonFinite).
     let bad = tape.var(mat![[1.0, f64::NAN], [0.0, 1.0]]);
     assert_eq!(
         bad.try_expm().unwrap_err(),
-        TapeError::Linalg(LinalgError::NonFinite { op: "expm" })
+        TapeError::NonFinite { op: "expm" }
     );
     assert_eq!(
         panic_message(|| {
             let _ = bad.expm();
         }),
-        "expm: input contains NaN or infinite entries"
+        "expm: NaN or infinite entries (overflow or invalid input)"
     );
     assert_eq!(
         bad.try_add(bad).unwrap_err(),
@@ -242,13 +244,14 @@ fn non_finite_values_are_stopped_where_they_appear() {
         y.try_backward_with(mat![[1e10]]).unwrap_err(),
         TapeError::NonFinite { op: "exp" }
     );
-    // expm whose adjoint overflows: a finite e^X but an infinite L(Xᵀ, Ḡ).
+    // expm whose adjoint overflows: a finite e^X but an infinite L(Xᵀ, Ḡ). The VJP returns
+    // the kernel's typed error; no NaN is ever used to carry it.
     let x = tape.var(mat![[700.0, 0.0], [0.0, 1.0]]);
     let f = x.expm();
     assert_eq!(
         f.try_backward_with(mat![[1e300, 0.0], [0.0, 0.0]])
             .unwrap_err(),
-        TapeError::NonFinite { op: "expm" }
+        TapeError::Linalg(LinalgError::Overflow { op: "expm" })
     );
     // Fan-out: two finite contributions whose sum overflows (found by the fuzzer).
     let x = tape.var(mat![[1e-10]]);

@@ -22,7 +22,7 @@ use faer::traits::RealField;
 /// for step in 0..3 {
 ///     let t = 1.0 + step as f64;
 ///     let act = ExpmAction::new_in(&x, t, v.as_ref(), ExpmActionOptions::default(), &mut ws);
-///     let (_vbar, _tbar) = act.vjp(&x, v.as_ref(), &mut NoCotangent);
+///     let (_vbar, _tbar) = act.vjp(v.as_ref(), &mut NoCotangent);
 ///     act.recycle(&mut ws); // the next iteration reuses the blocks
 ///     assert!(ws.blocks() > 0);
 /// }
@@ -41,6 +41,11 @@ impl<T: RealField> ActionWorkspace<T> {
     /// Number of blocks held.
     pub fn blocks(&self) -> usize {
         self.free.len()
+    }
+
+    /// Number of scalars held.
+    pub fn values(&self) -> usize {
+        self.free.iter().map(|m| m.nrows() * m.ncols()).sum()
     }
 
     /// Drops blocks (largest last-in first) until at most `max_values` scalars are held.

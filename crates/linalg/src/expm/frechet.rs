@@ -21,10 +21,8 @@
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
-use crate::expm::pade::coefficients;
-use crate::expm::{
-    Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, lincomb, scale_pow2,
-};
+use crate::expm::pade::{OddEven, odd_even};
+use crate::expm::{Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, scale_pow2};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
 use faer::{Mat, MatRef, unzip, zip};
 
@@ -130,10 +128,7 @@ impl<T: Scalar> Pade<T> {
         fn view<T>(m: &Mat<T>, tr: bool) -> MatRef<'_, T> {
             if tr { m.transpose() } else { m.as_ref() }
         }
-        let b: Vec<T> = coefficients(self.m)
-            .iter()
-            .map(|&x| T::from(x).unwrap())
-            .collect();
+        let b = &self.b;
         let A = view(&self.a, tr);
         let mut E = e.to_owned();
         scale_pow2(&mut E, -(self.s as i32));
@@ -153,41 +148,23 @@ impl<T: Scalar> Pade<T> {
             matmul_acc(mk.as_mut(), M[k - 1].as_ref(), a2, T::one(), par);
             M.push(mk);
         }
-        let (mut lu, mut lv) = if let Some((w1, z1)) = &self.w1z1 {
-            let [m2, m4, m6] = [M[0].as_ref(), M[1].as_ref(), M[2].as_ref()];
-            let a6 = view(&self.pows[2], tr);
-            // Lw = A⁶ Lw₁ + M₆ W₁ + Lw₂;  Lu = A Lw + E W;  Lv = A⁶ Lz₁ + M₆ Z₁ + Lz₂.
-            let mut lw = lincomb(&[(b[7], m6), (b[5], m4), (b[3], m2)], T::zero());
-            let lw1 = lincomb(&[(b[13], m6), (b[11], m4), (b[9], m2)], T::zero());
+        // The derivative of U = A·W and V (product rule on the shared odd/even assembly):
+        // Lw = Σ b M (+ A⁶ Lw₁ + M₆ W₁ for m = 13), Lu = A Lw + E W, Lv likewise.
+        let ms: Vec<MatRef<'_, T>> = M.iter().map(Mat::as_ref).collect();
+        let OddEven {
+            odd: mut lw,
+            even: mut lv,
+            high,
+        } = odd_even(b, &ms, false);
+        if let (Some((lw1, lz1)), Some((w1, z1))) = (&high, &self.w1z1) {
+            let (a6, m6) = (view(&self.pows[2], tr), M[2].as_ref());
             matmul_acc(lw.as_mut(), a6, lw1.as_ref(), T::one(), par);
             matmul_acc(lw.as_mut(), m6, view(w1, tr), T::one(), par);
-            let mut lu = prod(A, lw.as_ref());
-            matmul_acc(lu.as_mut(), E.as_ref(), view(&self.w, tr), T::one(), par);
-            // Reuse lw₁'s buffer for Lz₁.
-            let mut lz1 = lw1;
-            lz1.fill(T::zero());
-            for (c, x) in [(b[12], m6), (b[10], m4), (b[8], m2)] {
-                zip!(&mut lz1, x).for_each(|unzip!(o, x)| *o += c * *x);
-            }
-            let mut lv = lincomb(&[(b[6], m6), (b[4], m4), (b[2], m2)], T::zero());
             matmul_acc(lv.as_mut(), a6, lz1.as_ref(), T::one(), par);
             matmul_acc(lv.as_mut(), m6, view(z1, tr), T::one(), par);
-            (lu, lv)
-        } else {
-            let odd: Vec<(T, MatRef<'_, T>)> = M
-                .iter()
-                .enumerate()
-                .map(|(k, mk)| (b[2 * k + 3], mk.as_ref()))
-                .collect();
-            let even: Vec<(T, MatRef<'_, T>)> = M
-                .iter()
-                .enumerate()
-                .map(|(k, mk)| (b[2 * k + 2], mk.as_ref()))
-                .collect();
-            let mut lu = prod(A, lincomb(&odd, T::zero()).as_ref());
-            matmul_acc(lu.as_mut(), E.as_ref(), view(&self.w, tr), T::one(), par);
-            (lu, lincomb(&even, T::zero()))
-        };
+        }
+        let mut lu = prod(A, lw.as_ref());
+        matmul_acc(lu.as_mut(), E.as_ref(), view(&self.w, tr), T::one(), par);
         // L_r = q⁻¹ (Lu + Lv + (Lu − Lv) R₀), in place: (lu, lv) ← (Lu + Lv, Lu − Lv).
         zip!(&mut lu, &mut lv).for_each(|unzip!(u, v)| {
             let (uu, vv) = (*u, *v);

@@ -25,6 +25,7 @@ mod cond;
 mod frechet;
 pub(crate) mod pade;
 mod row_jacobian;
+mod select;
 pub(crate) mod structured;
 
 pub use block::expm_frechet_block;
@@ -33,10 +34,10 @@ pub use row_jacobian::try_expm_diag_jacobian;
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
-use crate::expm::pade::{DEGREES, INV_C, coefficients, theta_table};
+use crate::expm::pade::{OddEven, coefficients_as, odd_even};
+use crate::expm::select::{Selection, select};
 use crate::kernels::{Lu, matmul_acc, matmul_into, par_for};
 use crate::memory as pool;
-use crate::norm::{AbsPowerNorms, EXACT_NORMS_BELOW, log2_norm1, norm1, norm1_of_product};
 use faer::traits::RealField;
 use faer::{Mat, MatRef, unzip, zip};
 use num_traits::Float;
@@ -80,6 +81,9 @@ pub(crate) struct Pade<T: RealField + 'static> {
     pub(crate) m: usize,
     /// Number of squarings.
     pub(crate) s: u32,
+    /// The coefficients `b_0..b_m` of `p_m`, converted to `T` once for the forward and every
+    /// derivative.
+    pub(crate) b: Vec<T>,
     /// `2⁻ˢA`.
     pub(crate) a: Mat<T>,
     /// Even powers of `2⁻ˢA`: `pows[k] = (2⁻ˢA)^{2k+2}` (A², A⁴, A⁶, A⁸ as the degree needs).
@@ -227,101 +231,13 @@ impl<T: Scalar> Pade<T> {
     fn new(A: MatRef<'_, T>, upper: bool) -> (Self, Mat<T>) {
         let n = A.nrows();
         let par = par_for(n);
-        let (theta, u, top) = theta_table::<T>();
-        let log2_u = u.log2();
-        let log2_a = log2_norm1(A).to_f64().unwrap();
-        let mut abs_powers = AbsPowerNorms::new(A);
-        // ℓ(2^-σ A, m) from log2‖|A|^{2m+1}‖₁ (scaling by 2^-σ shifts it by −(2m+1)σ).
-        let mut ell = |idx: usize, sigma: f64| -> u32 {
-            let m = DEGREES[idx] as f64;
-            let abs = abs_powers.log2_norm(DEGREES[idx] * 2 + 1);
-            let log2_alpha = abs - (2.0 * m + 1.0) * sigma - INV_C[idx].log2() - (log2_a - sigma);
-            let v = ((log2_alpha - log2_u) / (2.0 * m)).ceil();
-            if v.is_nan() || v <= 0.0 { 0 } else { v as u32 }
-        };
-        let root = |x: T, k: f64| x.to_f64().unwrap().powf(1.0 / k);
         let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| {
             let mut out = pool::zeros::<T>(n, n);
             matmul_into(out.as_mut(), x, y, par);
             out
         };
-
-        // Powers A², A⁴, A⁶ (pows[0..3]); for small n they are formed at once so that every
-        // d_k is exact (cheaper there than the estimator), otherwise as the degree needs them.
-        let exact = n <= EXACT_NORMS_BELOW;
-        let mut pows = vec![product(A, A)];
-        if exact {
-            pows.push(product(pows[0].as_ref(), pows[0].as_ref()));
-            pows.push(product(pows[0].as_ref(), pows[1].as_ref()));
-        }
-        let mut d6 = if exact {
-            root(norm1(pows[2].as_ref()), 6.0)
-        } else {
-            root(norm1_of_product(&[pows[0].as_ref(); 3]), 6.0)
-        };
-        let d4 = if exact {
-            root(norm1(pows[1].as_ref()), 4.0)
-        } else {
-            root(norm1_of_product(&[pows[0].as_ref(); 2]), 4.0)
-        };
-        let mut chosen: Option<usize> = None;
-        let mut a8: Option<Mat<T>> = None;
-        if d4.max(d6) <= theta[0] && ell(0, 0.0) == 0 {
-            chosen = Some(0);
-        }
-        let mut s = 0u32;
-        if chosen.is_none() {
-            if pows.len() < 2 {
-                pows.push(product(pows[0].as_ref(), pows[0].as_ref()));
-            }
-            let d4 = root(norm1(pows[1].as_ref()), 4.0);
-            if d4.max(d6) <= theta[1] && ell(1, 0.0) == 0 {
-                chosen = Some(1);
-            }
-        }
-        if chosen.is_none() {
-            if pows.len() < 3 {
-                pows.push(product(pows[0].as_ref(), pows[1].as_ref()));
-            }
-            d6 = root(norm1(pows[2].as_ref()), 6.0);
-            let d8 = if exact {
-                let p8 = product(pows[1].as_ref(), pows[1].as_ref());
-                let d8 = root(norm1(p8.as_ref()), 8.0);
-                a8 = Some(p8);
-                d8
-            } else {
-                root(norm1_of_product(&[pows[1].as_ref(); 2]), 8.0)
-            };
-            let eta3 = d6.max(d8);
-            for idx in [2, 3] {
-                if idx <= top && eta3 <= theta[idx] && ell(idx, 0.0) == 0 {
-                    chosen = Some(idx);
-                    break;
-                }
-            }
-            if chosen.is_none() {
-                let d10 = root(
-                    norm1_of_product(&[pows[1].as_ref(), pows[2].as_ref()]),
-                    10.0,
-                );
-                let eta4 = d8.max(d10);
-                // η₅ ≤ ‖A‖₁ always; taking the min also covers powers that overflowed.
-                let log2_eta5 = eta3.min(eta4).log2().min(log2_a);
-                let s0 = (log2_eta5 - theta[top].log2()).ceil().max(0.0);
-                let s0 = if s0.is_finite() { s0 as u32 } else { 0 };
-                s = s0 + ell(top, f64::from(s0));
-                chosen = Some(top);
-            }
-        }
-        let m = DEGREES[chosen.unwrap()];
-        if m == 9 {
-            pows.push(
-                a8.take()
-                    .unwrap_or_else(|| product(pows[1].as_ref(), pows[1].as_ref())),
-            );
-        }
-        let needed = if m == 13 { 3 } else { (m - 1) / 2 };
-        pows.truncate(needed);
+        let Selection { m, s, mut pows } = select(A);
+        let needed = pows.len();
 
         // Scale: A ← 2^-s A and the powers by 2^-2ks, unless that under- or overflows, in
         // which case the powers are recomputed from the scaled A.
@@ -345,33 +261,20 @@ impl<T: Scalar> Pade<T> {
         }
 
         // U = A·W and V, built in place (no temporaries: at n ≥ 128 every allocation is an
-        // mmap and its page faults).
-        let b: Vec<T> = coefficients(m)
-            .iter()
-            .map(|&x| T::from(x).unwrap())
-            .collect();
-        let (w, mut v, w1z1) = if m == 13 {
-            let [a2, a4, a6] = [pows[0].as_ref(), pows[1].as_ref(), pows[2].as_ref()];
-            let w1 = lincomb(&[(b[13], a6), (b[11], a4), (b[9], a2)], T::zero());
-            let mut w = lincomb(&[(b[7], a6), (b[5], a4), (b[3], a2)], b[1]);
+        // mmap and its page faults). The odd/even split is shared with the derivative.
+        let b = coefficients_as::<T>(m);
+        let refs: Vec<MatRef<'_, T>> = pows.iter().map(Mat::as_ref).collect();
+        let OddEven {
+            odd: mut w,
+            even: mut v,
+            high,
+        } = odd_even(&b, &refs, true);
+        if let Some((w1, z1)) = &high {
+            let a6 = pows[2].as_ref();
             matmul_acc(w.as_mut(), a6, w1.as_ref(), T::one(), par);
-            let z1 = lincomb(&[(b[12], a6), (b[10], a4), (b[8], a2)], T::zero());
-            let mut v = lincomb(&[(b[6], a6), (b[4], a4), (b[2], a2)], b[0]);
             matmul_acc(v.as_mut(), a6, z1.as_ref(), T::one(), par);
-            (w, v, Some((w1, z1)))
-        } else {
-            let odd: Vec<(T, MatRef<'_, T>)> = pows
-                .iter()
-                .enumerate()
-                .map(|(k, p)| (b[2 * k + 3], p.as_ref()))
-                .collect();
-            let even: Vec<(T, MatRef<'_, T>)> = pows
-                .iter()
-                .enumerate()
-                .map(|(k, p)| (b[2 * k + 2], p.as_ref()))
-                .collect();
-            (lincomb(&odd, b[1]), lincomb(&even, b[0]), None)
-        };
+        }
+        let w1z1 = high;
         // (v, r) ← (V − U, V + U) = (q, p); R₀ = q⁻¹ p.
         let mut r = product(a.as_ref(), w.as_ref());
         zip!(&mut v, &mut r).for_each(|unzip!(v, u)| {
@@ -390,6 +293,7 @@ impl<T: Scalar> Pade<T> {
         let mut pade = Pade {
             m,
             s,
+            b,
             a,
             pows,
             w,

@@ -10,6 +10,9 @@
 //! * `c_{2m+1} = (m!)² / ((2m)! (2m+1)!)`: the leading coefficient of the backward-error
 //!   series, used by the over-scaling correction `ℓ(A, m)` (Al-Mohy & Higham 2009, eq. 5.1).
 
+use crate::Scalar;
+use crate::expm::lincomb;
+use faer::{Mat, MatRef};
 use num_traits::Float;
 
 /// The Padé degrees tried, in order.
@@ -103,6 +106,63 @@ pub(crate) fn theta_table<T: Float>() -> (&'static [f64; 5], f64, usize) {
         (&THETA_F32, eps / 2.0, 2)
     } else {
         (&THETA_F64, eps / 2.0, 4)
+    }
+}
+
+/// [`coefficients`] converted to `T` (once per [`Expm`](crate::Expm): the cache keeps them).
+pub(crate) fn coefficients_as<T: Scalar>(m: usize) -> Vec<T> {
+    coefficients(m)
+        .iter()
+        .map(|&x| T::from(x).unwrap())
+        .collect()
+}
+
+/// The odd and even parts of `p_m` as linear combinations of the even powers — of `A` in the
+/// forward pass (`U = A·odd`, `V = even`), of their Fréchet derivatives `M_k` in the
+/// derivative (the same coefficients, no identity term). For `m = 13` (Higham 2005, eq. 2.14)
+/// the high halves `W₁ = b₁₃A⁶ + b₁₁A⁴ + b₉A²`, `Z₁ = b₁₂A⁶ + b₁₀A⁴ + b₈A²` are returned
+/// apart, for the caller to add `A⁶·W₁`, `A⁶·Z₁` (and, in the derivative, `M₆·W₁`, `M₆·Z₁`).
+pub(crate) struct OddEven<T> {
+    /// `Σ b_{2k+3} P_k (+ b₁I)`: the low half for `m = 13`.
+    pub(crate) odd: Mat<T>,
+    /// `Σ b_{2k+2} P_k (+ b₀I)`: the low half for `m = 13`.
+    pub(crate) even: Mat<T>,
+    /// `(W₁, Z₁)` for `m = 13`.
+    pub(crate) high: Option<(Mat<T>, Mat<T>)>,
+}
+
+/// The one odd/even assembly of the Padé numerator, shared by the forward pass and Algorithm
+/// 6.4's derivative: `b` are the coefficients of degree `m = b.len() − 1`, `pows[k]` the
+/// (derivative of the) power `A^{2k+2}`; `identity` adds `b₁I`, `b₀I` (forward only).
+pub(crate) fn odd_even<T: Scalar>(b: &[T], pows: &[MatRef<'_, T>], identity: bool) -> OddEven<T> {
+    let (c1, c0) = if identity {
+        (b[1], b[0])
+    } else {
+        (T::zero(), T::zero())
+    };
+    if b.len() == 14 {
+        let [p2, p4, p6] = [pows[0], pows[1], pows[2]];
+        let w1 = lincomb(&[(b[13], p6), (b[11], p4), (b[9], p2)], T::zero());
+        let odd = lincomb(&[(b[7], p6), (b[5], p4), (b[3], p2)], c1);
+        let z1 = lincomb(&[(b[12], p6), (b[10], p4), (b[8], p2)], T::zero());
+        let even = lincomb(&[(b[6], p6), (b[4], p4), (b[2], p2)], c0);
+        OddEven {
+            odd,
+            even,
+            high: Some((w1, z1)),
+        }
+    } else {
+        let part = |shift: usize| -> Vec<(T, MatRef<'_, T>)> {
+            pows.iter()
+                .enumerate()
+                .map(|(k, &p)| (b[2 * k + shift], p))
+                .collect()
+        };
+        OddEven {
+            odd: lincomb(&part(3), c1),
+            even: lincomb(&part(2), c0),
+            high: None,
+        }
     }
 }
 

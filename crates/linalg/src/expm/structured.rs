@@ -15,7 +15,6 @@
 //! exactly as the forward built `R_s`.
 use crate::Scalar;
 use crate::expm::Pade;
-use crate::expm::pade::coefficients;
 use crate::kernels::{matmul_into, par_for};
 use faer::traits::RealField;
 use faer::{Mat, MatMut, MatRef};
@@ -29,10 +28,7 @@ pub(crate) struct Structured<'a, T: RealField + 'static> {
 
 impl<'a, T: Scalar> Structured<'a, T> {
     pub(crate) fn new(p: &'a Pade<T>) -> Self {
-        let c: Vec<T> = coefficients(p.m)
-            .iter()
-            .map(|&x| T::from(x).unwrap())
-            .collect();
+        let c = p.b.clone();
         let cq = c
             .iter()
             .enumerate()

@@ -35,4 +35,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     pub fn exp(self) -> Var<'t, T> {
         self.apply(Exp, &[])
     }
+
+    /// Fallible [`Var::exp`]: `NonFinite` when an entry overflows.
+    pub fn try_exp(self) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Exp, &[])
+    }
 }

@@ -1,6 +1,6 @@
 //! Matrix product `C = A·B`. VJP: `Ā = C̄·Bᵀ`, `B̄ = Aᵀ·C̄`.
 use crate::{Op, Scalar, TapeError, Var};
-use expgrad_linalg::{gemm, par_for};
+use expgrad_linalg::kernels::{gemm, par_for};
 
 use faer::{Accum, Mat, MatRef};
 

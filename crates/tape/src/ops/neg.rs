@@ -36,4 +36,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     pub fn neg(self) -> Var<'t, T> {
         self.apply(Neg, &[])
     }
+
+    /// Fallible [`Var::neg`]: never fails on a recorded `Var` (for uniformity).
+    pub fn try_neg(self) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Neg, &[])
+    }
 }

@@ -37,4 +37,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     pub fn scale(self, alpha: T) -> Var<'t, T> {
         self.apply(Scale(alpha), &[])
     }
+
+    /// Fallible [`Var::scale`]: `NonFinite` for a non-finite `alpha` or an overflowing result.
+    pub fn try_scale(self, alpha: T) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Scale(alpha), &[])
+    }
 }

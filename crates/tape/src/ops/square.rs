@@ -35,4 +35,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     pub fn square(self) -> Var<'t, T> {
         self.apply(Square, &[])
     }
+
+    /// Fallible [`Var::square`]: `NonFinite` when an entry overflows.
+    pub fn try_square(self) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Square, &[])
+    }
 }

@@ -35,4 +35,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     pub fn sum(self) -> Var<'t, T> {
         self.apply(Sum, &[])
     }
+
+    /// Fallible [`Var::sum`]: `NonFinite` when the sum overflows.
+    pub fn try_sum(self) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Sum, &[])
+    }
 }

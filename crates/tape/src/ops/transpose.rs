@@ -33,4 +33,9 @@ impl<'t, T: Scalar> Var<'t, T> {
     pub fn transpose(self) -> Var<'t, T> {
         self.apply(Transpose, &[])
     }
+
+    /// Fallible [`Var::transpose`]: never fails on a recorded `Var` (for uniformity).
+    pub fn try_transpose(self) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Transpose, &[])
+    }
 }

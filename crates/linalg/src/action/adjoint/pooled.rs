@@ -1,44 +1,18 @@
 //! [`PooledAction`]: an [`ExpmAction`] whose memory returns to a per-thread pool when it is
 //! dropped, so that tape nodes rebuilt every iteration (the residual of an op lives in the
 //! tape and dies at `clear`) reuse the blocks of the previous iteration without the caller
-//! threading an [`ActionWorkspace`] through.
+//! threading an [`ActionWorkspace`](crate::ActionWorkspace) through.
 
-use crate::action::plan::DEFAULT_STORE_BUDGET_BYTES;
-use crate::{
-    ActionCotangent, ActionWorkspace, ExpmAction, ExpmActionOptions, GradLinOp, LinalgError, Scalar,
-};
-use core::any::Any;
-use core::cell::RefCell;
+use crate::memory::{give_workspace as give, take_workspace as take};
+use crate::{ActionCotangent, ExpmAction, ExpmActionOptions, GradLinOp, LinalgError, Scalar};
 use core::ops::Deref;
-use faer::traits::RealField;
 use faer::{Mat, MatRef};
 
-thread_local! {
-    /// One workspace per scalar type, per thread.
-    static POOL: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
-}
-
-fn take<T: RealField + 'static>() -> ActionWorkspace<T> {
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        match p.iter().position(|b| b.is::<ActionWorkspace<T>>()) {
-            Some(i) => *p.swap_remove(i).downcast().expect("checked type"),
-            None => ActionWorkspace::new(),
-        }
-    })
-}
-
-fn give<T: RealField + 'static>(mut ws: ActionWorkspace<T>) {
-    // Hold at most the default store budget per thread.
-    ws.trim(DEFAULT_STORE_BUDGET_BYTES / core::mem::size_of::<T>().max(1));
-    // `try_with`: during thread teardown the pool may already be gone; then just drop.
-    let _ = POOL.try_with(|p| p.borrow_mut().push(Box::new(ws)));
-}
-
-/// An [`ExpmAction`] taken from and returned to a per-thread [`ActionWorkspace`]: the same
+/// An [`ExpmAction`] taken from and returned to a per-thread [`ActionWorkspace`](crate::ActionWorkspace): the same
 /// values and gradients bitwise (see [`ExpmAction::try_new_in`]), without the first-touch
-/// page faults of fresh memory in loops. Dereferences to [`ExpmAction`]. The pool keeps at
-/// most [`DEFAULT_STORE_BUDGET_BYTES`] per thread and scalar type.
+/// page faults of fresh memory in loops. Dereferences to [`ExpmAction`]. The blocks live in the
+/// crate's one per-thread pool, under its byte budget (256 MiB per thread, shared with the
+/// dense forward's work matrices).
 ///
 /// ```
 /// use expgrad_linalg::{ExpmActionOptions, PooledAction};
