@@ -30,10 +30,12 @@
 mod action;
 mod error;
 mod expm;
+mod finite;
 #[doc(hidden)]
 pub mod kernels;
 mod memory;
 mod norm;
+mod onenormest;
 mod scalar;
 
 #[allow(deprecated)]

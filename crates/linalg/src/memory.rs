@@ -69,6 +69,18 @@ pub(crate) fn zeros<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
     }
 }
 
+/// `a·b` in a matrix from the pool: the forward pass's products, whose matrices a dropped
+/// [`Expm`](crate::Expm) gives back.
+pub(crate) fn product<T: RealField + 'static>(
+    a: faer::MatRef<'_, T>,
+    b: faer::MatRef<'_, T>,
+    par: faer::Par,
+) -> Mat<T> {
+    let mut out = zeros::<T>(a.nrows(), b.ncols());
+    crate::kernels::matmul_into(out.as_mut(), a, b, par);
+    out
+}
+
 /// Gives `m` back to the pool (or frees it if the pool is full or `m` is empty).
 pub(crate) fn recycle<T: RealField + 'static>(m: Mat<T>) {
     let bytes = bytes_of(&m);

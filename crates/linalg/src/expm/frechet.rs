@@ -23,7 +23,7 @@ use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{OddEven, odd_even};
 use crate::expm::{Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, scale_pow2};
-use crate::kernels::{matmul_acc, matmul_into, par_for};
+use crate::kernels::{matmul_acc, matmul_into, par_for, product};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// `(exp(A), L(A, E))`. Panics with the [`LinalgError`] message on bad input or overflow.
@@ -132,11 +132,7 @@ impl<T: Scalar> Pade<T> {
         let A = view(&self.a, tr);
         let mut E = e.to_owned();
         scale_pow2(&mut E, -(self.s as i32));
-        let prod = |x: MatRef<'_, T>, y: MatRef<'_, T>| {
-            let mut out = Mat::<T>::zeros(n, n);
-            matmul_into(out.as_mut(), x, y, par);
-            out
-        };
+        let prod = |x: MatRef<'_, T>, y: MatRef<'_, T>| product(x, y, par);
         // M[k] = derivative of the power pows[k] = A^{2k+2}.
         let a2 = view(&self.pows[0], tr);
         let mut M: Vec<Mat<T>> = Vec::with_capacity(self.pows.len());

@@ -36,6 +36,7 @@ use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{OddEven, coefficients_as, odd_even};
 use crate::expm::select::{Selection, select};
+pub(crate) use crate::finite::{all_finite, check_finite, check_square_finite};
 use crate::kernels::{Lu, matmul_acc, matmul_into, par_for};
 use crate::memory as pool;
 use faer::traits::RealField;
@@ -126,34 +127,6 @@ pub fn try_expm<T: Scalar>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
     Expm::try_new(a).map(|f| f.value)
 }
 
-pub(crate) fn check_square_finite<T: Scalar>(
-    op: &'static str,
-    a: MatRef<'_, T>,
-) -> Result<(), LinalgError> {
-    if a.nrows() != a.ncols() {
-        return Err(LinalgError::NotSquare {
-            op,
-            shape: a.shape(),
-        });
-    }
-    check_finite(op, a)
-}
-
-pub(crate) fn check_finite<T: Scalar>(
-    op: &'static str,
-    a: MatRef<'_, T>,
-) -> Result<(), LinalgError> {
-    if a.col_iter().all(|c| c.iter().all(|x| x.is_finite())) {
-        Ok(())
-    } else {
-        Err(LinalgError::NonFinite { op })
-    }
-}
-
-pub(crate) fn all_finite<T: Float>(a: MatRef<'_, T>) -> bool {
-    a.col_iter().all(|c| c.iter().all(|x| x.is_finite()))
-}
-
 fn strictly_lower_is_zero<T: Scalar>(a: MatRef<'_, T>) -> bool {
     (0..a.ncols()).all(|j| (j + 1..a.nrows()).all(|i| a[(i, j)] == T::zero()))
 }
@@ -231,11 +204,7 @@ impl<T: Scalar> Pade<T> {
     fn new(A: MatRef<'_, T>, upper: bool) -> (Self, Mat<T>) {
         let n = A.nrows();
         let par = par_for(n);
-        let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| {
-            let mut out = pool::zeros::<T>(n, n);
-            matmul_into(out.as_mut(), x, y, par);
-            out
-        };
+        let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| pool::product(x, y, par);
         let Selection { m, s, mut pows } = select(A);
         let needed = pows.len();
 

@@ -20,7 +20,7 @@ pub(crate) const DEGREES: [usize; 5] = [3, 5, 7, 9, 13];
 
 /// θ_m for u = 2⁻⁵³ (f64), degrees 3, 5, 7, 9, 13 (as printed in the papers).
 #[allow(clippy::excessive_precision)]
-pub(crate) const THETA_F64: [f64; 5] = [
+pub(crate) const PADE_THETA_F64: [f64; 5] = [
     1.495585217958292e-2,
     2.539398330063230e-1,
     9.504178996162932e-1,
@@ -30,7 +30,7 @@ pub(crate) const THETA_F64: [f64; 5] = [
 
 /// θ_m for u = 2⁻²⁴ (f32), degrees 3, 5, 7, 9, 13 (`scripts/theta.py`).
 #[allow(clippy::excessive_precision)]
-pub(crate) const THETA_F32: [f64; 5] = [
+pub(crate) const PADE_THETA_F32: [f64; 5] = [
     4.258730034897931e-1,
     1.880152698533769e0,
     3.925724846433284e0,
@@ -103,9 +103,9 @@ pub(crate) fn coefficients(m: usize) -> &'static [f64] {
 pub(crate) fn theta_table<T: Float>() -> (&'static [f64; 5], f64, usize) {
     let eps = T::epsilon().to_f64().unwrap();
     if eps >= f64::from(f32::EPSILON) {
-        (&THETA_F32, eps / 2.0, 2)
+        (&PADE_THETA_F32, eps / 2.0, 2)
     } else {
-        (&THETA_F64, eps / 2.0, 4)
+        (&PADE_THETA_F64, eps / 2.0, 4)
     }
 }
 
@@ -203,8 +203,8 @@ mod tests {
 
     #[test]
     fn precision_picks_its_table() {
-        assert_eq!(theta_table::<f64>().0[4], THETA_F64[4]);
-        assert_eq!(theta_table::<f32>().0[4], THETA_F32[4]);
+        assert_eq!(theta_table::<f64>().0[4], PADE_THETA_F64[4]);
+        assert_eq!(theta_table::<f32>().0[4], PADE_THETA_F32[4]);
         assert_eq!((theta_table::<f64>().2, theta_table::<f32>().2), (4, 2));
         assert_eq!(theta_table::<f64>().1, 2f64.powi(-53));
     }

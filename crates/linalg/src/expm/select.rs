@@ -4,7 +4,7 @@
 
 use crate::Scalar;
 use crate::expm::pade::{DEGREES, INV_C, theta_table};
-use crate::kernels::{matmul_into, par_for};
+use crate::kernels::par_for;
 use crate::memory as pool;
 use crate::norm::{AbsPowerNorms, EXACT_NORMS_BELOW, log2_norm1, norm1, norm1_of_product};
 use faer::{Mat, MatRef};
@@ -38,11 +38,7 @@ pub(crate) fn select<T: Scalar>(A: MatRef<'_, T>) -> Selection<T> {
         if v.is_nan() || v <= 0.0 { 0 } else { v as u32 }
     };
     let root = |x: T, k: f64| x.to_f64().unwrap().powf(1.0 / k);
-    let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| {
-        let mut out = pool::zeros::<T>(n, n);
-        matmul_into(out.as_mut(), x, y, par);
-        out
-    };
+    let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| pool::product(x, y, par);
 
     // Powers A², A⁴, A⁶ (pows[0..3]); for small n they are formed at once so that every
     // d_k is exact (cheaper there than the estimator), otherwise as the degree needs them.

@@ -117,8 +117,7 @@ pub(crate) fn hstack<T: RealField>(vs: &[Mat<T>]) -> Mat<T> {
     Mat::from_fn(n, vs.len(), |r, j| vs[j][(r, 0)].clone())
 }
 
+/// `x·y` with the parallelism of `x`'s size.
 pub(crate) fn product<T: RealField>(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Mat<T> {
-    let mut out = Mat::<T>::zeros(x.nrows(), y.ncols());
-    matmul_into(out.as_mut(), x, y, par_for(x.nrows()));
-    out
+    crate::kernels::product(x, y, par_for(x.nrows()))
 }

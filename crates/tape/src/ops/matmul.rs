@@ -1,18 +1,16 @@
 //! Matrix product `C = A·B`. VJP: `Ā = C̄·Bᵀ`, `B̄ = Aᵀ·C̄`.
 use crate::{Op, Scalar, TapeError, Var};
-use expgrad_linalg::kernels::{gemm, par_for};
+use expgrad_linalg::kernels::{self, par_for};
 
-use faer::{Accum, Mat, MatRef};
+use faer::{Mat, MatRef};
 
 /// Matrix product `C = A·B` (A m×k, B k×n). VJP: `Ā = C̄·Bᵀ`, `B̄ = Aᵀ·C̄`.
 pub struct Matmul;
 
 /// `a·b` in a new matrix, with expgrad's parallelism policy and small-matrix kernel.
 pub(crate) fn product<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat<T> {
-    let mut out = Mat::<T>::zeros(a.nrows(), b.ncols());
     let size = a.nrows().max(a.ncols()).max(b.ncols());
-    gemm(out.as_mut(), Accum::Replace, a, b, T::one(), par_for(size));
-    out
+    kernels::product(a, b, par_for(size))
 }
 
 impl<T: Scalar> Op<T> for Matmul {

@@ -28,7 +28,7 @@ pub use options::{
 use super::op::{LinOp, max_nan};
 use crate::Scalar;
 use crate::error::LinalgError;
-use crate::norm::onenormest;
+use crate::onenormest::onenormest;
 use faer::{Mat, MatRef};
 use std::cell::Cell;
 use theta::{M_MAX, P_MAX, taylor_theta};

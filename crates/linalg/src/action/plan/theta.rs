@@ -22,7 +22,7 @@ pub(crate) const P_MAX: usize = 8;
 
 /// θ_m, m = 1..55, for `tol = 2⁻⁵³` (f64); index `m − 1`.
 #[allow(clippy::excessive_precision)]
-pub(crate) const THETA_F64: [f64; 55] = [
+pub(crate) const TAYLOR_THETA_F64: [f64; 55] = [
     2.2204460492503128e-16, // m = 1
     2.5809568029717672e-8,  // m = 2
     1.3863478661191213e-5,  // m = 3
@@ -81,7 +81,7 @@ pub(crate) const THETA_F64: [f64; 55] = [
 ];
 /// θ_m, m = 1..55, for `tol = 2⁻²⁴` (f32); index `m − 1`.
 #[allow(clippy::excessive_precision)]
-pub(crate) const THETA_F32: [f64; 55] = [
+pub(crate) const TAYLOR_THETA_F32: [f64; 55] = [
     1.1920928007687877e-7, // m = 1
     5.9788588938052333e-4, // m = 2
     1.1233864735286707e-2, // m = 3
@@ -144,9 +144,9 @@ pub(crate) const THETA_F32: [f64; 55] = [
 pub(crate) fn taylor_theta<T: num_traits::Float>() -> (&'static [f64; M_MAX], f64) {
     let eps = T::epsilon().to_f64().unwrap_or(f64::EPSILON);
     if eps >= f64::from(f32::EPSILON) {
-        (&THETA_F32, eps / 2.0)
+        (&TAYLOR_THETA_F32, eps / 2.0)
     } else {
-        (&THETA_F64, eps / 2.0)
+        (&TAYLOR_THETA_F64, eps / 2.0)
     }
 }
 
@@ -179,7 +179,7 @@ mod tests {
             (55, 9.9, 0.05),
         ];
         for (m, v, half) in f64_printed {
-            let got = THETA_F64[m - 1];
+            let got = TAYLOR_THETA_F64[m - 1];
             assert!((got - v).abs() <= half, "f64 m={m}: {got} vs {v}");
         }
         let f32_printed: [(usize, f64, f64); 11] = [
@@ -196,7 +196,7 @@ mod tests {
             (55, 1.3e1, 0.05e1),
         ];
         for (m, v, half) in f32_printed {
-            let got = THETA_F32[m - 1];
+            let got = TAYLOR_THETA_F32[m - 1];
             assert!((got - v).abs() <= half, "f32 m={m}: {got} vs {v}");
         }
     }
@@ -204,12 +204,15 @@ mod tests {
     #[test]
     fn tables_increase_and_f32_is_larger() {
         for m in 1..M_MAX {
-            assert!(THETA_F64[m] > THETA_F64[m - 1] && THETA_F32[m] > THETA_F32[m - 1]);
-            assert!(THETA_F32[m] > THETA_F64[m]);
+            assert!(
+                TAYLOR_THETA_F64[m] > TAYLOR_THETA_F64[m - 1]
+                    && TAYLOR_THETA_F32[m] > TAYLOR_THETA_F32[m - 1]
+            );
+            assert!(TAYLOR_THETA_F32[m] > TAYLOR_THETA_F64[m]);
         }
         // θ₁ = 2·tol to first order (h₂(x)/x = −x/2 + O(x²)).
-        assert!((THETA_F64[0] / 2f64.powi(-52) - 1.0).abs() < 1e-6);
-        assert_eq!(taylor_theta::<f32>().0[54], THETA_F32[54]);
+        assert!((TAYLOR_THETA_F64[0] / 2f64.powi(-52) - 1.0).abs() < 1e-6);
+        assert_eq!(taylor_theta::<f32>().0[54], TAYLOR_THETA_F32[54]);
         assert_eq!(taylor_theta::<f64>().1, 2f64.powi(-53));
     }
 }
