@@ -9,7 +9,7 @@
 //!   public custom-op trait [`tape::Op`] and [`tape::gradcheck`].
 //! * [`diag`] (`expgrad-diag`): diagonal scaling ops `Diag(d)·A`, `A·Diag(d)`, built only on
 //!   the public op trait, so `∂(exp(Diag(d)·A)·v)/∂d` falls out of generic backprop.
-//! * [`reference`]: slow reference routes to `∂(exp(Diag(d)A)v)/∂d` (Fréchet columns, the
+//! * [`reference`](mod@reference): slow reference routes to `∂(exp(Diag(d)A)v)/∂d` (Fréchet columns, the
 //!   Kronecker closed form) for tests and teaching.
 //! * [`prelude`]: the names a model needs.
 //!
@@ -25,9 +25,12 @@
 //! ```
 #![warn(missing_docs)]
 
+#[doc(inline)]
 pub use expgrad_diag as diag;
+#[doc(inline)]
 pub use expgrad_linalg as linalg;
 pub mod reference;
+#[doc(inline)]
 pub use expgrad_tape as tape;
 
 /// The names a model needs: `use expgrad::prelude::*;`.

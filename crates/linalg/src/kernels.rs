@@ -30,7 +30,7 @@ pub fn par_for(n: usize) -> Par {
 }
 
 /// `a·b` in a new matrix, with the given parallelism: the "allocate and multiply" helper of
-/// the crates ([`memory::product`](crate::memory::product) takes the matrix from the pool).
+/// the crates (the forward pass takes its matrices from the per-thread pool instead).
 pub fn product<T: RealField>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Mat<T> {
     let mut out = Mat::zeros(a.nrows(), b.ncols());
     matmul_into(out.as_mut(), a, b, par);
