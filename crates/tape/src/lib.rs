@@ -28,6 +28,7 @@
 mod error;
 mod gradients;
 mod op;
+mod operand;
 pub mod ops;
 mod tape;
 pub mod testing;
@@ -36,6 +37,8 @@ mod var;
 pub use error::TapeError;
 pub use gradients::Gradients;
 pub use op::Op;
+pub use operand::{IntoVar, ScaleFactor};
+pub use ops::{add_n, try_add_n};
 pub use tape::Tape;
 pub use testing::{GradcheckOptions, GradcheckReport, InputReport, gradcheck, gradcheck_with};
 pub use var::Var;

@@ -84,6 +84,23 @@ impl<T: Scalar> Tape<T> {
         Ok(self.push_leaf(value, false))
     }
 
+    /// A 1×1 constant `value` (a time, a weight, a step).
+    ///
+    /// ```
+    /// let tape = expgrad_tape::Tape::new();
+    /// let t = tape.scalar(0.5);
+    /// let x = tape.var(faer::mat![[1.0, 2.0f64]]);
+    /// assert_eq!(x.scale(t).value(), faer::mat![[0.5, 1.0]]);
+    /// ```
+    pub fn scalar(&self, value: T) -> Var<'_, T> {
+        self.constant(Mat::from_fn(1, 1, |_, _| value))
+    }
+
+    /// A tracked 1×1 variable `value`.
+    pub fn scalar_var(&self, value: T) -> Var<'_, T> {
+        self.var(Mat::from_fn(1, 1, |_, _| value))
+    }
+
     /// Number of nodes recorded.
     pub fn len(&self) -> usize {
         self.nodes.borrow().len()
@@ -172,6 +189,16 @@ impl<T: Scalar> Tape<T> {
     }
 
     /// `Err(ForeignVar)` unless `v` belongs to this tape, recorded since the last clear.
+    /// The shape of `v`, or `ForeignVar` naming `op`.
+    pub(crate) fn try_shape(
+        &self,
+        v: Var<'_, T>,
+        op: &'static str,
+    ) -> Result<(usize, usize), TapeError> {
+        self.check(v, op)?;
+        Ok(self.nodes.borrow()[v.index].value.shape())
+    }
+
     pub(crate) fn check(&self, v: Var<'_, T>, op: &'static str) -> Result<(), TapeError> {
         if core::ptr::eq(v.tape, self) && v.generation == self.generation.get() {
             Ok(())

@@ -1,6 +1,6 @@
 //! Elementwise quotient `a / b`. VJP: `ā = ḡ / b`, `b̄ = −ḡ ∘ (a / b) / b`.
 use super::same_shape;
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise quotient `a / b` (a zero in `b` is a `Domain` error, never ∞/NaN).
@@ -44,11 +44,11 @@ impl<'t, T: Scalar> Var<'t, T> {
     // implemented too (var.rs) and call this.
     #[allow(clippy::should_implement_trait)]
     #[track_caller]
-    pub fn div(self, other: Var<'t, T>) -> Var<'t, T> {
-        self.apply(Div, &[other])
+    pub fn div(self, other: impl IntoVar<'t, T>) -> Var<'t, T> {
+        self.apply(Div, &[other.into_var(self.tape)])
     }
     /// Fallible [`Var::div`].
-    pub fn try_div(self, other: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
-        self.try_apply(Div, &[other])
+    pub fn try_div(self, other: impl IntoVar<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Div, &[other.into_var(self.tape)])
     }
 }

@@ -1,6 +1,6 @@
 //! Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ` (1×1). VJP: `ā = ḡ b`, `b̄ = ḡ a`.
 use super::same_shape;
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef, Scale, unzip, zip};
 
 /// Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ`, a 1×1 result. VJP: `ā = ḡ b`, `b̄ = ḡ a`.
@@ -36,11 +36,11 @@ impl<T: Scalar> Op<T> for Dot {
 impl<'t, T: Scalar> Var<'t, T> {
     /// Frobenius inner product `⟨self, other⟩` (1×1). Panics naming both shapes if they differ.
     #[track_caller]
-    pub fn dot(self, other: Var<'t, T>) -> Var<'t, T> {
-        self.apply(Dot, &[other])
+    pub fn dot(self, other: impl IntoVar<'t, T>) -> Var<'t, T> {
+        self.apply(Dot, &[other.into_var(self.tape)])
     }
     /// Fallible [`Var::dot`].
-    pub fn try_dot(self, other: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
-        self.try_apply(Dot, &[other])
+    pub fn try_dot(self, other: impl IntoVar<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Dot, &[other.into_var(self.tape)])
     }
 }

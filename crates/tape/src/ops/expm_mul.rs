@@ -6,7 +6,7 @@
 //! O(2ˢ·m·k·n²) instead of the O(n³) of `x.expm().matmul(v)`'s generic adjoint — for a few
 //! columns the gradient costs little more than the forward.
 use super::matmul::product;
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
 
@@ -76,12 +76,12 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// assert!((&g1 - &g2).norm_max() < 1e-14);
     /// ```
     #[track_caller]
-    pub fn expm_mul(self, v: Var<'t, T>) -> Var<'t, T> {
-        self.apply(ExpmMul, &[v])
+    pub fn expm_mul(self, v: impl IntoVar<'t, T>) -> Var<'t, T> {
+        self.apply(ExpmMul, &[v.into_var(self.tape)])
     }
 
     /// Fallible [`Var::expm_mul`].
-    pub fn try_expm_mul(self, v: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
-        self.try_apply(ExpmMul, &[v])
+    pub fn try_expm_mul(self, v: impl IntoVar<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(ExpmMul, &[v.into_var(self.tape)])
     }
 }

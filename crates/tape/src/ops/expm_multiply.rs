@@ -4,7 +4,7 @@
 //! term to the sink the operator builds and turned into the first input's cotangent by the
 //! [`ActionOperand`]. The tape supplies [`DenseOperand`] (a dense tracked `X`);
 //! `expgrad-diag` supplies `Diag(d)·A` through the same trait.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::{ExpmActionOptions, GradLinOp, LinOp, NoCotangent, PooledAction};
 use faer::{Mat, MatRef};
 
@@ -133,14 +133,18 @@ impl<'t, T: Scalar> Var<'t, T> {
     /// assert!((g.wrt(x) - g2.wrt(x)).norm_max() < 1e-13);
     /// ```
     #[track_caller]
-    pub fn expm_multiply(self, v: Var<'t, T>, t: Var<'t, T>) -> Var<'t, T> {
+    pub fn expm_multiply(self, v: impl IntoVar<'t, T>, t: impl IntoVar<'t, T>) -> Var<'t, T> {
         self.expm_multiply_with(v, t, ExpmActionOptions::default())
     }
 
     /// Fallible [`Var::expm_multiply`]: shape errors, non-finite inputs, overflow, or an
     /// exceeded [`ActionBudget`](expgrad_linalg::ActionBudget) (huge `|t|·‖X‖`) as a
     /// [`TapeError`], never a panic or an abort.
-    pub fn try_expm_multiply(self, v: Var<'t, T>, t: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
+    pub fn try_expm_multiply(
+        self,
+        v: impl IntoVar<'t, T>,
+        t: impl IntoVar<'t, T>,
+    ) -> Result<Var<'t, T>, TapeError> {
         self.try_expm_multiply_with(v, t, ExpmActionOptions::default())
     }
 
@@ -148,20 +152,22 @@ impl<'t, T: Scalar> Var<'t, T> {
     #[track_caller]
     pub fn expm_multiply_with(
         self,
-        v: Var<'t, T>,
-        t: Var<'t, T>,
+        v: impl IntoVar<'t, T>,
+        t: impl IntoVar<'t, T>,
         options: ExpmActionOptions,
     ) -> Var<'t, T> {
+        let (v, t) = (v.into_var(self.tape), t.into_var(self.tape));
         self.apply(ExpmMultiply::new(DenseOperand, options), &[v, t])
     }
 
     /// Fallible [`Var::expm_multiply_with`].
     pub fn try_expm_multiply_with(
         self,
-        v: Var<'t, T>,
-        t: Var<'t, T>,
+        v: impl IntoVar<'t, T>,
+        t: impl IntoVar<'t, T>,
         options: ExpmActionOptions,
     ) -> Result<Var<'t, T>, TapeError> {
+        let (v, t) = (v.into_var(self.tape), t.into_var(self.tape));
         self.try_apply(ExpmMultiply::new(DenseOperand, options), &[v, t])
     }
 }

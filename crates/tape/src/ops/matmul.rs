@@ -1,5 +1,5 @@
 //! Matrix product `C = A·B`. VJP: `Ā = C̄·Bᵀ`, `B̄ = Aᵀ·C̄`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::kernels::{self, par_for};
 
 use faer::{Mat, MatRef};
@@ -46,11 +46,11 @@ impl<T: Scalar> Op<T> for Matmul {
 impl<'t, T: Scalar> Var<'t, T> {
     /// Matrix product `self · other`. Panics naming both shapes if the inner sizes differ.
     #[track_caller]
-    pub fn matmul(self, other: Var<'t, T>) -> Var<'t, T> {
-        self.apply(Matmul, &[other])
+    pub fn matmul(self, other: impl IntoVar<'t, T>) -> Var<'t, T> {
+        self.apply(Matmul, &[other.into_var(self.tape)])
     }
     /// Fallible [`Var::matmul`].
-    pub fn try_matmul(self, other: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
-        self.try_apply(Matmul, &[other])
+    pub fn try_matmul(self, other: impl IntoVar<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Matmul, &[other.into_var(self.tape)])
     }
 }

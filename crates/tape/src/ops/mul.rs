@@ -1,6 +1,6 @@
 //! Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ b`, `b̄ = ḡ ∘ a`.
 use super::same_shape;
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ b`, `b̄ = ḡ ∘ a`.
@@ -37,11 +37,11 @@ impl<'t, T: Scalar> Var<'t, T> {
     // implemented too (var.rs) and call this.
     #[allow(clippy::should_implement_trait)]
     #[track_caller]
-    pub fn mul(self, other: Var<'t, T>) -> Var<'t, T> {
-        self.apply(Mul, &[other])
+    pub fn mul(self, other: impl IntoVar<'t, T>) -> Var<'t, T> {
+        self.apply(Mul, &[other.into_var(self.tape)])
     }
     /// Fallible [`Var::mul`].
-    pub fn try_mul(self, other: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
-        self.try_apply(Mul, &[other])
+    pub fn try_mul(self, other: impl IntoVar<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Mul, &[other.into_var(self.tape)])
     }
 }

@@ -1,5 +1,5 @@
 //! Multiplication by a constant scalar `α·a`. VJP: `ā = α ḡ`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Op, Scalar, ScaleFactor, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Multiplication by a constant scalar, `α·a`. VJP: `ā = α ḡ`.
@@ -32,14 +32,24 @@ impl<T: Scalar> Op<T> for Scale<T> {
 }
 
 impl<'t, T: Scalar> Var<'t, T> {
-    /// `alpha · self` for a constant `alpha` (panics if `alpha` is not finite).
+    /// `alpha · self` for a constant number `alpha`, or for a 1×1 variable `alpha` (then
+    /// differentiated too: `ᾱ = ⟨ḡ, self⟩`). Panics if `alpha` is not finite or not 1×1.
+    ///
+    /// ```
+    /// let tape = expgrad_tape::Tape::new();
+    /// let x = tape.var(faer::mat![[1.0, -2.0f64]]);
+    /// let t = tape.scalar_var(3.0);
+    /// let g = x.scale(t).scale(0.5).sum().backward();
+    /// assert_eq!((g.wrt(t)[(0, 0)], g.wrt(x)[(0, 1)]), (-0.5, 1.5));
+    /// ```
     #[track_caller]
-    pub fn scale(self, alpha: T) -> Var<'t, T> {
-        self.apply(Scale(alpha), &[])
+    pub fn scale(self, alpha: impl ScaleFactor<'t, T>) -> Var<'t, T> {
+        crate::error::unwrap_or_panic(alpha.try_scale(self))
     }
 
-    /// Fallible [`Var::scale`]: `NonFinite` for a non-finite `alpha` or an overflowing result.
-    pub fn try_scale(self, alpha: T) -> Result<Var<'t, T>, TapeError> {
-        self.try_apply(Scale(alpha), &[])
+    /// Fallible [`Var::scale`]: `Domain` for a non-finite constant, `ShapeMismatch` for a
+    /// factor that is not 1×1, `NonFinite` for an overflowing result.
+    pub fn try_scale(self, alpha: impl ScaleFactor<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        alpha.try_scale(self)
     }
 }

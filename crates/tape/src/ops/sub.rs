@@ -1,6 +1,6 @@
 //! Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`.
 use super::same_shape;
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`.
@@ -34,11 +34,11 @@ impl<'t, T: Scalar> Var<'t, T> {
     // implemented too (var.rs) and call this.
     #[allow(clippy::should_implement_trait)]
     #[track_caller]
-    pub fn sub(self, other: Var<'t, T>) -> Var<'t, T> {
-        self.apply(Sub, &[other])
+    pub fn sub(self, other: impl IntoVar<'t, T>) -> Var<'t, T> {
+        self.apply(Sub, &[other.into_var(self.tape)])
     }
     /// Fallible [`Var::sub`].
-    pub fn try_sub(self, other: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
-        self.try_apply(Sub, &[other])
+    pub fn try_sub(self, other: impl IntoVar<'t, T>) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(Sub, &[other.into_var(self.tape)])
     }
 }

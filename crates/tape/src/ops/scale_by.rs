@@ -1,0 +1,47 @@
+//! Multiplication by a tracked scalar, `s·a` with `s` a 1×1 variable. VJP: `ā = s ḡ`,
+//! `s̄ = ⟨ḡ, a⟩`.
+use crate::{Op, Scalar, TapeError};
+use faer::{Mat, MatRef};
+
+/// `s·a` (inputs `[a, s]`, `s` 1×1). VJP: `ā = s ḡ`, `s̄ = ⟨ḡ, a⟩`. Reached through
+/// [`Var::scale`](crate::Var::scale) with a `Var` factor.
+pub struct ScaleBy;
+
+impl<T: Scalar> Op<T> for ScaleBy {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "scale"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        if x[1].shape() != (1, 1) {
+            return Err(TapeError::ShapeMismatch {
+                op: "scale",
+                lhs: x[0].shape(),
+                rhs: x[1].shape(),
+            });
+        }
+        Ok((x[0] * faer::Scale(x[1][(0, 0)]), ()))
+    }
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        let dot = || {
+            let mut s = T::zero();
+            for j in 0..g.ncols() {
+                for i in 0..g.nrows() {
+                    s += g[(i, j)] * x[0][(i, j)];
+                }
+            }
+            Mat::from_fn(1, 1, |_, _| s)
+        };
+        Ok(vec![
+            needs[0].then(|| g * faer::Scale(x[1][(0, 0)])),
+            needs[1].then(dot),
+        ])
+    }
+}
