@@ -16,7 +16,7 @@
 //! assert_gradcheck!(|xs| xs[0].expm().matmul(xs[1]), &[x, v]);
 //! ```
 
-use crate::{Tape, Var};
+use crate::{Scalar, Tape, Var};
 use core::fmt;
 use faer::Mat;
 use rand::rngs::StdRng;
@@ -40,6 +40,7 @@ pub struct GradcheckOptions {
 }
 
 impl Default for GradcheckOptions {
+    /// The settings for `f64`.
     fn default() -> Self {
         Self {
             seed: 0x5eed,
@@ -47,6 +48,31 @@ impl Default for GradcheckOptions {
             abs_tol: 1e-9,
             full_jacobian_up_to: 64,
             step: 1e-3,
+        }
+    }
+}
+
+impl GradcheckOptions {
+    /// The default settings for the scalar type `T`: [`Default`] for `f64`; for `f32` (unit
+    /// roundoff `u = 2⁻²⁴`) a step near `u^{1/5}` (which balances the `O(h⁴)` truncation of
+    /// the Richardson difference against the `O(u/h)` rounding) and tolerances of the size of
+    /// that rounding, `rel_tol = 5e-3`, `abs_tol = 1e-5`.
+    ///
+    /// ```
+    /// use expgrad_tape::GradcheckOptions;
+    /// assert_eq!(GradcheckOptions::for_scalar::<f64>().rel_tol, 1e-6);
+    /// assert!(GradcheckOptions::for_scalar::<f32>().step > 1e-2);
+    /// ```
+    pub fn for_scalar<T: Scalar>() -> Self {
+        if T::epsilon().to_f64().unwrap() > 1e-10 {
+            Self {
+                rel_tol: 5e-3,
+                abs_tol: 1e-5,
+                step: 4e-2,
+                ..Self::default()
+            }
+        } else {
+            Self::default()
         }
     }
 }
@@ -100,61 +126,75 @@ impl fmt::Display for GradcheckReport {
     }
 }
 
-/// Gradient check of `f` at `inputs` with the default [`GradcheckOptions`].
-pub fn gradcheck<F>(f: F, inputs: &[Mat<f64>]) -> GradcheckReport
+/// Gradient check of `f` at `inputs` with the default options of the scalar type
+/// ([`GradcheckOptions::for_scalar`]): `f64` or `f32`.
+pub fn gradcheck<T, F>(f: F, inputs: &[Mat<T>]) -> GradcheckReport
 where
-    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+    T: Scalar,
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
 {
-    gradcheck_with(f, inputs, &GradcheckOptions::default())
+    gradcheck_with(f, inputs, &GradcheckOptions::for_scalar::<T>())
 }
 
-fn random_like(rng: &mut StdRng, m: &Mat<f64>) -> Mat<f64> {
-    Mat::from_fn(m.nrows(), m.ncols(), |_, _| rng.random_range(-1.0..1.0))
+fn random_like<T: Scalar>(rng: &mut StdRng, m: &Mat<T>) -> Mat<T> {
+    Mat::from_fn(m.nrows(), m.ncols(), |_, _| {
+        T::from(rng.random_range(-1.0..1.0)).unwrap()
+    })
 }
 
-fn inner(a: &Mat<f64>, b: &Mat<f64>) -> f64 {
+/// `⟨a, b⟩`, accumulated in `f64`.
+fn inner<T: Scalar>(a: &Mat<T>, b: &Mat<T>) -> f64 {
     let mut s = 0.0;
     for j in 0..a.ncols() {
         for i in 0..a.nrows() {
-            s += a[(i, j)] * b[(i, j)];
+            s += (a[(i, j)] * b[(i, j)]).to_f64().unwrap();
         }
     }
     s
 }
 
+fn f64_of<T: Scalar>(x: T) -> f64 {
+    x.to_f64().unwrap()
+}
+
 /// Gradient check of `f` at `inputs` (every input is tracked).
-pub fn gradcheck_with<F>(f: F, inputs: &[Mat<f64>], opts: &GradcheckOptions) -> GradcheckReport
+pub fn gradcheck_with<T, F>(f: F, inputs: &[Mat<T>], opts: &GradcheckOptions) -> GradcheckReport
 where
-    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+    T: Scalar,
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
 {
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    let eval = |xs: &[Mat<f64>]| -> Mat<f64> {
+    let eval = |xs: &[Mat<T>]| -> Mat<T> {
         let tape = Tape::new();
-        let vars: Vec<Var<'_, f64>> = xs.iter().map(|x| tape.constant(x.clone())).collect();
+        let vars: Vec<Var<'_, T>> = xs.iter().map(|x| tape.constant(x.clone())).collect();
         f(&vars).value()
     };
-    let scale = inputs.iter().map(|x| x.norm_max()).fold(1.0, f64::max);
+    let scale = inputs
+        .iter()
+        .map(|x| f64_of(x.norm_max()))
+        .fold(1.0, f64::max);
     let h = opts.step * scale;
+    let t_of = |x: f64| T::from(x).unwrap();
     // Richardson-extrapolated central difference of f along `dir`.
-    let directional = |dir: &[Mat<f64>]| -> Mat<f64> {
-        let at = |t: f64| -> Mat<f64> {
-            let xs: Vec<Mat<f64>> = inputs
+    let directional = |dir: &[Mat<T>]| -> Mat<T> {
+        let at = |t: f64| -> Mat<T> {
+            let xs: Vec<Mat<T>> = inputs
                 .iter()
                 .zip(dir)
-                .map(|(x, d)| x + d * faer::Scale(t))
+                .map(|(x, d)| x + d * faer::Scale(t_of(t)))
                 .collect();
             eval(&xs)
         };
-        let d = |h: f64| (at(h) - at(-h)) * faer::Scale(0.5 / h);
-        (d(h / 2.0) * faer::Scale(4.0) - d(h)) * faer::Scale(1.0 / 3.0)
+        let d = |h: f64| (at(h) - at(-h)) * faer::Scale(t_of(0.5 / h));
+        (d(h / 2.0) * faer::Scale(t_of(4.0)) - d(h)) * faer::Scale(t_of(1.0 / 3.0))
     };
 
     let tape = Tape::new();
-    let vars: Vec<Var<'_, f64>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
+    let vars: Vec<Var<'_, T>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
     let out = f(&vars);
     let out_value = out.value();
     let c = random_like(&mut rng, &out_value);
-    let dirs: Vec<Mat<f64>> = inputs.iter().map(|x| random_like(&mut rng, x)).collect();
+    let dirs: Vec<Mat<T>> = inputs.iter().map(|x| random_like(&mut rng, x)).collect();
     let grads = out.backward_with(c.clone());
     let vjp_side: f64 = vars
         .iter()
@@ -168,8 +208,8 @@ where
     } else {
         0.0
     };
-    let mut passed = (vjp_side - fd_side).abs()
-        <= opts.rel_tol * denom + opts.abs_tol * out_value.norm_max().max(1.0);
+    let out_scale = f64_of(out_value.norm_max()).max(1.0);
+    let mut passed = (vjp_side - fd_side).abs() <= opts.rel_tol * denom + opts.abs_tol * out_scale;
 
     let total: usize = inputs.iter().map(|x| x.nrows() * x.ncols()).sum();
     let mut reports = Vec::new();
@@ -181,16 +221,16 @@ where
             let mut max_j: f64 = 0.0;
             for q in 0..c {
                 for p in 0..r {
-                    let mut dir: Vec<Mat<f64>> = inputs
+                    let mut dir: Vec<Mat<T>> = inputs
                         .iter()
                         .map(|x| Mat::zeros(x.nrows(), x.ncols()))
                         .collect();
-                    dir[i][(p, q)] = 1.0;
+                    dir[i][(p, q)] = T::one();
                     let col = directional(&dir);
                     let (or, _) = col.shape();
                     for k in 0..col.nrows() * col.ncols() {
-                        let fd = col[(k % or, k / or)];
-                        max_abs = max_abs.max((j_tape[(k, p + q * r)] - fd).abs());
+                        let fd = f64_of(col[(k % or, k / or)]);
+                        max_abs = max_abs.max((f64_of(j_tape[(k, p + q * r)]) - fd).abs());
                         max_j = max_j.max(fd.abs());
                     }
                 }
@@ -200,8 +240,7 @@ where
             } else {
                 max_abs
             };
-            passed &=
-                max_abs <= opts.rel_tol * max_j + opts.abs_tol * out_value.norm_max().max(1.0);
+            passed &= max_abs <= opts.rel_tol * max_j + opts.abs_tol * out_scale;
             reports.push(InputReport {
                 index: i,
                 shape: (r, c),
@@ -224,9 +263,11 @@ where
 /// [`GradcheckOptions`].
 #[macro_export]
 macro_rules! assert_gradcheck {
-    ($f:expr, $inputs:expr $(,)?) => {
-        $crate::assert_gradcheck!($f, $inputs, &$crate::GradcheckOptions::default())
-    };
+    ($f:expr, $inputs:expr $(,)?) => {{
+        let report = $crate::gradcheck($f, $inputs);
+        assert!(report.passed, "{report}");
+        report
+    }};
     ($f:expr, $inputs:expr, $opts:expr $(,)?) => {{
         let report = $crate::gradcheck_with($f, $inputs, $opts);
         assert!(report.passed, "{report}");

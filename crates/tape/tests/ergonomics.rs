@@ -15,7 +15,10 @@ fn scale_by_a_tracked_scalar_gradchecks() {
         |xs: &[Var]| xs[0].scale(xs[1]).matmul(xs[0]).sum(),
         &[m(3, 3, 0.7), mat![[-1.3]]]
     );
-    assert_gradcheck!(|xs: &[Var]| xs[0].apply(ScaleBy, &[xs[1]]), &[m(2, 4, 0.3), mat![[0.4]]]);
+    assert_gradcheck!(
+        |xs: &[Var]| xs[0].apply(ScaleBy, &[xs[1]]),
+        &[m(2, 4, 0.3), mat![[0.4]]]
+    );
 }
 
 #[test]
@@ -45,7 +48,15 @@ fn slices_gradcheck_and_check_their_ranges() {
     );
     assert_gradcheck!(|xs: &[Var]| xs[0].col(1).dot(xs[0].col(0)), &[m(3, 2, 0.2)]);
     assert_gradcheck!(
-        |xs: &[Var]| xs[0].apply(Slice { rows: 0..0, cols: 0..2 }, &[]).sum(),
+        |xs: &[Var]| xs[0]
+            .apply(
+                Slice {
+                    rows: 0..0,
+                    cols: 0..2
+                },
+                &[]
+            )
+            .sum(),
         &[m(2, 2, 0.4)]
     );
     let tape = Tape::new();
@@ -112,9 +123,50 @@ fn plain_operands_are_recorded_as_constants() {
 fn f32_scalars_work_too() {
     let tape = Tape::<f32>::new();
     let x = tape.var(Mat::from_fn(2, 2, |i, j| (i as f32 - j as f32) * 0.25));
-    let y = x.scale(2.0f32).scale(tape.scalar(0.5f32)).expm_multiply(
-        Mat::from_fn(2, 1, |_, _| 1.0f32),
-        0.5f32,
-    );
+    let y = x
+        .scale(2.0f32)
+        .scale(tape.scalar(0.5f32))
+        .expm_multiply(Mat::from_fn(2, 1, |_, _| 1.0f32), 0.5f32);
     assert_eq!(y.shape(), (2, 1));
+}
+
+/// `y = 2x` with a VJP that is off by 2%: gradcheck must catch it, in f32 as in f64.
+struct WrongDouble;
+impl<T: expgrad_tape::Scalar> expgrad_tape::Op<T> for WrongDouble {
+    type Residual = ();
+    fn name(&self) -> &'static str {
+        "wrong_double"
+    }
+    fn forward(&self, x: &[faer::MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
+        Ok((x[0] * faer::Scale(T::from(2.0).unwrap()), ()))
+    }
+    fn vjp(
+        &self,
+        _: &(),
+        _: &[faer::MatRef<'_, T>],
+        _: faer::MatRef<'_, T>,
+        g: faer::MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        Ok(vec![
+            needs[0].then(|| g * faer::Scale(T::from(2.04).unwrap())),
+        ])
+    }
+}
+
+#[test]
+fn gradcheck_is_generic_over_f32_and_f64_and_can_fail() {
+    let x32 = Mat::from_fn(3, 3, |i, j| ((i + 2 * j) as f32 * 0.37).sin() * 0.5);
+    let x64 = Mat::from_fn(3, 3, |i, j| ((i + 2 * j) as f64 * 0.37).sin() * 0.5);
+    assert_gradcheck!(
+        |xs: &[Var<f32>]| xs[0].expm().matmul(xs[0]).sum(),
+        &[x32.clone()]
+    );
+    assert_gradcheck!(
+        |xs: &[Var<f64>]| xs[0].expm().matmul(xs[0]).sum(),
+        &[x64.clone()]
+    );
+    let r32 = expgrad_tape::gradcheck(|xs: &[Var<f32>]| xs[0].apply(WrongDouble, &[]), &[x32]);
+    let r64 = expgrad_tape::gradcheck(|xs: &[Var<f64>]| xs[0].apply(WrongDouble, &[]), &[x64]);
+    assert!(!r32.passed && !r64.passed, "{r32}\n{r64}");
 }

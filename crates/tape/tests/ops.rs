@@ -1,23 +1,18 @@
-//! Every op against finite differences (dot-product identity + full Jacobian), at shapes 1×1,
+//! Every `Var` op of the tape (`add` … `transpose`, `expm`, `expm_mul`, `expm_multiply`)
+//! against finite differences (dot-product identity + full Jacobian), at shapes 1×1,
 //! n×1, non-square, and with fan-out `f(x, x)`.
 #![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads better in gradchecks
 use expgrad_tape::{GradcheckOptions, Var, assert_gradcheck};
+use expgrad_testkit::uniform_mat;
 use faer::Mat;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-
-fn rand_mat(seed: u64, r: usize, c: usize, lo: f64, hi: f64) -> Mat<f64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    Mat::from_fn(r, c, |_, _| rng.random_range(lo..hi))
-}
 
 const SHAPES: [(usize, usize); 4] = [(1, 1), (4, 1), (3, 5), (4, 4)];
 
 #[test]
 fn binary_elementwise_ops() {
     for (k, &(r, c)) in SHAPES.iter().enumerate() {
-        let a = rand_mat(k as u64, r, c, -2.0, 2.0);
-        let b = rand_mat(100 + k as u64, r, c, 0.5, 2.0); // away from 0 for div
+        let a = uniform_mat(k as u64, r, c, -2.0..2.0);
+        let b = uniform_mat(100 + k as u64, r, c, 0.5..2.0); // away from 0 for div
         let inputs = [a.clone(), b.clone()];
         assert_gradcheck!(|x: &[Var]| x[0].add(x[1]), &inputs);
         assert_gradcheck!(|x: &[Var]| x[0].sub(x[1]), &inputs);
@@ -39,8 +34,8 @@ fn binary_elementwise_ops() {
 #[test]
 fn unary_ops() {
     for (k, &(r, c)) in SHAPES.iter().enumerate() {
-        let a = rand_mat(10 + k as u64, r, c, -1.5, 1.5);
-        let pos = rand_mat(20 + k as u64, r, c, 0.2, 3.0);
+        let a = uniform_mat(10 + k as u64, r, c, -1.5..1.5);
+        let pos = uniform_mat(20 + k as u64, r, c, 0.2..3.0);
         assert_gradcheck!(|x: &[Var]| x[0].neg(), &[a.clone()]);
         assert_gradcheck!(|x: &[Var]| x[0].scale(-2.5), &[a.clone()]);
         assert_gradcheck!(|x: &[Var]| x[0].transpose(), &[a.clone()]);
@@ -61,8 +56,8 @@ fn unary_ops() {
 #[test]
 fn matmul_trace_transpose() {
     for (m, k, n) in [(1, 1, 1), (4, 1, 3), (1, 4, 1), (3, 5, 2), (6, 6, 6)] {
-        let a = rand_mat(m as u64, m, k, -1.0, 1.0);
-        let b = rand_mat(50 + n as u64, k, n, -1.0, 1.0);
+        let a = uniform_mat(m as u64, m, k, -1.0..1.0);
+        let b = uniform_mat(50 + n as u64, k, n, -1.0..1.0);
         assert_gradcheck!(|x: &[Var]| x[0].matmul(x[1]), &[a.clone(), b.clone()]);
         assert_gradcheck!(|x: &[Var]| x[0].matmul(x[0].transpose()), &[a.clone()]);
         assert_gradcheck!(
@@ -70,7 +65,7 @@ fn matmul_trace_transpose() {
             &[a.clone()]
         );
     }
-    let sq = rand_mat(7, 5, 5, -1.0, 1.0);
+    let sq = uniform_mat(7, 5, 5, -1.0..1.0);
     assert_gradcheck!(|x: &[Var]| x[0].trace(), &[sq.clone()]);
     assert_gradcheck!(|x: &[Var]| x[0].matmul(x[0]).matmul(x[0]), &[sq]);
 }
@@ -80,9 +75,9 @@ fn expm_op_every_shape_and_degree() {
     // Norms hitting Padé degrees 3..13 and several squarings; 1×1 and fan-out.
     for n in [1usize, 2, 5] {
         for target in [1e-3, 0.1, 0.8, 2.0, 5.0, 30.0] {
-            let a = rand_mat(n as u64 * 7 + (target * 10.0) as u64, n, n, -1.0, 1.0);
+            let a = uniform_mat(n as u64 * 7 + (target * 10.0) as u64, n, n, -1.0..1.0);
             let x = &a * faer::Scale(target / expgrad_linalg::norm1(a.as_ref()));
-            let v = rand_mat(3, n, 2, -1.0, 1.0);
+            let v = uniform_mat(3, n, 2, -1.0..1.0);
             // The function grows like e^{‖X‖}: tolerances stay relative.
             let opts = GradcheckOptions {
                 step: 1e-3 / target.max(1.0),
@@ -115,10 +110,10 @@ fn expm_mul_matches_expm_then_matmul() {
     // The factored VJP against the generic one, with squarings (‖X‖₁ ≈ 12) and k = 3.
     use expgrad_tape::Tape;
     let n = 30;
-    let a = rand_mat(77, n, n, -1.0, 1.0);
+    let a = uniform_mat(77, n, n, -1.0..1.0);
     let x = &a * faer::Scale(12.0 / expgrad_linalg::norm1(a.as_ref()));
-    let v = rand_mat(78, n, 3, -1.0, 1.0);
-    let c = rand_mat(79, n, 3, -1.0, 1.0);
+    let v = uniform_mat(78, n, 3, -1.0..1.0);
+    let c = uniform_mat(79, n, 3, -1.0..1.0);
     let grads = |fused: bool| {
         let tape = Tape::new();
         let (xv, vv) = (tape.var(x.clone()), tape.var(v.clone()));
@@ -146,9 +141,9 @@ fn expm_multiply_gradchecks_x_v_and_t() {
     // exp(t·X)·V by the action of the exponential: X, V, t all tracked, t of both signs, k = 2,
     // and the fan-out V = X's first columns.
     for (n, target) in [(1usize, 0.5), (3, 2.0), (5, 6.0)] {
-        let a = rand_mat(90 + n as u64, n, n, -1.0, 1.0);
+        let a = uniform_mat(90 + n as u64, n, n, -1.0..1.0);
         let x = &a * faer::Scale(target / expgrad_linalg::norm1(a.as_ref()).max(1e-300));
-        let v = rand_mat(91, n, 2, -1.0, 1.0);
+        let v = uniform_mat(91, n, 2, -1.0..1.0);
         for t in [0.8, -1.1] {
             let tm = Mat::from_fn(1, 1, |_, _| t);
             let opts = GradcheckOptions {

@@ -1,5 +1,6 @@
-//! Random expression graphs (compositions of the ops, expm and fan-out included, constants
-//! mixed in) checked by `gradcheck`; `jacobian` against one `backward_with` per output entry.
+//! `gradcheck` and `Var::jacobian` on random expression graphs (compositions of the ops, expm
+//! and fan-out included, constants mixed in) checked by `gradcheck`; `jacobian` against one
+//! `backward_with` per output entry.
 use expgrad_tape::{GradcheckOptions, Tape, Var, gradcheck_with};
 use faer::Mat;
 use proptest::prelude::*;

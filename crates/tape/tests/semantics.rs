@@ -1,4 +1,5 @@
-//! Tape semantics: gradients bookkeeping, constants, fan-out, jacobian, clear, Debug.
+//! `Tape`, `Var` and `Gradients` semantics: gradients bookkeeping, constants, fan-out,
+//! jacobian, clear, Debug.
 use expgrad_linalg::{Expm, expm_frechet_block};
 use expgrad_tape::{Tape, TapeError};
 use faer::{Mat, mat};
