@@ -1,7 +1,7 @@
 //! The action of the exponential, `exp(tX)·v`, and its gradient at n = 99 856 (one core),
 //! and the crossover against the dense Padé route.
 //!
-//! Problems (seeded, built here), n = 99 856, k = 1, `v = randn`:
+//! Problems (seeded, built by `expgrad-testkit`), n = 99 856, k = 1, `v = randn`:
 //!
 //! * `laplacian`: `X = −L`, `L` the 5-point Neumann Laplacian of a 316×316 grid
 //!   (`L_ii` = number of neighbours, `L_ij = −1`), CSR;
@@ -34,20 +34,21 @@
 //! Run: `RAYON_NUM_THREADS=1 cargo bench --bench action`; on a shared machine add
 //! `ACTION_BENCH_CLOCK=cpu` to time the thread's CPU time instead of the wall time, or
 //! `ACTION_BENCH_PAIRED=15` for the ratios to `forward` from 15 interleaved rounds (no criterion).
-use criterion::measurement::{Measurement, ValueFormatter};
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode};
 use expgrad::diag::{
-    ActionParams, ExpmActionOptions, SparseOrDense, StorePolicy, diag_mul, expm_multiply_diag,
-    try_expm_multiply_diag,
+    ActionParams, ExpmActionOptions, SparseOrDense, Storage, StorePolicy, diag_mul,
+    expm_multiply_diag, try_expm_multiply_diag_with,
 };
 use expgrad::linalg::{
-    ActionWorkspace, DiagCotangent, DiagScaled, ExpmAction, LinOp, try_expm_multiply_with,
+    ActionWorkspace, DiagScaled, ExpmAction, GradLinOp, LinOp, try_expm_multiply_with,
 };
 use expgrad::tape::Tape;
+use expgrad_testkit::laplacian::{Boundary, neg_laplacian_2d};
+use expgrad_testkit::{ThreadCpuTime, cpu_time, markov_csr, normal, randn, rng};
 use faer::Mat;
-use faer::sparse::{SparseRowMat, Triplet};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use faer::sparse::SparseRowMat;
+use rand::Rng;
 use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,66 +56,6 @@ use std::time::Duration;
 const GRID: usize = 316;
 const TARGETS: [f64; 2] = [20.0, 100.0];
 const DENSE_SIZES: [usize; 8] = [4, 8, 16, 32, 64, 128, 256, 512];
-
-/// Standard normal (Box–Muller).
-fn randn(rng: &mut StdRng) -> f64 {
-    let (u1, u2): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random());
-    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-}
-
-fn randn_col(rng: &mut StdRng, n: usize) -> Mat<f64> {
-    Mat::from_fn(n, 1, |_, _| randn(rng))
-}
-
-/// `X = −L`, the 5-point Neumann Laplacian of a `g×g` grid, negated.
-fn laplacian(g: usize) -> SparseRowMat<usize, f64> {
-    let n = g * g;
-    let mut trip = Vec::with_capacity(5 * n);
-    for r in 0..g {
-        for c in 0..g {
-            let i = r * g + c;
-            let mut nb = Vec::with_capacity(4);
-            if r > 0 {
-                nb.push(i - g);
-            }
-            if c > 0 {
-                nb.push(i - 1);
-            }
-            if c + 1 < g {
-                nb.push(i + 1);
-            }
-            if r + 1 < g {
-                nb.push(i + g);
-            }
-            trip.push(Triplet::new(i, i, -(nb.len() as f64)));
-            trip.extend(nb.into_iter().map(|j| Triplet::new(i, j, 1.0)));
-        }
-    }
-    SparseRowMat::try_new_from_triplets(n, n, &trip).unwrap()
-}
-
-/// A Markov generator: 4 distinct off-diagonal rates `0.5 + U(0,1)` per row, diagonal = −row sum.
-fn markov(n: usize, rng: &mut StdRng) -> SparseRowMat<usize, f64> {
-    let mut trip = Vec::with_capacity(5 * n);
-    for i in 0..n {
-        let mut cols = [usize::MAX; 4];
-        let mut sum = 0.0;
-        for q in 0..4 {
-            let j = loop {
-                let j = rng.random_range(0..n);
-                if j != i && !cols[..q].contains(&j) {
-                    break j;
-                }
-            };
-            cols[q] = j;
-            let rate = 0.5 + rng.random::<f64>();
-            sum += rate;
-            trip.push(Triplet::new(i, j, rate));
-        }
-        trip.push(Triplet::new(i, i, -sum));
-    }
-    SparseRowMat::try_new_from_triplets(n, n, &trip).unwrap()
-}
 
 struct Problem {
     name: &'static str,
@@ -127,8 +68,8 @@ struct Problem {
 
 impl Problem {
     fn csr(&self) -> &SparseRowMat<usize, f64> {
-        match &*self.a {
-            SparseOrDense::Csr(a) => a,
+        match self.a.storage() {
+            Storage::Csr(a) => a,
             _ => unreachable!("the sparse problems are CSR"),
         }
     }
@@ -138,17 +79,17 @@ fn problems() -> Vec<Problem> {
     let n = GRID * GRID;
     let mut out = Vec::new();
     for (name, seed) in [("laplacian", 0x1a91u64), ("markov", 0x3a2c)] {
-        let mut rng = StdRng::seed_from_u64(seed);
+        let mut rng = rng(seed);
         let a = if name == "laplacian" {
-            laplacian(GRID)
+            neg_laplacian_2d(GRID, Boundary::Neumann).csr()
         } else {
-            markov(n, &mut rng)
+            markov_csr(&mut rng, n)
         };
         out.push(Problem {
             name,
             a: Arc::new(a.into()),
-            v: randn_col(&mut rng, n),
-            c: randn_col(&mut rng, n),
+            v: randn(&mut rng, n, 1),
+            c: randn(&mut rng, n, 1),
             d_rand: Mat::from_fn(n, 1, |_, _| rng.random_range(0.5..1.5)),
         });
     }
@@ -166,7 +107,7 @@ fn configure<'a, M: Measurement>(c: &'a mut Criterion<M>, name: &str) -> Benchma
 
 /// One taped forward + reverse with `d̄`, blocks from and back to `ws`.
 fn taped_loop<Op: LinOp<f64>>(
-    op: &DiagScaled<'_, f64, Op>,
+    op: &DiagScaled<f64, Op>,
     t: f64,
     v: &Mat<f64>,
     wbar: &Mat<f64>,
@@ -175,8 +116,8 @@ fn taped_loop<Op: LinOp<f64>>(
 ) -> Vec<f64> {
     let opts = ExpmActionOptions::default().store(store);
     let act = ExpmAction::try_new_in(op, t, v.as_ref(), opts, ws).unwrap();
-    let mut sink = DiagCotangent::new(op);
-    let _ = black_box(act.vjp(op, wbar.as_ref(), &mut sink));
+    let mut sink = act.cotangent();
+    let _ = black_box(act.vjp(wbar.as_ref(), &mut sink));
     act.recycle(ws);
     sink.into_value()
 }
@@ -193,7 +134,7 @@ fn value_grad(
     let tape = Tape::new();
     let dv = tape.var(d.clone());
     let opts = ExpmActionOptions::default().params(params);
-    let w = try_expm_multiply_diag(
+    let w = try_expm_multiply_diag_with(
         dv,
         a,
         tape.constant(v.clone()),
@@ -217,8 +158,20 @@ fn report_counts(p: &Problem, target: f64, t: f64, t_vg: f64) {
     let n = p.v.nrows();
     let ones = vec![1.0; n];
     let op = DiagScaled::left(&ones, p.csr());
-    let (_, st) = try_expm_multiply_with(&op, t, p.v.as_ref(), ActionParams::Auto).unwrap();
-    let (_, st_csr) = try_expm_multiply_with(p.csr(), t, p.v.as_ref(), ActionParams::Auto).unwrap();
+    let (_, st) = try_expm_multiply_with(
+        &op,
+        t,
+        p.v.as_ref(),
+        ExpmActionOptions::default().params(ActionParams::Auto),
+    )
+    .unwrap();
+    let (_, st_csr) = try_expm_multiply_with(
+        p.csr(),
+        t,
+        p.v.as_ref(),
+        ExpmActionOptions::default().params(ActionParams::Auto),
+    )
+    .unwrap();
     eprintln!(
         "[{} ‖tX‖₁={target}] t={t:.6e} untaped Auto: (m, s)=({}, {}), products={}, norm_products={}, shifted={} (bare CSR: ({}, {}), {} + {})",
         p.name,
@@ -275,7 +228,7 @@ fn report_counts(p: &Problem, target: f64, t: f64, t_vg: f64) {
 fn bench_products<M: Measurement, Op: LinOp<f64>>(
     cr: &mut Criterion<M>,
     p: &Problem,
-    op: &DiagScaled<'_, f64, Op>,
+    op: &DiagScaled<f64, Op>,
 ) {
     let n = p.v.nrows();
     let mut g = cr.benchmark_group(format!("product/{}", p.name));
@@ -320,14 +273,24 @@ fn bench_action<M: Measurement>(cr: &mut Criterion<M>) {
             let mut g = configure(cr, &format!("action/{}/{}", p.name, target));
             g.bench_function("forward", |b| {
                 b.iter(|| {
-                    try_expm_multiply_with(&op, black_box(t), p.v.as_ref(), ActionParams::Auto)
-                        .unwrap()
+                    try_expm_multiply_with(
+                        &op,
+                        black_box(t),
+                        p.v.as_ref(),
+                        ExpmActionOptions::default().params(ActionParams::Auto),
+                    )
+                    .unwrap()
                 })
             });
             g.bench_function("forward_csr", |b| {
                 b.iter(|| {
-                    try_expm_multiply_with(p.csr(), black_box(t), p.v.as_ref(), ActionParams::Auto)
-                        .unwrap()
+                    try_expm_multiply_with(
+                        p.csr(),
+                        black_box(t),
+                        p.v.as_ref(),
+                        ExpmActionOptions::default().params(ActionParams::Auto),
+                    )
+                    .unwrap()
                 })
             });
             for (label, store) in [
@@ -348,14 +311,6 @@ fn bench_action<M: Measurement>(cr: &mut Criterion<M>) {
             g.finish();
         }
     }
-}
-
-/// The CPU time of one call of `f`, ns ([`ThreadCpuTime`]).
-fn cpu_time(f: &mut dyn FnMut()) -> f64 {
-    let m = ThreadCpuTime;
-    let start = m.start();
-    f();
-    m.end(start) as f64
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -387,7 +342,13 @@ fn paired(rounds: usize) {
             let (mut ws_all, mut ws_cp) = (ActionWorkspace::new(), ActionWorkspace::new());
             let mut forward = || {
                 black_box(
-                    try_expm_multiply_with(&op, t, p.v.as_ref(), ActionParams::Auto).unwrap(),
+                    try_expm_multiply_with(
+                        &op,
+                        t,
+                        p.v.as_ref(),
+                        ExpmActionOptions::default().params(ActionParams::Auto),
+                    )
+                    .unwrap(),
                 );
             };
             let mut all = || {
@@ -445,14 +406,14 @@ struct Dense {
 }
 
 fn dense(n: usize) -> Dense {
-    let mut rng = StdRng::seed_from_u64(0xde75e + n as u64);
+    let mut rng = rng(0xde75e + n as u64);
     let s = 1.0 / (n as f64).sqrt();
-    let a = Mat::from_fn(n, n, |_, _| s * randn(&mut rng));
+    let a = Mat::from_fn(n, n, |_, _| s * normal(&mut rng));
     let d = Mat::from_fn(n, 1, |_, _| 0.5 + rng.random::<f64>());
-    let v = randn_col(&mut rng, n);
-    let c = randn_col(&mut rng, n);
+    let v = randn(&mut rng, n, 1);
+    let c = randn(&mut rng, n, 1);
     Dense {
-        a_arc: Arc::new(SparseOrDense::Dense(a.clone())),
+        a_arc: Arc::new(SparseOrDense::from(a.clone())),
         a,
         d,
         v,
@@ -494,7 +455,13 @@ fn bench_seed_dense<M: Measurement>(cr: &mut Criterion<M>) {
         let ((l1, g1), (l2, g2)) = (dense_pade(&p), dense_action(&p));
         let dv: Vec<f64> = p.d.col_as_slice(0).to_vec();
         let op = DiagScaled::left(&dv, p.a.as_ref());
-        let (_, st) = try_expm_multiply_with(&op, 1.0, p.v.as_ref(), ActionParams::Auto).unwrap();
+        let (_, st) = try_expm_multiply_with(
+            &op,
+            1.0,
+            p.v.as_ref(),
+            ExpmActionOptions::default().params(ActionParams::Auto),
+        )
+        .unwrap();
         eprintln!(
             "[seed_dense n={n}] |Δℓ|/|ℓ|={:.1e}, ‖Δd̄‖∞/‖d̄‖∞={:.1e}, action (m, s)=({}, {}), products={}, norm_products={}",
             (l1 - l2).abs() / l1.abs(),
@@ -512,80 +479,6 @@ fn bench_seed_dense<M: Measurement>(cr: &mut Criterion<M>) {
         });
     }
     g.finish();
-}
-
-/// The CPU time of the calling thread (`/proc/thread-self/schedstat`, ns), for a shared,
-/// oversubscribed machine where wall time also counts the time other processes held the core.
-///
-/// The kernel refreshes the counter of a running thread only at scheduler ticks (every few ms).
-/// `start` waits for a refresh (the value is then exact); `end` takes the midpoint of the stale
-/// value and the next refresh, which bracket the true value: the error of a sample is at most
-/// half a tick, so samples should last ≳ 100 ms (flat sampling, see [`configure`]).
-struct ThreadCpuTime;
-
-fn schedstat_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .expect("/proc/thread-self/schedstat is readable (Linux with CONFIG_SCHED_INFO)")
-}
-
-/// `(stale, next)`: the counter now, and its value at the next refresh (spinning until then).
-fn bracket() -> (u64, u64) {
-    let v0 = schedstat_ns();
-    loop {
-        let v = schedstat_ns();
-        if v != v0 {
-            return (v0, v);
-        }
-    }
-}
-
-impl Measurement for ThreadCpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-    fn start(&self) -> u64 {
-        bracket().1
-    }
-    fn end(&self, start: u64) -> u64 {
-        let (stale, next) = bracket();
-        (stale / 2 + next / 2).saturating_sub(start).max(1)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &NsFormatter
-    }
-}
-
-/// Nanoseconds, scaled like criterion's wall-time formatter.
-struct NsFormatter;
-
-impl ValueFormatter for NsFormatter {
-    fn scale_values(&self, ns: f64, values: &mut [f64]) -> &'static str {
-        let (factor, unit) = match ns {
-            x if x < 1e3 => (1.0, "ns"),
-            x if x < 1e6 => (1e-3, "µs"),
-            x if x < 1e9 => (1e-6, "ms"),
-            _ => (1e-9, "s"),
-        };
-        values.iter_mut().for_each(|v| *v *= factor);
-        unit
-    }
-    fn scale_throughputs(&self, _: f64, _: &Throughput, values: &mut [f64]) -> &'static str {
-        values.iter_mut().for_each(|v| *v = f64::NAN);
-        "(no throughput)"
-    }
-    fn scale_for_machines(&self, _: &mut [f64]) -> &'static str {
-        "ns"
-    }
 }
 
 fn run<M: Measurement>(mut c: Criterion<M>) {

@@ -337,7 +337,7 @@ fn run(args: &Args) -> Vec<Record> {
         results.push(timing("forward", n, time(|| forward(&x), args.quick)));
         results.push(timing("grad", n, time(|| grad(&p), args.quick)));
         generic.push(timing("grad", n, time(|| grad_generic(&p), args.quick)));
-        let a = Arc::new(SparseOrDense::Dense(p.a.clone()));
+        let a = Arc::new(SparseOrDense::from(p.a.clone()));
         action.push(timing("grad", n, time(|| grad_action(&p, &a), args.quick)));
         if outputs_wanted {
             let (value, g) = grad_action(&p, &a);

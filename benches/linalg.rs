@@ -16,30 +16,21 @@
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
 use expgrad::linalg::{Expm, expm, expm_frechet, expm_frechet_block};
+use expgrad_testkit::{randn_scaled, rng};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
 use std::hint::black_box;
 use std::time::Duration;
 
 const SIZES: [usize; 8] = [4, 8, 16, 32, 64, 128, 256, 512];
 const BLOCK_MAX: usize = 256;
 
-/// Standard normal entries (Box–Muller), scaled by `scale`.
-fn randn(rng: &mut StdRng, n: usize, scale: f64) -> Mat<f64> {
-    Mat::from_fn(n, n, |_, _| {
-        let (u1, u2): (f64, f64) = (rng.random_range(f64::EPSILON..1.0), rng.random());
-        scale * (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    })
-}
-
 /// `(A, E, G)` for size `n`, from a seed that depends only on `n`.
 fn inputs(n: usize) -> (Mat<f64>, Mat<f64>, Mat<f64>) {
-    let mut rng = StdRng::seed_from_u64(0x5eed_0000 + n as u64);
-    let a = randn(&mut rng, n, 1.0 / (n as f64).sqrt());
-    let e = randn(&mut rng, n, 1.0);
-    let g = randn(&mut rng, n, 1.0);
+    let mut r = rng(0x5eed_0000 + n as u64);
+    let a = randn_scaled(&mut r, n, n, 1.0 / (n as f64).sqrt());
+    let e = randn_scaled(&mut r, n, n, 1.0);
+    let g = randn_scaled(&mut r, n, n, 1.0);
     (a, e, g)
 }
 

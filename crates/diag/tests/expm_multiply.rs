@@ -5,75 +5,29 @@
 #![allow(clippy::cloned_ref_to_slice_refs)]
 use expgrad_diag::*;
 use expgrad_tape::{Tape, TapeError, Var, assert_gradcheck};
+use expgrad_testkit::{Boundary, csc, csr, neg_laplacian_1d, rand_mat, ring_generator};
 use faer::Mat;
-use faer::sparse::{SparseColMat, SparseRowMat, Triplet};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 
-fn rand_mat(seed: u64, r: usize, c: usize) -> Mat<f64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    Mat::from_fn(r, c, |_, _| rng.random_range(-1.0..1.0))
-}
-
-fn triplets(a: &Mat<f64>) -> Vec<Triplet<usize, usize, f64>> {
-    let mut t = Vec::new();
-    for i in 0..a.nrows() {
-        for j in 0..a.ncols() {
-            if a[(i, j)] != 0.0 {
-                t.push(Triplet::new(i, j, a[(i, j)]));
-            }
-        }
-    }
-    t
-}
-
 /// The three storage forms of the same matrix.
 fn forms(a: &Mat<f64>) -> [Arc<SparseOrDense<f64>>; 3] {
-    let (n, m) = a.shape();
-    let t = triplets(a);
     [
         Arc::new(a.clone().into()),
-        Arc::new(
-            SparseRowMat::try_new_from_triplets(n, m, &t)
-                .unwrap()
-                .into(),
-        ),
-        Arc::new(
-            SparseColMat::try_new_from_triplets(n, m, &t)
-                .unwrap()
-                .into(),
-        ),
+        Arc::new(csr(a.as_ref()).into()),
+        Arc::new(csc(a.as_ref()).into()),
     ]
 }
 
 /// A Markov generator on a ring with random rates (rows sum to zero).
 fn generator(n: usize, seed: u64) -> Mat<f64> {
-    let mut r = StdRng::seed_from_u64(seed);
-    let mut a = Mat::zeros(n, n);
-    for i in 0..n {
-        for j in [(i + 1) % n, (i + n - 1) % n, (i * 7 + 3) % n] {
-            if j != i {
-                a[(i, j)] += r.random_range(0.5..2.0);
-            }
-        }
-        let s: f64 = (0..n).filter(|&j| j != i).map(|j| a[(i, j)]).sum();
-        a[(i, i)] = -s;
-    }
-    a
+    ring_generator(n, seed)
 }
 
 /// The 1-D Neumann Laplacian, negated (negative semidefinite).
 fn laplacian(n: usize) -> Mat<f64> {
-    Mat::from_fn(n, n, |i, j| {
-        if i == j {
-            -((i > 0) as usize as f64 + (i + 1 < n) as usize as f64)
-        } else if i.abs_diff(j) == 1 {
-            1.0
-        } else {
-            0.0
-        }
-    })
+    neg_laplacian_1d(n, Boundary::Neumann).dense()
 }
 
 #[test]

@@ -1,9 +1,10 @@
 //! `expm_jacobian` (the O(n³) route) against n reverse sweeps through the tape.
 use expgrad_diag::{diag_mul, expm_jacobian, try_expm_jacobian};
-use expgrad_tape::{Tape, TapeError};
+use expgrad_linalg::LinalgError;
+use expgrad_tape::Tape;
+use expgrad_testkit::{into_generator, rng};
 use faer::Mat;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 fn tape_jacobian(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> Mat<f64> {
     let tape = Tape::new();
@@ -16,7 +17,7 @@ fn tape_jacobian(d: &Mat<f64>, a: &Mat<f64>, v: &Mat<f64>) -> Mat<f64> {
 
 #[test]
 fn agrees_with_reverse_sweeps_on_generators_and_random_matrices() {
-    let mut r = StdRng::seed_from_u64(3);
+    let mut r = rng(3);
     for (n, scale, markov) in [
         (1, 1.0, false),
         (5, 0.5, true),
@@ -26,16 +27,7 @@ fn agrees_with_reverse_sweeps_on_generators_and_random_matrices() {
         let mut a: Mat<f64> = Mat::from_fn(n, n, |_, _| scale * r.random_range(-1.0..1.0));
         if markov {
             // Rates off the diagonal, rows summing to zero.
-            for i in 0..n {
-                let mut sum = 0.0;
-                for j in 0..n {
-                    if i != j {
-                        a[(i, j)] = a[(i, j)].abs();
-                        sum += a[(i, j)];
-                    }
-                }
-                a[(i, i)] = -sum;
-            }
+            into_generator(&mut a);
         }
         let d = Mat::from_fn(n, 1, |i, _| {
             if i == 1 {
@@ -64,7 +56,7 @@ fn bad_shapes_name_the_op() {
     assert!(
         matches!(
             e,
-            TapeError::ShapeMismatch {
+            LinalgError::ShapeMismatch {
                 op: "expm_jacobian",
                 ..
             }
@@ -76,7 +68,7 @@ fn bad_shapes_name_the_op() {
     assert!(
         matches!(
             e,
-            TapeError::NotSquare {
+            LinalgError::NotSquare {
                 op: "expm_jacobian",
                 ..
             }

@@ -1,17 +1,11 @@
-//! Gradchecks of every diag op at shapes 1×1, n×1, non-square and with fan-out; untracked
-//! operands get no adjoint; shape mismatches name both shapes.
+//! Tests of `diag_mul`, `mul_diag`, `diag_mul_diag`, `diag` and `diag_part` (and their `try_`
+//! forms): gradchecks at shapes 1×1, n×1, non-square and with fan-out; untracked operands get
+//! no adjoint; shape mismatches name both shapes.
 #![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads better in gradchecks
 use expgrad_diag::*;
 use expgrad_tape::{Tape, TapeError, Var, assert_gradcheck};
+use expgrad_testkit::{panic_message, rand_mat};
 use faer::Mat;
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-fn rand_mat(seed: u64, r: usize, c: usize) -> Mat<f64> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    Mat::from_fn(r, c, |_, _| rng.random_range(-1.0..1.0))
-}
 
 #[test]
 fn gradchecks_all_shapes() {
@@ -78,11 +72,6 @@ fn untracked_operands_get_nothing() {
         both.constant(rand_mat(2, 2, 2)),
     );
     assert!(!x.is_tracked());
-}
-
-fn panic_message(f: impl FnOnce()) -> String {
-    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    err.downcast_ref::<String>().cloned().unwrap_or_default()
 }
 
 #[test]

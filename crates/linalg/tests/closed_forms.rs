@@ -1,5 +1,6 @@
-//! `expm` and `L(A, E)` against closed forms (closed-form identities), with tolerances from
-//! the condition number of exp (`common::tol_exp`).
+//! `expm`, `Expm` and `L(A, E)` (`expm_frechet`, `Expm::frechet`, `Expm::frechet_adjoint`)
+//! against closed forms (closed-form identities), with tolerances from the condition number of
+//! exp (`common::tol_exp`).
 mod common;
 use common::*;
 use expgrad_linalg::*;

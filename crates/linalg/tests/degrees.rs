@@ -1,6 +1,7 @@
-//! Inputs rescaled so that the forward pass takes every Padé degree (3, 5, 7, 9, 13) and
-//! every squaring count 0..=20; `expm`, `L(A, E)` and `L(Aᵀ, G)` are checked at each against
-//! closed forms (tolerances from the condition number, `common::tol_exp`).
+//! `expm`, `Expm::frechet` and `Expm::frechet_adjoint` at every Padé degree and squaring count
+//! (the choice of `(m, s)`): inputs rescaled so that the forward pass takes every Padé degree
+//! (3, 5, 7, 9, 13) and every squaring count 0..=20; `expm`, `L(A, E)` and `L(Aᵀ, G)` are
+//! checked at each against closed forms (tolerances from the condition number, `common::tol_exp`).
 mod common;
 use common::*;
 use expgrad_linalg::*;

@@ -1,11 +1,9 @@
-//! Bad input: typed errors from the `try_` forms, the same message from the panicking forms.
+//! Tests of the errors of `expm`, `Expm`, `expm_frechet`, `Expm::frechet`,
+//! `Expm::frechet_adjoint` and `expm_frechet_block` (`LinalgError`): typed errors from the
+//! `try_` forms, the same message from the panicking forms.
 use expgrad_linalg::*;
+use expgrad_testkit::panic_message;
 use faer::{Mat, mat};
-
-fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
-    let err = std::panic::catch_unwind(f).expect_err("expected a panic");
-    err.downcast_ref::<String>().cloned().unwrap_or_default()
-}
 
 #[test]
 fn not_square() {

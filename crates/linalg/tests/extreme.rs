@@ -1,5 +1,6 @@
-//! Extreme inputs: norms from 1e-300 to 1e5, entries near overflow, many squarings with a
-//! stable spectrum, and huge cotangents. The result is accurate, or an `Overflow` error —
+//! `expm`, `Expm`, `expm_frechet` and `Expm::frechet_adjoint` at extreme inputs: norms from
+//! 1e-300 to 1e5, entries near overflow, many squarings with a stable spectrum, and huge
+//! cotangents. The result is accurate, or an `Overflow` error —
 //! never NaN, never a silent wrong value.
 mod common;
 use common::*;

@@ -1,9 +1,11 @@
 //! `Expm::frechet_row_jacobian` (the O(n³) Jacobian of `exp(Diag(d)A)v` w.r.t. d) against
 //! independent references: Gauss–Legendre quadrature of the Fréchet integral with closed-form
-//! exponentials, and n separate Fréchet derivatives (Algorithm 6.4) from the cache.
+//! exponentials, n separate Fréchet derivatives (Algorithm 6.4) from the cache, and at a huge
+//! norm (the column route) the block method and central differences.
 mod common;
 use common::*;
 use expgrad_linalg::*;
+use expgrad_testkit::into_generator;
 use faer::{Mat, MatRef};
 use std::collections::BTreeSet;
 
@@ -108,27 +110,96 @@ fn matches_separate_frechet_derivatives() {
 #[test]
 fn huge_norm_takes_the_column_route_and_agrees_with_finite_differences() {
     // ‖X‖ ≈ 2·10⁴ gives s ≈ 13: 2ˢ tree products would exceed n Fréchet derivatives.
-    let a = faer::mat![
+    let rates = faer::mat![
         [-3.0e4, 1.0e4, 0.0],
         [2.0e3, -2.0e4, 5.0e3],
         [0.0, 1.0e4, -1.0e4]
     ];
     let d = [1.0, 0.5, 0.8];
     let v = faer::mat![[1.0], [2.0], [-1.0]];
-    let x = |h: usize, e: f64| {
+    let x = |a: &Mat<f64>, h: usize, e: f64| {
         Mat::from_fn(3, 3, |i, j| {
             (d[i] + if i == h { e } else { 0.0 }) * a[(i, j)]
         })
     };
-    let f = Expm::new(x(0, 0.0).as_ref());
+    // This X is so stable that exp(X) underflows to 0 in every entry (and so do the
+    // differences): the Jacobian must be exactly 0, finite.
+    let f = Expm::new(x(&rates, 0, 0.0).as_ref());
+    assert!(f.params().1 >= 12, "{:?}", f.params());
+    assert_eq!(f.value().norm_max(), 0.0);
+    assert_eq!(
+        f.frechet_row_jacobian(rates.as_ref(), v.as_ref())
+            .norm_max(),
+        0.0
+    );
+    // The same rates as a Markov generator (diagonal = −row sum): exp(X) tends to the
+    // stationary projector, not to 0, so J ≠ 0 and the comparisons below have content.
+    let mut a = rates.clone();
+    into_generator(&mut a);
+    let x0 = x(&a, 0, 0.0);
+    let f = Expm::new(x0.as_ref());
     assert!(f.params().1 >= 12, "{:?}", f.params());
     let j = f.frechet_row_jacobian(a.as_ref(), v.as_ref());
-    for k in 0..3 {
-        let h = 1e-7;
-        let fd =
-            (expm(x(k, h).as_ref()) * &v - expm(x(k, -h).as_ref()) * &v) * faer::Scale(0.5 / h);
-        let err = rel_err(j.col(k).as_mat(), fd.as_ref());
-        assert!(err < 1e-5, "column {k}: {err:e}");
+    let h = 1e-4;
+    for (k, &d_k) in d.iter().enumerate() {
+        let e_k = Mat::from_fn(3, 3, |i, c| if i == k { a[(i, c)] } else { 0.0 });
+        // Against the block method, L(X, E_k) = [exp([[X, E_k], [0, X]])]₁₂ (an independent
+        // route; the column route here is n Fréchet derivatives by Algorithm 6.4, so comparing
+        // with `by_frechet` would compare a computation with itself): each is within
+        // `tol_frechet` of L (relative, Frobenius), so `L·v` within `tol_frechet·‖L‖‖v‖/‖Lv‖`;
+        // two computed values: twice that.
+        let (_, l) = expm_frechet_block(x0.as_ref(), e_k.as_ref());
+        let lv = &l * &v;
+        let tol_j =
+            tol_frechet(x0.as_ref(), e_k.as_ref()) * l.norm_l2() * v.norm_l2() / lv.norm_l2();
+        let err_block = rel_err(j.col(k).as_mat(), lv.as_ref());
+        assert!(
+            err_block <= 2.0 * tol_j,
+            "column {k} vs block: {err_block:e} > {:e}",
+            2.0 * tol_j
+        );
+        // Against central differences `D = (ŵ(h) − ŵ(−h))/2h`, `w(h) = exp(X + h·E_k)·v`, whose
+        // error is bounded by
+        // * truncation `h²‖F₃v‖ + h⁴‖F₅v‖ + …` with `F_j` the Taylor coefficients of
+        //   `h ↦ exp(X + hE_k)`, `F₃` read off `exp` of the 4×4 block bidiagonal matrix with `X`
+        //   on the diagonal and `E_k` above it (Najfeld & Havel 1995); a factor 2 covers the
+        //   higher terms (even at h = 10⁻² the observed error is h²‖F₃v‖ to 4 digits);
+        // * rounding `(τ₊‖e^{X₊}‖ + τ₋‖e^{X₋}‖)·‖v‖/2h`, `τ = tol_exp` the relative error bound
+        //   of a computed exponential (`X₊`, `X₋` the perturbed matrices);
+        // * the rounded step `fl(d_k ± h)`: `u·(|d_k| + h)/h` relative;
+        // * and the error of `J` itself, `tol_j`.
+        // h = 10⁻⁴ balances the first two (the guessed `1e-5` at h = 10⁻⁷ held only because
+        // the first X gave 0 = 0; on this one its error is 1.7·10⁻⁴).
+        let (xp, xm) = (x(&a, k, h), x(&a, k, -h));
+        let (ep, em) = (expm(xp.as_ref()), expm(xm.as_ref()));
+        let fd = (&ep * &v - &em * &v) * faer::Scale(0.5 / h);
+        let n = 3;
+        let mut big = Mat::<f64>::zeros(4 * n, 4 * n);
+        for b in 0..4 {
+            big.submatrix_mut(b * n, b * n, n, n).copy_from(&x0);
+            if b < 3 {
+                big.submatrix_mut(b * n, (b + 1) * n, n, n).copy_from(&e_k);
+            }
+        }
+        let f3v = expm(big.as_ref()).submatrix(0, 3 * n, n, n) * &v;
+        let trunc = 2.0 * h * h * f3v.norm_l2();
+        let round = (tol_exp(xp.as_ref()) * ep.norm_l2() + tol_exp(xm.as_ref()) * em.norm_l2())
+            * v.norm_l2()
+            / (2.0 * h);
+        let step = U64 * (d_k + h) / h;
+        let tol_fd = (trunc + round) / fd.norm_l2() + step + tol_j;
+        let err_fd = rel_err(j.col(k).as_mat(), fd.as_ref());
+        eprintln!(
+            "column {k}: vs block {err_block:.1e} (tol {:.1e}), vs differences {err_fd:.1e} \
+             (tol {tol_fd:.1e}: truncation {:.1e}, rounding {:.1e})",
+            2.0 * tol_j,
+            trunc / fd.norm_l2(),
+            round / fd.norm_l2()
+        );
+        assert!(
+            err_fd <= tol_fd,
+            "column {k} vs differences: {err_fd:e} > {tol_fd:e}"
+        );
     }
 }
 

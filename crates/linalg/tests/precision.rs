@@ -1,5 +1,5 @@
-//! f32 against f64: the single-precision path (its own θ table, u = 2⁻²⁴) agrees with the
-//! double-precision result to the f32 tolerance `2(3n + s)·u₃₂·κ`.
+//! `expm` and `Expm::frechet` in f32 against f64: the single-precision path (its own θ table,
+//! u = 2⁻²⁴) agrees with the double-precision result to the f32 tolerance `2(3n + s)·u₃₂·κ`.
 mod common;
 use common::*;
 use expgrad_linalg::*;

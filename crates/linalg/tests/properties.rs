@@ -1,4 +1,5 @@
-//! Property tests (proptest) of exp and its Fréchet derivative, with tolerances from the
+//! Property tests (proptest) of `expm` and its Fréchet derivative (`Expm::frechet`,
+//! `Expm::frechet_adjoint`, `expm_frechet_block`), with tolerances from the
 //! condition number (`common::tol_exp`: 2(3n + s)·u·κ_exp).
 mod common;
 use common::*;

@@ -1,4 +1,5 @@
-//! `expm` on the published test matrices used by SciPy and by Al-Mohy & Higham.
+//! `expm` (and `expm_frechet`, `expm_frechet_block`) on the published test matrices used by
+//! SciPy and by Al-Mohy & Higham.
 //!
 //! Sources:
 //! * John Burkardt, `test_matrix_exponential` (the 14 real tests, 2012–2013; C++ version
@@ -1006,21 +1007,6 @@ fn scipy_triangularity_perturbation() {
 // ---------------------------------------------------------------------------------------
 // Fréchet derivative: SciPy TestExpmFrechet and a few of the matrices above.
 // ---------------------------------------------------------------------------------------
-
-/// Tolerance for a relative error in `L(A, E)`: `L` is the (1,2) block of `exp(B)`,
-/// `B = [[A, E], [0, A]]` (Mathias 1996), so `tol_exp(B)·‖e^B‖_F` bounds the absolute error
-/// of any backward-stable evaluation (Al-Mohy & Higham 2009b, Thm 6.2: the structured
-/// algorithm returns `L(A + ΔA, E)`, a structured perturbation of `B`); divided by `‖L‖_F`.
-fn tol_frechet(a: MatRef<'_, f64>, e: MatRef<'_, f64>) -> f64 {
-    let n = a.nrows();
-    let mut b = Mat::<f64>::zeros(2 * n, 2 * n);
-    b.submatrix_mut(0, 0, n, n).copy_from(a);
-    b.submatrix_mut(n, n, n, n).copy_from(a);
-    b.submatrix_mut(0, n, n, n).copy_from(e);
-    let eb = expm(b.as_ref());
-    let l = eb.submatrix(0, n, n, n).norm_l2();
-    tol_exp(b.as_ref()) * eb.norm_l2() / l
-}
 
 /// Checks `expm_frechet(A, E)` against the quadrature of the closed form `exp_at(s) = e^{sA}`
 /// (error estimated by halving the panel width, added to the tolerance) and against

@@ -160,11 +160,11 @@ fn gradcheck_is_generic_over_f32_and_f64_and_can_fail() {
     let x64 = Mat::from_fn(3, 3, |i, j| ((i + 2 * j) as f64 * 0.37).sin() * 0.5);
     assert_gradcheck!(
         |xs: &[Var<f32>]| xs[0].expm().matmul(xs[0]).sum(),
-        &[x32.clone()]
+        std::slice::from_ref(&x32)
     );
     assert_gradcheck!(
         |xs: &[Var<f64>]| xs[0].expm().matmul(xs[0]).sum(),
-        &[x64.clone()]
+        std::slice::from_ref(&x64)
     );
     let r32 = expgrad_tape::gradcheck(|xs: &[Var<f32>]| xs[0].apply(WrongDouble, &[]), &[x32]);
     let r64 = expgrad_tape::gradcheck(|xs: &[Var<f64>]| xs[0].apply(WrongDouble, &[]), &[x64]);

@@ -1,16 +1,8 @@
 //! Misuse and bad input: messages name the op and the shapes; `try_` forms return errors.
 use expgrad_linalg::LinalgError;
 use expgrad_tape::{Tape, TapeError};
+use expgrad_testkit::panic_message;
 use faer::{Mat, mat};
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-fn panic_message(f: impl FnOnce()) -> String {
-    let err = catch_unwind(AssertUnwindSafe(f)).expect_err("expected a panic");
-    err.downcast_ref::<String>()
-        .cloned()
-        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_default()
-}
 
 #[test]
 fn shape_mismatches_name_both_shapes() {

@@ -1,33 +1,28 @@
-//! Helpers for the action-of-the-exponential tests: sparse test matrices, the dense
-//! reference route, and error scales from a componentwise rounding analysis.
+//! Helpers for the action-of-the-exponential tests (`action_forward.rs`, `action_reverse.rs`,
+//! `action_storage.rs`, `action_errors.rs`): the dense matrix of an operator, the dense
+//! reference route, the condition number of the action, and error scales. The test matrices
+//! (random, sparse, Laplacians, Markov generators, CSR/CSC copies) come from `expgrad-testkit`.
+//!
+//! [`magnitudes`] supports a first-order componentwise rounding analysis of the Taylor
+//! recurrence: every Taylor vector and partial sum is bounded entrywise by the corresponding
+//! term of `M_w = e^{tμ}·exp(|t|·|X_s|)·|V|`, and each of the `m·s` products adds at most
+//! `(q + 3)` roundings (q = largest row count of `X`, plus the scaling by `τ/k`, the shift and
+//! the partial sum) — so the recurrence errs by at most `m·s·(q+3)·u·M_w`; the truncation
+//! (θ_m, backward error `u‖tX_s‖`) adds `u·‖tX_s‖₁·M_w`; the dense reference (backward error
+//! `≲ 3n·u`) adds `3n·u·M_w`. The same for `V̄` (with `Xᵀ`, `|w̄|`) and for `X̄`, whose
+//! magnitude is `|t|·e^{−tμ}·M_v̄·M_wᵀ`.
 #![allow(dead_code)]
 
-use expgrad_linalg::{Expm, LinOp, expm};
-use faer::sparse::{SparseColMat, SparseRowMat, Triplet};
+use expgrad_linalg::{
+    ActionParams, ActionStats, Expm, ExpmActionOptions, LinOp, expm, try_expm_multiply_with,
+};
+use expgrad_testkit::{csc, random_sparse};
+use faer::sparse::SparseColMat;
 use faer::{Mat, MatRef, Scale};
+use rand::Rng;
+use rand::rngs::StdRng;
 
 pub const U: f64 = f64::EPSILON / 2.0;
-
-/// The nonzeros of a dense matrix as triplets.
-pub fn triplets(a: MatRef<'_, f64>) -> Vec<Triplet<usize, usize, f64>> {
-    let mut t = Vec::new();
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            if a[(i, j)] != 0.0 {
-                t.push(Triplet::new(i, j, a[(i, j)]));
-            }
-        }
-    }
-    t
-}
-
-pub fn csc(a: MatRef<'_, f64>) -> SparseColMat<usize, f64> {
-    SparseColMat::try_new_from_triplets(a.nrows(), a.ncols(), &triplets(a)).unwrap()
-}
-
-pub fn csr(a: MatRef<'_, f64>) -> SparseRowMat<usize, f64> {
-    SparseRowMat::try_new_from_triplets(a.nrows(), a.ncols(), &triplets(a)).unwrap()
-}
 
 /// The dense matrix of an operator (n ≤ a few hundred).
 pub fn dense<Op: LinOp<f64> + ?Sized>(op: &Op) -> Mat<f64> {
@@ -37,43 +32,22 @@ pub fn dense<Op: LinOp<f64> + ?Sized>(op: &Op) -> Mat<f64> {
     out
 }
 
-/// `−L` for the 1-D Dirichlet Laplacian (2 on the diagonal), n×n.
-pub fn neg_laplacian_1d(n: usize) -> SparseColMat<usize, f64> {
-    let mut t = Vec::new();
-    for i in 0..n {
-        t.push(Triplet::new(i, i, -2.0));
-        if i + 1 < n {
-            t.push(Triplet::new(i, i + 1, 1.0));
-            t.push(Triplet::new(i + 1, i, 1.0));
-        }
-    }
-    SparseColMat::try_new_from_triplets(n, n, &t).unwrap()
+/// `try_expm_multiply_with` with parameter choice `p` (other options default), unwrapped.
+pub fn expm_multiply_params<Op: LinOp<f64> + ?Sized>(
+    op: &Op,
+    t: f64,
+    v: MatRef<'_, f64>,
+    p: ActionParams,
+) -> (Mat<f64>, ActionStats) {
+    try_expm_multiply_with(op, t, v, ExpmActionOptions::default().params(p)).unwrap()
 }
 
-/// `−L` for the 5-point 2-D Dirichlet Laplacian on a g×g grid (n = g²), as CSR.
-pub fn neg_laplacian_2d(g: usize) -> SparseRowMat<usize, f64> {
-    let n = g * g;
-    let id = |i: usize, j: usize| i * g + j;
-    let mut t = Vec::with_capacity(5 * n);
-    for i in 0..g {
-        for j in 0..g {
-            let p = id(i, j);
-            t.push(Triplet::new(p, p, -4.0));
-            if i > 0 {
-                t.push(Triplet::new(p, id(i - 1, j), 1.0));
-            }
-            if i + 1 < g {
-                t.push(Triplet::new(p, id(i + 1, j), 1.0));
-            }
-            if j > 0 {
-                t.push(Triplet::new(p, id(i, j - 1), 1.0));
-            }
-            if j + 1 < g {
-                t.push(Triplet::new(p, id(i, j + 1), 1.0));
-            }
-        }
-    }
-    SparseRowMat::try_new_from_triplets(n, n, &t).unwrap()
+/// The `A` and `d` of a random `Diag(d)·A`, drawn in this order: `A` sparse `n×n` with about 3
+/// entries per row (`random_sparse`) in CSC form, `d` uniform in `[0.5, 1.5)`.
+pub fn sparse_and_scaling(r: &mut StdRng, n: usize) -> (SparseColMat<usize, f64>, Vec<f64>) {
+    let a = csc(random_sparse(r, n, 3).as_ref());
+    let d: Vec<f64> = (0..n).map(|_| r.random_range(0.5..1.5)).collect();
+    (a, d)
 }
 
 pub fn norm1(a: MatRef<'_, f64>) -> f64 {

@@ -2,24 +2,16 @@
 //! and condition-number-based tolerances.
 #![allow(dead_code)]
 
-use expgrad_linalg::Expm;
+use expgrad_linalg::{Expm, expm};
 use faer::{Mat, MatRef};
+use rand::Rng;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+
+/// The seeded generator and standard-normal matrices of every test (`expgrad-testkit`).
+#[allow(unused_imports)] // not every test binary draws from them
+pub use expgrad_testkit::{randn, rng};
 
 pub const U64: f64 = f64::EPSILON / 2.0;
-
-pub fn rng(seed: u64) -> StdRng {
-    StdRng::seed_from_u64(seed)
-}
-
-/// Standard normal entries (Box–Muller).
-pub fn randn(r: &mut StdRng, m: usize, n: usize) -> Mat<f64> {
-    Mat::from_fn(m, n, |_, _| {
-        let (u1, u2): (f64, f64) = (r.random_range(f64::EPSILON..1.0), r.random());
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    })
-}
 
 /// A random orthogonal matrix (Q of a QR of a Gaussian matrix).
 pub fn orthogonal(r: &mut StdRng, n: usize) -> Mat<f64> {
@@ -190,6 +182,21 @@ pub fn cond_exp(x: MatRef<'_, f64>) -> f64 {
 pub fn tol_exp(x: MatRef<'_, f64>) -> f64 {
     let s = Expm::new(x).params().1 as f64;
     2.0 * (3.0 * x.nrows().max(1) as f64 + s) * U64 * cond_exp(x).max(1.0)
+}
+
+/// Tolerance for a relative error in `L(A, E)`: `L` is the (1,2) block of `exp(B)`,
+/// `B = [[A, E], [0, A]]` (Mathias 1996), so `tol_exp(B)·‖e^B‖_F` bounds the absolute error
+/// of any backward-stable evaluation (Al-Mohy & Higham 2009b, Thm 6.2: the structured
+/// algorithm returns `L(A + ΔA, E)`, a structured perturbation of `B`); divided by `‖L‖_F`.
+pub fn tol_frechet(a: MatRef<'_, f64>, e: MatRef<'_, f64>) -> f64 {
+    let n = a.nrows();
+    let mut b = Mat::<f64>::zeros(2 * n, 2 * n);
+    b.submatrix_mut(0, 0, n, n).copy_from(a);
+    b.submatrix_mut(n, n, n, n).copy_from(a);
+    b.submatrix_mut(0, n, n, n).copy_from(e);
+    let eb = expm(b.as_ref());
+    let l = eb.submatrix(0, n, n, n).norm_l2();
+    tol_exp(b.as_ref()) * eb.norm_l2() / l
 }
 
 /// `‖L(X, ·)‖₂` exactly, from the n²×n² Kronecker form `K` (column k = vec L(X, E_k)) and
