@@ -4,6 +4,8 @@
 //!
 //! VJP: `V̄` and `t̄` from the reverse pass, `d̄` contracted term by term from the rank-one
 //! factors of `X̄` ([`DiagCotangent`]: O(nnz) per Taylor term).
+//!
+//! Tests: `crates/diag/tests/expm_multiply.rs`, `tests/large_diffusion.rs`.
 use crate::SparseOrDense;
 use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmActionOptions, Side};
 use expgrad_tape::ops::{ActionOperand, ExpmMultiply};

@@ -1,4 +1,6 @@
 //! The full Jacobian `∂(exp(Diag(d)·A)·v)/∂d` in O(n³), outside the tape.
+//!
+//! Tests: `crates/diag/tests/jacobian.rs`.
 use expgrad_linalg::{LinalgError, Scalar, try_expm_diag_jacobian};
 use faer::{Mat, MatRef};
 

@@ -22,6 +22,8 @@
 //!
 //! Every VJP is O(size of A) and skips untracked operands: with a constant `d` no `d̄` is
 //! formed, with a constant `A` no `Ā`.
+//!
+//! Tests: `crates/diag/tests/ops.rs` (diag_mul, mul_diag, diag_mul_diag, diag, diag_part).
 #![warn(missing_docs)]
 
 mod both;

@@ -1,5 +1,7 @@
 //! Finiteness and shape checks shared by every entry point: bad input is reported as a typed
 //! [`LinalgError`] naming the op, before any work.
+//!
+//! Tests: `crates/linalg/tests/{errors,action_errors,action_budget}.rs`.
 
 use crate::Scalar;
 use crate::error::LinalgError;

@@ -2,6 +2,9 @@
 //! `‖B‖₁` of an operator known only through products with `B` and `Bᵀ`. Used for `‖A^k‖₁` in
 //! the choice of the Padé degree and for the powers of the action's operator; the gradient
 //! never depends on it (its choices are constants of the derivative).
+//!
+//! Tests: the unit tests of `norm.rs`; `crates/linalg/tests/action_forward.rs` (estimated
+//! parameters).
 
 use crate::Scalar;
 use faer::{Mat, MatRef};

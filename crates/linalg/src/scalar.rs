@@ -9,6 +9,8 @@
 //! on the real part, so the complex work replaces the `Float` half of this bound with a narrower
 //! trait of exactly those operations (with an associated real type for norms), leaving every
 //! signature that says `T: Scalar` unchanged.
+//!
+//! Tests: `crates/linalg/tests/precision.rs` (f32 against f64).
 
 use faer::traits::RealField;
 use num_traits::Float;

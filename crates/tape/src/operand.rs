@@ -1,5 +1,7 @@
 //! Plain operands: what the binary ops accept besides a [`Var`], so that data need not be
 //! wrapped by hand (`x.matmul(&m)`, `x.scale(t)` with `t` a number or a `Var`).
+//!
+//! Tests: `crates/tape/tests/ergonomics.rs`.
 
 use crate::{Scalar, Tape, TapeError, Var};
 use faer::{Mat, MatRef};

@@ -1,5 +1,7 @@
 //! The tape: a `Vec` of nodes in creation order, which is a topological order, so the
 //! backward pass is one reverse loop (as in the `reverse` crate and Stan's `grad()`).
+//!
+//! Tests: `crates/tape/tests/{semantics,misuse,properties}.rs`.
 
 use crate::Scalar;
 use crate::error::{TapeError, unwrap_or_panic};

@@ -15,6 +15,8 @@
 //! assert!(report.passed, "{report}");
 //! assert_gradcheck!(|xs| xs[0].expm().matmul(xs[1]), &[x, v]);
 //! ```
+//!
+//! Tests: `crates/tape/tests/{ops,properties,ergonomics}.rs`.
 
 use crate::{Scalar, Tape, Var};
 use core::fmt;

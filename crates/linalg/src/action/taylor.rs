@@ -5,6 +5,8 @@
 //! `b_0 = u`, `b_k = (τ/k)(X·b_{k−1} − μ·b_{k−1})`, `F = Σ_{k ≤ j} b_k`, stopping at the first
 //! `k = j` with `‖b_{k−1}‖∞ + ‖b_k‖∞ ≤ tol·‖F‖∞` (Al-Mohy & Higham 2011, Algorithm 3.2; the
 //! ∞-norm of an n×k block is its largest absolute row sum), or at `k = m`.
+//!
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage}.rs`.
 
 use super::op::{GradLinOp, LinOp};
 use super::plan::Plan;

@@ -6,6 +6,8 @@
 //! that filled it. In an optimisation loop the blocks of the previous iteration can be
 //! recycled instead ([`ExpmAction::recycle`](crate::ExpmAction::recycle),
 //! [`ExpmAction::try_new_in`](crate::ExpmAction::try_new_in)).
+//!
+//! Tests: `crates/linalg/tests/action_storage.rs`.
 
 use faer::Mat;
 use faer::traits::RealField;

@@ -14,6 +14,8 @@
 //! down the transposed squaring tree. It is the exact adjoint of the computed approximant
 //! (equal to Algorithm 6.4 in exact arithmetic). When N·m·k is not small against n (huge ‖X‖
 //! or many columns) it falls back to `frechet_adjoint(Ū·Vᵀ)`.
+//!
+//! Tests: `crates/linalg/tests/adjoint_factored.rs` (and tape/tests/ops.rs).
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};

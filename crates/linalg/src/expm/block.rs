@@ -1,4 +1,6 @@
 //! The literal 2n×2n block construction of the Fréchet derivative: a slow reference.
+//!
+//! Tests: `crates/linalg/tests/{published,degrees,properties,errors,jacobian}.rs`.
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};

@@ -1,4 +1,6 @@
 //! Conditioning of the exponential, from the cached [`Expm`].
+//!
+//! Tests: `crates/linalg/tests/{properties,degrees}.rs`.
 
 use crate::Scalar;
 use crate::expm::Expm;

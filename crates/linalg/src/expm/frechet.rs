@@ -18,6 +18,8 @@
 //! the forward pass's backward-error guarantee carries over.
 //!
 //! The adjoint `L(Aᵀ, G)` runs the same recurrence on transposed views of the cache.
+//!
+//! Tests: `crates/linalg/tests/{closed_forms,degrees,published,properties,extreme,errors,precision}.rs`.
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};

@@ -18,6 +18,8 @@
 //! [`Expm`] keeps `s`, `m`, the scaled powers, the LU of `q_m`, `R₀` and every squaring, so
 //! that [`Expm::frechet`] and [`Expm::frechet_adjoint`] cost about two forward passes and never
 //! redo the forward.
+//!
+//! Tests: `crates/linalg/tests/{closed_forms,published,degrees,extreme,precision,properties,errors}.rs`.
 
 mod adjoint_factored;
 mod block;

@@ -9,6 +9,8 @@
 //!   same script.
 //! * `c_{2m+1} = (m!)² / ((2m)! (2m+1)!)`: the leading coefficient of the backward-error
 //!   series, used by the over-scaling correction `ℓ(A, m)` (Al-Mohy & Higham 2009, eq. 5.1).
+//!
+//! Tests: `crates/linalg/tests/{degrees,published,precision}.rs` (and the unit tests below).
 
 use crate::Scalar;
 use crate::expm::lincomb;

@@ -22,6 +22,8 @@
 //! arithmetic), not a quadrature or an eigendecomposition, so it inherits the forward's
 //! backward-error guarantee. When `2ˢ` exceeds what n separate derivatives would cost (huge
 //! ‖X‖), it falls back to n Fréchet derivatives from the cache.
+//!
+//! Tests: `crates/linalg/tests/jacobian.rs` (and diag/tests/jacobian.rs).
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};

@@ -1,6 +1,8 @@
 //! The choice of the Padé degree `m` and the scaling `s` (Al-Mohy & Higham 2009, Algorithm
 //! 6.1, steps 1–3): `d_k = ‖A^k‖₁^{1/k}` (exact for powers already formed, estimated for the
 //! others), the θ_m table, and the over-scaling correction `ℓ(A, m)` from `‖|A|^{2m+1}‖₁`.
+//!
+//! Tests: `crates/linalg/tests/{degrees,published,extreme}.rs` (the over-scaling cases).
 
 use crate::Scalar;
 use crate::expm::pade::{DEGREES, INV_C, theta_table};

@@ -13,6 +13,8 @@
 //! commutes with every `R_i`). The sums over j are taken along the squaring tree
 //! (`M_{i+1}[j] = M_i[2j+1] + R_i M_i[2j]`), so every vector is built from the cached squares
 //! exactly as the forward built `R_s`.
+//!
+//! Tests: `crates/linalg/tests/{adjoint_factored,jacobian}.rs`.
 use crate::Scalar;
 use crate::expm::Pade;
 use crate::kernels::{matmul_into, par_for};

@@ -4,6 +4,8 @@
 //! residual. VJP: `X̄ = L(Xᵀ, F̄)`, the adjoint Fréchet derivative, from that cached
 //! factorisation (`Expm::frechet_adjoint`, about two forward passes): never the 2n×2n block,
 //! never the Padé steps taped as separate nodes.
+//!
+//! Tests: `crates/tape/tests/{ops,semantics}.rs`.
 use crate::{Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};

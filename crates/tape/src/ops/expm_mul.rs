@@ -5,6 +5,8 @@
 //! [`Expm::frechet_adjoint_factored`], which uses the rank-k structure of the cotangent:
 //! O(2ˢ·m·k·n²) instead of the O(n³) of `x.expm().matmul(v)`'s generic adjoint — for a few
 //! columns the gradient costs little more than the forward.
+//!
+//! Tests: `crates/tape/tests/ops.rs`.
 use super::matmul::product;
 use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;

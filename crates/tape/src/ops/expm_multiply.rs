@@ -4,6 +4,8 @@
 //! term to the sink the operator builds and turned into the first input's cotangent by the
 //! [`ActionOperand`]. The tape supplies [`DenseOperand`] (a dense tracked `X`);
 //! `expgrad-diag` supplies `Diag(d)·A` through the same trait.
+//!
+//! Tests: `crates/tape/tests/{ops,ergonomics}.rs`, `crates/diag/tests/expm_multiply.rs`.
 use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::{ExpmActionOptions, GradLinOp, LinOp, NoCotangent, PooledAction};
 use faer::{Mat, MatRef};

@@ -1,6 +1,8 @@
 //! The built-in primitives, one per file: the user-facing `Var` method, the forward, and the
 //! VJP side by side, with the adjoint formula in the doc comment. Every one implements the
 //! public [`Op`](crate::Op) trait, exactly as an outside crate would.
+//!
+//! Tests: `crates/tape/tests/{ops,properties,misuse}.rs` (every op), `ergonomics.rs` (scale_by, slice, add_n).
 
 use crate::error::TapeError;
 use faer::MatRef;

@@ -1,5 +1,7 @@
 //! Multiplication by a tracked scalar, `s·a` with `s` a 1×1 variable. VJP: `ā = s ḡ`,
 //! `s̄ = ⟨ḡ, a⟩`.
+//!
+//! Tests: `crates/tape/tests/ergonomics.rs`.
 use crate::{Op, Scalar, TapeError};
 use faer::{Mat, MatRef};
 

@@ -1,5 +1,7 @@
 //! A block of entries `a[rows, cols]` (entries, rows, columns, sub-blocks). VJP: the
 //! cotangent placed in a zero matrix of the input's shape.
+//!
+//! Tests: `crates/tape/tests/ergonomics.rs`.
 use crate::{Op, Scalar, TapeError, Var};
 use core::ops::Range;
 use faer::{Mat, MatRef};

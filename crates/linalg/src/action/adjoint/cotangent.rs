@@ -7,6 +7,8 @@
 //! ([`DiagCotangent`](crate::DiagCotangent)), or the values of `X̄` on a sparse pattern
 //! ([`SparsePatternCotangent`](crate::SparsePatternCotangent)). `X̄` itself is never formed
 //! unless the sink forms it.
+//!
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors}.rs`.
 
 use crate::Scalar;
 use faer::linalg::matmul::matmul;

@@ -8,6 +8,8 @@
 //!   [`LowRankTerm::raw_transpose`] (the reverse pass's own product).
 //!
 //! O(nk) per term: no product beyond those of the forward and reverse passes.
+//!
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage}.rs`.
 
 use super::cotangent::{ActionCotangent, LowRankTerm};
 use crate::Scalar;

@@ -26,6 +26,8 @@
 //! for every `μ`), so `μ̄` is tiny; it is computed from two sums of size `|t⟨w̄, w⟩|` that
 //! cancel, and measured against the dense Fréchet route both choices agree to rounding (see
 //! the tests), so the exact derivative of what was computed is kept.
+//!
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors,action_budget}.rs`.
 
 mod cotangent;
 mod diag;

@@ -4,6 +4,8 @@
 //! For each stored entry `(i, j)`: `X̄ᵢⱼ += c·Σ_col Lᵢ Rⱼ` per term (O(nnz·k)), plus `γ` on
 //! stored diagonal entries. Entries outside the pattern are not parameters and are dropped:
 //! that restriction *is* the gradient with respect to the stored values.
+//!
+//! Tests: `crates/linalg/tests/action_reverse.rs`.
 
 use super::cotangent::{ActionCotangent, LowRankTerm};
 use crate::Scalar;

@@ -2,6 +2,8 @@
 //! dropped, so that tape nodes rebuilt every iteration (the residual of an op lives in the
 //! tape and dies at `clear`) reuse the blocks of the previous iteration without the caller
 //! threading an [`ActionWorkspace`](crate::ActionWorkspace) through.
+//!
+//! Tests: through the tape: tape/tests/ops.rs, tape/tests/ergonomics.rs, diag/tests/expm_multiply.rs.
 
 use crate::memory::{give_workspace as give, take_workspace as take};
 use crate::{ActionCotangent, ExpmAction, ExpmActionOptions, GradLinOp, LinalgError, Scalar};

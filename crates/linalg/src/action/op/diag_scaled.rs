@@ -14,8 +14,10 @@
 //! The operator owns `d`; what it needs of `A` that costs a scan (its diagonal, whether every
 //! entry is finite) is computed once and shared by every operator made from it with
 //! [`DiagScaled::with_d`].
+//!
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage,action_errors}.rs`.
 
-use super::{GradLinOp, LinOp, max_nan};
+use super::{GradLinOp, LinOp};
 use crate::Scalar;
 use crate::action::adjoint::DiagCotangent;
 use crate::error::{LinalgError, unwrap_or_panic};
@@ -242,14 +244,7 @@ impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
             None => panic!("DiagScaled: the inner operator provides no diagonal(), so no trace"),
         }
     }
-    fn norm1(&self) -> Option<T> {
-        let ones = vec![T::one(); self.dim()];
-        self.abs_apply(&ones, true).map(|s| max_nan(&s))
-    }
-    fn norm_inf(&self) -> Option<T> {
-        let ones = vec![T::one(); self.dim()];
-        self.abs_apply(&ones, false).map(|s| max_nan(&s))
-    }
+    // norm1 / norm_inf: the provided methods, from `abs_apply` below.
     fn diagonal(&self) -> Option<Vec<T>> {
         self.inner
             .diag

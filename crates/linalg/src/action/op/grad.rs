@@ -2,6 +2,8 @@
 //! operator beyond [`LinOp`]: the sink that receives `X̄`, and the intermediates a structured
 //! operator keeps for it. Implementations for the dense operators (the sink forms `X̄`); the
 //! sparse and diagonally scaled ones live beside their [`LinOp`] implementations.
+//!
+//! Tests: `crates/linalg/tests/action_reverse.rs`.
 
 use super::LinOp;
 use crate::Scalar;

@@ -1,5 +1,7 @@
 //! [`LinOp`]: what the action of the exponential needs of an operator `X`, and its dense
 //! implementations.
+//!
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse}.rs`.
 
 mod diag_scaled;
 mod grad;
@@ -102,72 +104,45 @@ pub(crate) fn max_nan<T: Float>(s: &[T]) -> T {
     })
 }
 
-impl<T: Scalar, A: LinOp<T> + ?Sized> LinOp<T> for &A {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn shape(&self) -> (usize, usize) {
-        (**self).shape()
-    }
-    fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
-        (**self).apply(out, x)
-    }
-    fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
-        (**self).apply_transpose(out, x)
-    }
-    fn trace(&self) -> T {
-        (**self).trace()
-    }
-    fn norm1(&self) -> Option<T> {
-        (**self).norm1()
-    }
-    fn norm_inf(&self) -> Option<T> {
-        (**self).norm_inf()
-    }
-    fn diagonal(&self) -> Option<Vec<T>> {
-        (**self).diagonal()
-    }
-    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
-        (**self).abs_apply(x, transpose)
-    }
-    fn all_finite(&self) -> bool {
-        (**self).all_finite()
-    }
+/// `LinOp` for a pointer to an operator (`&A`, `Arc<A>`): every method forwards.
+macro_rules! forward_linop {
+    ($($ptr:ty),* $(,)?) => {$(
+        impl<T: Scalar, A: LinOp<T> + ?Sized> LinOp<T> for $ptr {
+            fn dim(&self) -> usize {
+                (**self).dim()
+            }
+            fn shape(&self) -> (usize, usize) {
+                (**self).shape()
+            }
+            fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+                (**self).apply(out, x)
+            }
+            fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
+                (**self).apply_transpose(out, x)
+            }
+            fn trace(&self) -> T {
+                (**self).trace()
+            }
+            fn norm1(&self) -> Option<T> {
+                (**self).norm1()
+            }
+            fn norm_inf(&self) -> Option<T> {
+                (**self).norm_inf()
+            }
+            fn diagonal(&self) -> Option<Vec<T>> {
+                (**self).diagonal()
+            }
+            fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+                (**self).abs_apply(x, transpose)
+            }
+            fn all_finite(&self) -> bool {
+                (**self).all_finite()
+            }
+        }
+    )*};
 }
 
-/// A shared operator (e.g. one constant `A` behind many tape nodes).
-impl<T: Scalar, A: LinOp<T> + ?Sized> LinOp<T> for std::sync::Arc<A> {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn shape(&self) -> (usize, usize) {
-        (**self).shape()
-    }
-    fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
-        (**self).apply(out, x)
-    }
-    fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
-        (**self).apply_transpose(out, x)
-    }
-    fn trace(&self) -> T {
-        (**self).trace()
-    }
-    fn norm1(&self) -> Option<T> {
-        (**self).norm1()
-    }
-    fn norm_inf(&self) -> Option<T> {
-        (**self).norm_inf()
-    }
-    fn diagonal(&self) -> Option<Vec<T>> {
-        (**self).diagonal()
-    }
-    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
-        (**self).abs_apply(x, transpose)
-    }
-    fn all_finite(&self) -> bool {
-        (**self).all_finite()
-    }
-}
+forward_linop!(&A, std::sync::Arc<A>);
 
 /// A dense n×n matrix. Products use faer's `matmul` with [`Par::Seq`] (deterministic, and
 /// the n×k products of the action are memory-bound).

@@ -9,6 +9,8 @@
 //! 1.16 ms, CSC `Xᵀ·x` 1.06 vs 1.11 ms — as fast or slightly faster in every direction, and
 //! `Xᵀ·x` costs about what `X·x` costs, which the reverse pass needs. CSR is the faster
 //! storage for the same pattern.
+//!
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_errors}.rs`.
 
 use super::{GradLinOp, LinOp};
 use crate::Scalar;

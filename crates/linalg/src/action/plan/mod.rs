@@ -17,6 +17,8 @@
 //!   so far (a ski-rental rule: total work at most twice that of the better choice).
 //! * `m ≥ 1` and `s ≥ 1` whenever `t ≠ 0`, also when `X_s = 0`: the single Taylor term then
 //!   carries the derivative (`∂/∂X exp(tX)V ≠ 0` even at `X = cI`).
+//!
+//! Tests: `crates/linalg/tests/{action_forward,action_budget}.rs`.
 
 mod options;
 pub(crate) mod theta;

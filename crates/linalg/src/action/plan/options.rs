@@ -1,5 +1,7 @@
 //! Options of the action of the exponential: how `(m, s)` is chosen and what the taped
 //! forward keeps for the reverse pass.
+//!
+//! Tests: `crates/linalg/tests/{action_forward,action_storage,action_budget}.rs`.
 
 /// How the Taylor degree `m` and the number of steps `s` are chosen (Al-Mohy & Higham 2011,
 /// §3). Every norm is of `t·X_s`, with `|t|` (so `t < 0` is handled correctly, unlike SciPy's
