@@ -11,7 +11,10 @@
 //!   the public op trait, so `∂(exp(Diag(d)·A)·v)/∂d` falls out of generic backprop.
 //! * [`reference`](mod@reference): slow reference routes to `∂(exp(Diag(d)A)v)/∂d` (Fréchet columns, the
 //!   Kronecker closed form) for tests and teaching.
+//! * [`optim`]: L-BFGS (robust to trial points that overflow), Adam, and an argmin adapter,
+//!   driven by a closure returning the loss and its gradient.
 //! * [`prelude`]: the names a model needs.
+//! * [`faer`]: the matrix crate, re-exported so that one dependency suffices.
 //!
 //! ```
 //! use expgrad::linalg::{expm, Expm};
@@ -25,10 +28,14 @@
 //! ```
 #![warn(missing_docs)]
 
+#[doc(no_inline)]
+pub use faer;
+
 #[doc(inline)]
 pub use expgrad_diag as diag;
 #[doc(inline)]
 pub use expgrad_linalg as linalg;
+pub mod optim;
 pub mod reference;
 #[doc(inline)]
 pub use expgrad_tape as tape;
