@@ -27,8 +27,11 @@ use std::cell::RefCell;
 /// ```
 pub struct ArgminProblem<F> {
     f: F,
-    cache: RefCell<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    cache: RefCell<Option<Evaluated>>,
 }
+
+/// The last evaluation: parameters, loss, gradient.
+type Evaluated = (Vec<f64>, f64, Vec<f64>);
 
 impl<F> ArgminProblem<F> {
     /// Wraps `f`.
