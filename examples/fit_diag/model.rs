@@ -1,19 +1,37 @@
 //! The fit_diag model: observations `wⱼ ≈ exp(tⱼ·Diag(d)·A)·vⱼ`, fit `d` by minimising
-//! `½Σⱼ‖exp(tⱼ Diag(d) A) vⱼ − wⱼ‖² + ½ρ‖d‖²` with argmin's L-BFGS (More–Thuente line search);
-//! the loss and its gradient come from one expgrad tape per evaluation.
+//! `½Σⱼ‖exp(tⱼ Diag(d) A) vⱼ − wⱼ‖² + ½ρ‖d‖²` with `expgrad::optim::lbfgs`; the loss and its
+//! gradient come from one expgrad tape per evaluation, through `try_` forms only, so a trial
+//! point that overflows is an error the line search steps back from, never a panic.
 //!
 //! Shared by `examples/fit_diag/main.rs` and `tests/fit_diag.rs`.
 #![allow(dead_code)]
 
-use expgrad::diag::diag_mul;
-use expgrad::tape::Tape;
+use expgrad::diag::{SparseOrDense, try_diag_mul, try_expm_multiply_diag};
+use expgrad::optim::{LbfgsOptions, OptimError, OptimResult, Progress, lbfgs};
+use expgrad::tape::{Tape, TapeError};
 use faer::Mat;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::sync::Arc;
 
-#[path = "../common/lbfgs.rs"]
-mod lbfgs;
-pub use lbfgs::{FitOptions, FitResult, Progress};
+/// Settings of [`fit`].
+pub type FitOptions = LbfgsOptions;
+/// The outcome of [`fit`].
+pub type FitResult = OptimResult;
+
+/// How `exp(tⱼ·Diag(d)·A)·vⱼ` and its gradient are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Route {
+    /// Per observation, the cheaper of the two below: the Taylor action unless
+    /// `‖tⱼ·Diag(d)·A‖₁ > 4n`, where the Padé route's `log ‖X‖` cost wins.
+    Auto,
+    /// `diag_mul(d, tA).expm_mul(v)`: Padé scaling and squaring with the factored adjoint,
+    /// O(n³) per observation whatever ‖tX‖.
+    Pade,
+    /// `expm_multiply_diag(d, A, v, t)`: the truncated-Taylor action and its exact reverse
+    /// pass, O(n²·‖tX‖) per observation, no n×n exponential.
+    Action,
+}
 
 /// One observation `w ≈ exp(t·Diag(d)·A)·v`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -45,6 +63,12 @@ pub struct DataFile {
 pub struct Problem {
     /// A (n×n).
     pub a: Mat<f64>,
+    /// A shared by the action nodes.
+    pub a_shared: Arc<SparseOrDense<f64>>,
+    /// Where the data came from (a file name, or "synthetic data"), for error messages.
+    pub source: String,
+    /// How the exponential is computed.
+    pub route: Route,
     /// The observations, each with `tⱼ·A` precomputed.
     pub obs: Vec<Observation>,
     /// Ridge weight ρ.
@@ -104,7 +128,10 @@ impl Problem {
         }
         let a = Mat::from_fn(n, n, |i, j| data.a[i][j]);
         Ok(Self {
+            a_shared: Arc::new(SparseOrDense::from(a.clone())),
             a,
+            source: "data".into(),
+            route: Route::Auto,
             obs: data.observations,
             ridge,
             d_true: data.d_true,
@@ -123,24 +150,51 @@ impl Problem {
         }
     }
 
-    /// `½Σⱼ‖exp(tⱼ Diag(d) A) vⱼ − wⱼ‖² + ½ρ‖d‖²` and its gradient, by one tape.
+    /// `½Σⱼ‖exp(tⱼ Diag(d) A) vⱼ − wⱼ‖² + ½ρ‖d‖²` and its gradient, by one tape, or an
+    /// error naming the source, the observation, its time and the op that failed.
     pub fn loss_and_grad(&self, d: &[f64]) -> Result<(f64, Vec<f64>), String> {
         let n = self.n();
         let tape = Tape::new();
-        let dv = tape.var(Mat::from_fn(n, 1, |i, _| d[i]));
-        let mut total = dv.dot(dv).scale(0.5 * self.ridge);
-        for o in &self.obs {
-            let ta = tape.constant(&self.a * faer::Scale(o.t));
-            let v = tape.constant(Mat::from_fn(n, 1, |i, _| o.v[i]));
-            let w = tape.constant(Mat::from_fn(n, 1, |i, _| o.w[i]));
-            let pred = diag_mul(dv, ta)
-                .try_expm()
-                .map_err(|e| e.to_string())?
-                .matmul(v);
-            let r = pred.sub(w);
-            total = total.add(r.dot(r).scale(0.5));
+        let dv = tape
+            .try_var(Mat::from_fn(n, 1, |i, _| d[i]))
+            .map_err(|e| format!("{}: the parameters d: {e}", self.source))?;
+        let norm_a = expgrad::linalg::norm1(self.a.as_ref());
+        let dmax = d.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let ridge = dv
+            .try_dot(dv)
+            .and_then(|r| r.try_scale(0.5 * self.ridge))
+            .map_err(|e| format!("{}: the ridge term: {e}", self.source))?;
+        let mut terms = vec![Ok(ridge)];
+        for (k, o) in self.obs.iter().enumerate() {
+            let term = (|| -> Result<_, TapeError> {
+                let v = Mat::from_fn(n, 1, |i, _| o.v[i]);
+                let w = Mat::from_fn(n, 1, |i, _| o.w[i]);
+                let pade = match self.route {
+                    Route::Pade => true,
+                    Route::Action => false,
+                    Route::Auto => o.t.abs() * dmax * norm_a > 4.0 * n as f64,
+                };
+                let pred = if pade {
+                    let ta = tape.constant(&self.a * faer::Scale(o.t));
+                    try_diag_mul(dv, ta)?.try_expm_mul(&v)?
+                } else {
+                    let (vv, t) = (tape.constant(v), tape.scalar(o.t));
+                    try_expm_multiply_diag(dv, &self.a_shared, vv, t)?
+                };
+                let r = pred.try_sub(&w)?;
+                r.try_dot(r)?.try_scale(0.5)
+            })();
+            terms.push(
+                term.map_err(|e| format!("{}: observation {k} (t = {}): {e}", self.source, o.t)),
+            );
         }
-        let g = total.backward().wrt(dv);
+        let terms = terms.into_iter().collect::<Result<Vec<_>, String>>()?;
+        let total = expgrad::tape::try_add_n(&terms)
+            .map_err(|e| format!("{}: the total loss: {e}", self.source))?;
+        let g = total
+            .try_backward()
+            .map_err(|e| format!("{}: the gradient: {e}", self.source))?
+            .wrt(dv);
         Ok((total.item(), (0..n).map(|i| g[(i, 0)]).collect()))
     }
 }
@@ -177,21 +231,25 @@ pub fn synthetic(n: usize, m: usize, noise: f64, seed: u64) -> Problem {
         obs.push(Observation { t, v, w });
     }
     Problem {
+        a_shared: Arc::new(SparseOrDense::from(a.clone())),
         a,
+        source: "synthetic data".into(),
+        route: Route::Auto,
         obs,
         ridge: 0.0,
         d_true: Some(d_true),
     }
 }
 
-/// Fits `d` from `d0` by L-BFGS on [`Problem::loss_and_grad`].
+/// Fits `d` from `d0` by L-BFGS on [`Problem::loss_and_grad`]. Errors only when the loss
+/// cannot be evaluated at `d0`; the verdict says whether the fit converged.
 pub fn fit(
     problem: &Problem,
     d0: Vec<f64>,
     opts: &FitOptions,
-    on_iter: impl FnMut(&Progress) + 'static,
+    on_iter: impl FnMut(&Progress),
 ) -> Result<FitResult, String> {
-    lbfgs::minimize(|d: &[f64]| problem.loss_and_grad(d), d0, opts, on_iter)
+    lbfgs(|d: &[f64]| problem.loss_and_grad(d), d0, opts, on_iter).map_err(|OptimError(e)| e)
 }
 
 /// `‖d − d_true‖₂ / ‖d_true‖₂`.
