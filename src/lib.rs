@@ -47,10 +47,14 @@ pub mod prelude {
         mul_diag,
     };
     pub use expgrad_linalg::{Expm, expm};
-    pub use expgrad_tape::{Gradients, Tape, Var};
+    pub use expgrad_tape::{Gradients, IntoVar, Tape, Var, add_n, value_and_grad};
     pub use faer::Mat;
 }
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+#[doc = include_str!("../docs/from_jax.md")]
+#[cfg(doctest)]
+pub struct FromJaxDoctests;

@@ -4,6 +4,8 @@
 //! * [`lbfgs`]: L-BFGS with a strong-Wolfe line search that treats an evaluation that fails
 //!   (an overflowing `exp`, a non-finite loss) as "the step was too long" and shortens it, so
 //!   that a wild trial step never ends the fit. The default choice.
+//! * [`minimize`]: the same, over a parameter matrix, for a model written as a closure on a
+//!   `Var` (each evaluation on a fresh tape).
 //! * [`adam`]: Adam (Kingma & Ba 2015), for stochastic or badly scaled objectives.
 //! * [`ArgminProblem`] (feature `argmin`, on by default): the same closure as an argmin
 //!   `CostFunction` + `Gradient`, to run any of argmin's solvers.
@@ -28,11 +30,13 @@ mod adam;
 #[cfg(feature = "argmin")]
 mod argmin_problem;
 mod lbfgs;
+mod minimize;
 
 pub use adam::{AdamOptions, adam};
 #[cfg(feature = "argmin")]
 pub use argmin_problem::ArgminProblem;
 pub use lbfgs::{LbfgsOptions, lbfgs};
+pub use minimize::minimize;
 
 use std::fmt;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! VJP: `d̄ᵢ = Σⱼ X̄ᵢⱼ Aᵢⱼ` (row sums of `X̄ ∘ A`), `Ā = Diag(d)·X̄`. O(nm) each, and only for
 //! tracked operands; `Diag(d)` is never formed.
 use crate::check_diag;
-use expgrad_tape::{Op, Scalar, TapeError, Var};
+use expgrad_tape::{IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// The op behind [`diag_mul`].
@@ -59,11 +59,14 @@ impl<T: Scalar> Op<T> for DiagMul {
 /// assert_eq!(x.sum().backward().wrt(d), faer::mat![[2.0], [0.0]]);
 /// ```
 #[track_caller]
-pub fn diag_mul<'t, T: Scalar>(d: Var<'t, T>, a: Var<'t, T>) -> Var<'t, T> {
-    d.apply(DiagMul, &[a])
+pub fn diag_mul<'t, T: Scalar>(d: Var<'t, T>, a: impl IntoVar<'t, T>) -> Var<'t, T> {
+    d.apply(DiagMul, &[a.into_var(d.tape())])
 }
 
 /// Fallible [`diag_mul`].
-pub fn try_diag_mul<'t, T: Scalar>(d: Var<'t, T>, a: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
-    d.try_apply(DiagMul, &[a])
+pub fn try_diag_mul<'t, T: Scalar>(
+    d: Var<'t, T>,
+    a: impl IntoVar<'t, T>,
+) -> Result<Var<'t, T>, TapeError> {
+    d.try_apply(DiagMul, &[a.into_var(d.tape())])
 }

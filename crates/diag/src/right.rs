@@ -2,7 +2,7 @@
 //!
 //! VJP: `d̄ⱼ = Σᵢ X̄ᵢⱼ Aᵢⱼ` (column sums of `X̄ ∘ A`), `Ā = X̄·Diag(d)`. O(nm) each.
 use crate::check_diag;
-use expgrad_tape::{Op, Scalar, TapeError, Var};
+use expgrad_tape::{IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// The op behind [`mul_diag`].
@@ -53,11 +53,14 @@ impl<T: Scalar> Op<T> for MulDiag {
 /// assert_eq!(x.sum().backward().wrt(d), faer::mat![[2.0], [0.0]]);
 /// ```
 #[track_caller]
-pub fn mul_diag<'t, T: Scalar>(a: Var<'t, T>, d: Var<'t, T>) -> Var<'t, T> {
-    a.apply(MulDiag, &[d])
+pub fn mul_diag<'t, T: Scalar>(a: impl IntoVar<'t, T>, d: Var<'t, T>) -> Var<'t, T> {
+    a.into_var(d.tape()).apply(MulDiag, &[d])
 }
 
 /// Fallible [`mul_diag`].
-pub fn try_mul_diag<'t, T: Scalar>(a: Var<'t, T>, d: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
-    a.try_apply(MulDiag, &[d])
+pub fn try_mul_diag<'t, T: Scalar>(
+    a: impl IntoVar<'t, T>,
+    d: Var<'t, T>,
+) -> Result<Var<'t, T>, TapeError> {
+    a.into_var(d.tape()).try_apply(MulDiag, &[d])
 }

@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod functional;
 mod gradients;
 mod op;
 mod operand;
@@ -35,6 +36,7 @@ pub mod testing;
 mod var;
 
 pub use error::TapeError;
+pub use functional::{try_value_and_grad, value_and_grad};
 pub use gradients::Gradients;
 pub use op::Op;
 pub use operand::{IntoVar, ScaleFactor};
