@@ -1,9 +1,28 @@
 //! Adding a primitive from outside the tape crate: `sinh` elementwise, through the public
 //! `Op` trait, then checked with `gradcheck` exactly like a built-in op.
 //!
-//! Run: `cargo run --release --example custom_op`
+//! Run: `cargo run --release --example custom_op` (`-- --help` for what it prints).
+use clap::Parser;
 use expgrad::tape::{Op, Tape, TapeError, Var, gradcheck};
 use faer::{Mat, MatRef, unzip, zip};
+use std::io::Write;
+use std::process::ExitCode;
+
+#[macro_use]
+#[path = "common/cli.rs"]
+pub mod cli;
+
+use cli::Failure;
+
+/// Add a primitive from outside the tape crate: an elementwise sinh written against the
+/// public Op trait, differentiated through ℓ(X) = tr(exp(sinh(X))) and checked with
+/// gradcheck exactly like a built-in op.
+///
+/// Prints the loss, its gradient, the tape and the gradcheck report. Takes no options
+/// besides --help and --version. Exit code 0 when the gradient check passes, 1 otherwise.
+#[derive(Parser, Debug)]
+#[command(version)]
+pub struct Args {}
 
 /// `y = sinh(x)` elementwise. VJP: `x̄ = ȳ ∘ cosh(x)`. No residuals: the VJP reads the input.
 struct Sinh;
@@ -30,22 +49,45 @@ impl Op<f64> for Sinh {
     }
 }
 
-/// The user-facing function, as the built-in ops have.
+/// The user-facing function, as the built-in ops have: the panicking form (for gradcheck's
+/// closure) and the `try_` form.
 fn sinh<'t>(x: Var<'t, f64>) -> Var<'t, f64> {
     x.apply(Sinh, &[])
 }
 
-fn main() {
+/// Fallible [`sinh`].
+fn try_sinh<'t>(x: Var<'t, f64>) -> Result<Var<'t, f64>, TapeError> {
+    x.try_apply(Sinh, &[])
+}
+
+/// The example: prints its report to `out`; a failed gradient check is a failure.
+pub fn run(_: &Args, out: &mut impl Write) -> Result<(), Failure> {
     let x0 = Mat::<f64>::from_fn(3, 3, |i, j| 0.3 * (i as f64) - 0.2 * (j as f64));
     let tape = Tape::new();
-    let x = tape.var(x0.clone());
+    let fail = |e: TapeError| Failure::run(format!("ℓ(X) = tr(exp(sinh(X))): {e}"));
+    let x = tape.try_var(x0.clone()).map_err(fail)?;
     // ℓ(X) = tr(exp(sinh(X)))
-    let loss = sinh(x).expm().trace();
-    let g = loss.backward().wrt(x);
-    println!("loss = {:.12}", loss.item());
-    println!("dloss/dX =\n{g:?}");
-    println!("{tape:?}");
+    let loss = try_sinh(x)
+        .and_then(|s| s.try_expm())
+        .and_then(|e| e.try_trace())
+        .map_err(fail)?;
+    let g = loss.try_backward().map_err(fail)?.wrt(x);
+    say!(out, "loss = {:.12}", loss.item());
+    say!(out, "dloss/dX =\n{g:?}");
+    say!(out, "{tape:?}");
     let report = gradcheck(|xs| sinh(xs[0]).expm().trace(), &[x0]);
-    println!("{report}");
-    assert!(report.passed);
+    say!(out, "{report}");
+    if report.passed {
+        Ok(())
+    } else {
+        Err(Failure::run("the gradient check of sinh failed"))
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Args = cli::parse();
+    match run(&args, &mut std::io::stdout().lock()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => cli::report(&f),
+    }
 }

@@ -1,12 +1,23 @@
 //! The CTMC example recovers its rates: exactly from expected counts, and within 4 standard
-//! errors from simulated counts.
-#[path = "../examples/ctmc_rates/model.rs"]
-mod model;
+//! errors from simulated counts. Its command line takes intervals with commas or spaces,
+//! negative numbers reach its own checks, and bad input is an error naming the interval and
+//! the op, never a panic.
+#[allow(dead_code)]
+#[path = "../examples/ctmc_rates/main.rs"]
+mod ctmc_rates;
+
+use clap::CommandFactory;
+use ctmc_rates::{Args, cli, model};
+
+fn parse(args: &[&str]) -> Args {
+    let argv = std::iter::once("ctmc_rates").chain(args.iter().copied());
+    cli::try_parse_from::<Args, _, _>(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
 
 #[test]
 fn recovers_rates_from_expected_counts() {
     let chain = model::Chain::example(4, 11);
-    let data = chain.expected(&[0.5, 2.0], 1000);
+    let data = chain.expected(&[0.5, 2.0], 1000).unwrap();
     let fit = model::fit(
         &chain.p,
         &data,
@@ -48,5 +59,80 @@ fn simulated_estimates_within_four_standard_errors() {
             z.abs() <= 4.0 && *se < 0.2 * rate,
             "state {i}: z = {z}, se = {se}"
         );
+    }
+}
+
+#[test]
+fn help_starts_with_what_the_example_does_and_shows_the_list_syntax() {
+    let help = Args::command().render_long_help().to_string();
+    assert!(
+        help.starts_with("Estimate the exit rates of a continuous-time Markov chain"),
+        "{help}"
+    );
+    assert!(!help.contains("first-class primitive"), "{help}");
+    // The default is shown in the syntax the option takes.
+    assert!(help.contains("[default: 0.25,1,3]"), "{help}");
+}
+
+#[test]
+fn intervals_take_commas_and_spaces() {
+    assert_eq!(parse(&[]).intervals, [0.25, 1.0, 3.0]);
+    assert_eq!(parse(&["--intervals", "0.5,2"]).intervals, [0.5, 2.0]);
+    let a = parse(&["--intervals", "0.5", "2", "--seed", "3"]);
+    assert_eq!((a.intervals, a.seed), (vec![0.5, 2.0], 3));
+    assert_eq!(parse(&["--intervals", "-1,2"]).intervals, [-1.0, 2.0]);
+}
+
+#[test]
+fn bad_values_are_usage_errors_before_any_work() {
+    for (args, says) in [
+        (
+            &["--intervals", "-1"][..],
+            "--intervals: t = -1.0 (interval 0)",
+        ),
+        (&["--intervals", "1", "-2"], "t = -2.0 (interval 1)"),
+        (&["--intervals", "nan"], "t = NaN"),
+        (&["--intervals", "1e300"], "jumps"),
+        (&["--states", "1"], "--states 1"),
+        (&["--states", "100000"], "--states 100000"),
+        (&["--per-state", "0"], "--per-state 0"),
+    ] {
+        let mut out = Vec::new();
+        let e = ctmc_rates::run(&parse(args), &mut out).unwrap_err();
+        assert_eq!(e.code, 2, "{args:?}: {e}");
+        assert!(e.message.contains(says), "{args:?}: {e}");
+        assert!(out.is_empty(), "{args:?}");
+    }
+}
+
+/// Intervals too short to see any jump carry no information on the rates: the example
+/// fails (exit code 1) instead of reporting rates with infinite standard errors.
+#[test]
+fn uninformative_data_is_a_failure_not_a_result() {
+    let e = ctmc_rates::run(
+        &parse(&["--intervals", "1e-320", "--per-state", "50"]),
+        &mut Vec::new(),
+    )
+    .unwrap_err();
+    assert_eq!(e.code, 1, "{e}");
+}
+
+/// Counts where `exp(tQ)` underflows to 0 and absurd rates: errors naming the interval and
+/// the op, never a panic.
+#[test]
+fn evaluation_errors_name_the_interval_and_the_op() {
+    let chain = model::Chain::example(3, 1);
+    let mut data = chain.expected(&[1.0, 5e-324], 10).unwrap();
+    data[1].n = faer::Mat::from_fn(3, 3, |_, _| 1.0);
+    let e = model::neg_loglik_and_grad(&chain.p, &data, &[0.0; 3]).unwrap_err();
+    assert!(e.starts_with("interval 1 (t = 5e-324): log"), "{e}");
+    let e = model::neg_loglik_and_grad(&chain.p, &data, &[f64::NAN; 3]).unwrap_err();
+    assert!(e.contains("θ[0]"), "{e}");
+    match model::neg_loglik_and_grad(&chain.p, &data[..1], &[800.0; 3]) {
+        Ok((f, g)) => assert!(f.is_finite() && g.iter().all(|x| x.is_finite())),
+        Err(e) => assert!(
+            e.starts_with("rates") || e.starts_with("interval 0 (t = 1)"),
+            "{e}"
+        ),
     }
 }

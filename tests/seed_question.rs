@@ -8,6 +8,14 @@
 //! and Richardson central differences. Tolerances: routes 1–3 are all backward stable
 //! evaluations of `L(X, ·)`, so they agree to `2(3n + s)·u·κ_exp` (relative, as in the linalg
 //! tests) plus the same bound for the 2n²×2n² exponential of route 3.
+//!
+//! The example itself (`examples/seed_question.rs`): it honours `--help`, which starts with
+//! what it does, rejects unknown options, and prints the three Jacobians in agreement.
+#[allow(dead_code)]
+#[path = "../examples/seed_question.rs"]
+mod seed_question;
+
+use clap::CommandFactory;
 use expgrad::diag::diag_mul;
 use expgrad::linalg::{Expm, expm, norm1};
 use expgrad::reference;
@@ -229,4 +237,56 @@ fn commuting_guess_holds_for_diagonal_a() {
         "{:e}",
         rel(guess.as_ref(), jb.as_ref())
     );
+}
+
+fn parse(args: &[&str]) -> Result<seed_question::Args, clap::Error> {
+    seed_question::cli::try_parse_from(std::iter::once("seed_question").chain(args.iter().copied()))
+}
+
+#[test]
+fn example_honours_help_and_rejects_unknown_options() {
+    let help = seed_question::Args::command()
+        .render_long_help()
+        .to_string();
+    assert!(
+        help.starts_with("Answer the question expgrad was built for"),
+        "{help}"
+    );
+    assert!(!help.contains("first-class primitive"), "{help}");
+    for flag in ["--help", "-h"] {
+        let e = parse(&[flag]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp, "{flag}");
+        assert!(e.to_string().starts_with("Answer the question"), "{e}");
+    }
+    let e = parse(&["--n", "5"]).unwrap_err();
+    assert_eq!(e.kind(), clap::error::ErrorKind::UnknownArgument);
+    assert!(parse(&[]).is_ok());
+}
+
+/// The printed maxima of |backprop − Fréchet| and |backprop − Kronecker| are at rounding
+/// level (≤ 1e-12 for this 4×4 case).
+#[test]
+fn example_prints_three_agreeing_jacobians() {
+    let mut out = Vec::new();
+    seed_question::run(&parse(&[]).unwrap(), &mut out).unwrap();
+    let out = String::from_utf8(out).unwrap();
+    for title in [
+        "J by backprop (tape.jacobian):",
+        "J by Fréchet columns:",
+        "J by the Kronecker closed form:",
+        "∂ℓ/∂d = [",
+    ] {
+        assert!(out.contains(title), "{title} missing from\n{out}");
+    }
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("max |backprop − Fréchet|"))
+        .unwrap();
+    let diffs: Vec<f64> = line
+        .split(" = ")
+        .skip(1)
+        .map(|s| s.split(',').next().unwrap().trim().parse().unwrap())
+        .collect();
+    assert_eq!(diffs.len(), 2, "{line}");
+    assert!(diffs.iter().all(|d| *d <= 1e-12), "{line}");
 }

@@ -7,8 +7,8 @@
 //! backward pass through `exp → diag_mul → expm → log`.
 #![allow(dead_code)]
 
-use expgrad::diag::diag_mul;
-use expgrad::tape::Tape;
+use expgrad::diag::try_diag_mul;
+use expgrad::tape::{Tape, try_add_n};
 use faer::Mat;
 use faer::prelude::Solve;
 use rand::rngs::StdRng;
@@ -59,13 +59,23 @@ impl Chain {
         Self { p, rates }
     }
 
-    /// `exp(t·Diag(r)·(P − I))`.
-    pub fn transition(&self, t: f64) -> Mat<f64> {
+    /// `exp(t·Diag(r)·(P − I))`, or the kernel's error (overflow, non-finite input).
+    pub fn transition(&self, t: f64) -> Result<Mat<f64>, String> {
         let k = self.rates.len();
         let q = Mat::from_fn(k, k, |i, j| {
             t * self.rates[i] * (self.p[(i, j)] - if i == j { 1.0 } else { 0.0 })
         });
-        expgrad::linalg::expm(q.as_ref())
+        expgrad::linalg::try_expm(q.as_ref()).map_err(|e| format!("t = {t:?}: {e}"))
+    }
+
+    /// The expected number of jumps of the Gillespie runs of [`simulate`](Self::simulate)
+    /// (at most `per_state·k·Σₜ(1 + t·max r)`): what simulating would cost.
+    pub fn expected_jumps(&self, ts: &[f64], per_state: usize) -> f64 {
+        let k = self.rates.len() as f64;
+        let r = self.rates.iter().fold(0.0f64, |m, r| m.max(*r));
+        ts.iter()
+            .map(|t| per_state as f64 * k * (1.0 + t * r))
+            .sum()
     }
 
     /// Gillespie simulation: `per_state` chains started in each state, observed at each `t`.
@@ -104,44 +114,58 @@ impl Chain {
     }
 
     /// The expected counts (noise-free data): `per_state · exp(tQ)`.
-    pub fn expected(&self, ts: &[f64], per_state: usize) -> Vec<Counts> {
+    pub fn expected(&self, ts: &[f64], per_state: usize) -> Result<Vec<Counts>, String> {
         ts.iter()
-            .map(|&t| Counts {
-                t,
-                n: self.transition(t) * faer::Scale(per_state as f64),
+            .map(|&t| {
+                Ok(Counts {
+                    t,
+                    n: self.transition(t)? * faer::Scale(per_state as f64),
+                })
             })
             .collect()
     }
 }
 
-/// `−ℓ(θ)` and its gradient for rates `r = exp(θ)`.
+/// `−ℓ(θ)` and its gradient for rates `r = exp(θ)`, all through `try_` forms. Errors name
+/// the interval (its index and length) and the op, e.g. `interval 2 (t = 3.0): log: …`.
 pub fn neg_loglik_and_grad(
     p: &Mat<f64>,
     data: &[Counts],
     theta: &[f64],
 ) -> Result<(f64, Vec<f64>), String> {
     let k = theta.len();
-    let tape = Tape::new();
-    let th = tape.var(Mat::from_fn(k, 1, |i, _| theta[i]));
-    let r = th.exp();
-    let mut total: Option<expgrad::tape::Var<'_>> = None;
-    for c in data {
-        let ta = tape.constant(Mat::from_fn(k, k, |i, j| {
-            c.t * (p[(i, j)] - if i == j { 1.0 } else { 0.0 })
-        }));
-        let trans = diag_mul(r, ta).try_expm().map_err(|e| e.to_string())?;
-        let ll = trans
-            .try_log()
-            .map_err(|e| e.to_string())?
-            .mul(tape.constant(c.n.clone()))
-            .sum();
-        total = Some(match total {
-            Some(t) => t.add(ll),
-            None => ll,
-        });
+    if let Some(i) = theta.iter().position(|t| !t.is_finite()) {
+        return Err(format!("θ[{i}] = {} is not finite", theta[i]));
     }
-    let nll = total.ok_or("no data")?.neg();
-    let g = nll.backward().wrt(th);
+    let tape = Tape::new();
+    let th = tape
+        .try_var(Mat::from_fn(k, 1, |i, _| theta[i]))
+        .map_err(|e| e.to_string())?;
+    let r = th.try_exp().map_err(|e| format!("rates: {e}"))?;
+    let mut terms = Vec::with_capacity(data.len());
+    for (idx, c) in data.iter().enumerate() {
+        let at = |e: expgrad::tape::TapeError| format!("interval {idx} (t = {:?}): {e}", c.t);
+        let ta = tape
+            .try_constant(Mat::from_fn(k, k, |i, j| {
+                c.t * (p[(i, j)] - if i == j { 1.0 } else { 0.0 })
+            }))
+            .map_err(at)?;
+        let counts = tape.try_constant(c.n.clone()).map_err(at)?;
+        let ll = try_diag_mul(r, ta)
+            .and_then(|x| x.try_expm())
+            .and_then(|e| e.try_log())
+            .and_then(|l| l.try_mul(counts))
+            .and_then(|l| l.try_sum())
+            .map_err(at)?;
+        terms.push(ll);
+    }
+    let nll = try_add_n(&terms)
+        .and_then(|t| t.try_neg())
+        .map_err(|e| format!("no data: {e}"))?;
+    let g = nll
+        .try_backward()
+        .map_err(|e| format!("backward pass: {e}"))?
+        .wrt(th);
     Ok((nll.item(), (0..k).map(|i| g[(i, 0)]).collect()))
 }
 
@@ -156,6 +180,11 @@ pub fn fit(
     on_iter: impl FnMut(&Progress) + 'static,
 ) -> Result<FitResult, String> {
     let total: f64 = data.iter().map(|c| c.n.sum()).sum();
+    if !(total.is_finite() && total > 0.0) {
+        return Err(format!(
+            "the counts must sum to a positive finite number, not {total}"
+        ));
+    }
     let mean = |th: &[f64]| {
         neg_loglik_and_grad(p, data, th)
             .map(|(l, g)| (l / total, g.into_iter().map(|x| x / total).collect()))

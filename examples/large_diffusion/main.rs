@@ -6,62 +6,145 @@
 //!
 //! Run: `cargo run --release --example large_diffusion -- --help`
 use clap::Parser;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-mod model;
-mod plot;
+#[macro_use]
+#[path = "../common/cli.rs"]
+pub mod cli;
+pub mod model;
+pub mod plot;
 
-/// Recover a diffusivity field κ on a G×G grid from noisy heat snapshots (L-BFGS).
+use cli::Failure;
+
+/// The file name of the SVG under `target/examples/` when `--plot` is not given.
+pub const DEFAULT_PLOT: &str = "large_diffusion.svg";
+/// Largest grid side accepted (n = G² unknowns).
+pub const MAX_GRID: usize = 3000;
+/// Largest number of stored values `G²·fields·(times + 1)`.
+pub const MAX_VALUES: usize = 100_000_000;
+
+/// Recover a diffusivity field κ on a G×G grid (n = G², about 10⁵ by default) from a few
+/// noisy heat snapshots u(t) = exp(−t·Diag(κ)·L)·u₀, by L-BFGS, and plot true against
+/// recovered κ.
+///
+/// Gradients come from one `expm_multiply_diag` tape node per snapshot (sparse action, never
+/// an n×n matrix). The SVG goes to target/examples/large_diffusion.svg under the current
+/// directory unless --plot gives a path (whose directory must exist; it is checked before
+/// the fit). Small and fast: --grid 40. Exit code 0 when the fit converged, 1 when it did not
+/// or failed, 2 for bad options.
 #[derive(Parser, Debug)]
-#[command(version, long_about = None)]
-struct Args {
+#[command(version)]
+pub struct Args {
     /// Grid side G (n = G² unknowns).
-    #[arg(long, default_value_t = 316)]
-    grid: usize,
+    #[arg(long, default_value_t = 316, allow_negative_numbers = true)]
+    pub grid: usize,
     /// Number of initial fields u₀ (columns; the cost is linear in it).
-    #[arg(long, default_value_t = 1)]
-    fields: usize,
-    /// Snapshot times (comma separated, increasing).
-    #[arg(long, value_delimiter = ',', default_values_t = vec![0.4, 1.0, 1.6])]
-    times: Vec<f64>,
-    /// Standard deviation of the Gaussian noise on the snapshots (u₀ has unit RMS).
-    #[arg(long, default_value_t = 0.01)]
-    noise: f64,
-    /// Weight λ of the smoothness regulariser λ·½Σ_edges (θ_p − θ_q)², θ = log κ
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub fields: usize,
+    /// Snapshot times, positive and increasing: comma or space separated (0.4,1,1.6 or 0.4 1 1.6).
+    #[arg(
+        long,
+        num_args = 1..,
+        value_delimiter = ',',
+        default_value = "0.4,1.0,1.6",
+        allow_negative_numbers = true
+    )]
+    pub times: Vec<f64>,
+    /// Standard deviation of the Gaussian noise on the snapshots (u₀ has unit RMS; ≥ 0).
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
+    pub noise: f64,
+    /// Weight λ ≥ 0 of the smoothness regulariser λ·½Σ_edges (θ_p − θ_q)², θ = log κ
     /// [default: 0.02·G², which keeps the continuum balance of data and prior as G changes].
-    #[arg(long)]
-    lambda: Option<f64>,
+    #[arg(long, allow_negative_numbers = true)]
+    pub lambda: Option<f64>,
     /// RNG seed (initial fields and noise).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
+    pub seed: u64,
     /// L-BFGS iteration cap.
-    #[arg(long, default_value_t = 300)]
-    iters: u64,
-    /// Converged when ‖∇loss‖ ≤ rtol·‖∇loss(θ₀)‖.
-    #[arg(long, default_value_t = 1e-6)]
-    rtol: f64,
-    /// Print progress every this many iterations.
-    #[arg(long, default_value_t = 5)]
-    every: u64,
-    /// Write the SVG (true κ, recovered κ, relative difference) here.
-    #[arg(long, default_value = "docs/large_diffusion.svg")]
-    out: PathBuf,
+    #[arg(long, default_value_t = 300, allow_negative_numbers = true)]
+    pub iters: u64,
+    /// Converged when ‖∇loss‖ ≤ rtol·‖∇loss(θ₀)‖ (rtol > 0).
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
+    pub rtol: f64,
+    /// Print progress every this many iterations (≥ 1).
+    #[arg(long, default_value_t = 5, allow_negative_numbers = true)]
+    pub every: u64,
+    /// Write the SVG (true κ, recovered κ, relative difference) here; its directory must
+    /// exist [default: target/examples/large_diffusion.svg, creating target/examples/].
+    #[arg(long, visible_alias = "out", value_name = "PATH")]
+    pub plot: Option<PathBuf>,
 }
 
-fn run(args: Args) -> Result<bool, (u8, String)> {
-    let bad = |e: String| (2u8, e);
-    if args.grid < 2
-        || args.fields == 0
-        || args.every == 0
-        || args.rtol.is_nan()
-        || args.rtol <= 0.0
-    {
-        return Err(bad(
-            "need --grid ≥ 2, --fields ≥ 1, --every ≥ 1 and --rtol > 0".into(),
-        ));
+/// The checks of the options and of the output path, before any work: a usage error (exit
+/// code 2) naming the option or the path. Returns the SVG's path.
+pub fn check(args: &Args) -> Result<PathBuf, Failure> {
+    if args.grid < 2 || args.grid > MAX_GRID {
+        return Err(Failure::usage(format!(
+            "--grid {}: need 2 ≤ G ≤ {MAX_GRID}",
+            args.grid
+        )));
     }
+    if args.fields == 0 {
+        return Err(Failure::usage("--fields 0: need ≥ 1 field"));
+    }
+    if args.every == 0 {
+        return Err(Failure::usage("--every 0: need ≥ 1"));
+    }
+    if !(args.rtol > 0.0 && args.rtol.is_finite()) {
+        return Err(Failure::usage(format!(
+            "--rtol {}: must be positive and finite",
+            args.rtol
+        )));
+    }
+    if args.times.is_empty() {
+        return Err(Failure::usage("--times: need ≥ 1 time"));
+    }
+    let values = (args.grid * args.grid)
+        .checked_mul(args.fields)
+        .and_then(|v| v.checked_mul(args.times.len() + 1));
+    if values.is_none_or(|v| v > MAX_VALUES) {
+        return Err(Failure::usage(format!(
+            "--grid {} --fields {} with {} times: more than {MAX_VALUES} stored values",
+            args.grid,
+            args.fields,
+            args.times.len()
+        )));
+    }
+    for (i, &t) in args.times.iter().enumerate() {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(Failure::usage(format!(
+                "--times: t = {t:?} (time {i}) must be positive and finite (diffusion runs forward in time)"
+            )));
+        }
+        if i > 0 && t <= args.times[i - 1] {
+            return Err(Failure::usage(format!(
+                "--times: t = {t:?} (time {i}) must be larger than the time before it, {:?}",
+                args.times[i - 1]
+            )));
+        }
+    }
+    if !(args.noise.is_finite() && args.noise >= 0.0) {
+        return Err(Failure::usage(format!(
+            "--noise {}: must be finite and ≥ 0",
+            args.noise
+        )));
+    }
+    if let Some(l) = args.lambda.filter(|l| !(l.is_finite() && *l >= 0.0)) {
+        return Err(Failure::usage(format!(
+            "--lambda {l}: must be finite and ≥ 0"
+        )));
+    }
+    cli::prepare_output(args.plot.as_deref(), DEFAULT_PLOT)
+}
+
+/// The example: checks the options and the output path, simulates the data, fits κ, writes
+/// the SVG and prints the report to `out` (progress lines go to stdout). `Ok(converged)`, or
+/// the failure with its exit code.
+pub fn run(args: &Args, out: &mut impl Write) -> Result<bool, Failure> {
+    let plot_path = check(args)?;
     let lambda = args.lambda.unwrap_or(0.02 * (args.grid * args.grid) as f64);
     let start = Instant::now();
     let problem = model::simulate(
@@ -72,10 +155,11 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
         lambda,
         args.seed,
     )
-    .map_err(bad)?;
+    .map_err(|e| Failure::usage(format!("simulating the data: {e}")))?;
     let n = args.grid * args.grid;
     let pc = problem.products;
-    println!(
+    say!(
+        out,
         "large_diffusion: {g}×{g} grid (n = {n}), {} field(s), times {:?}, noise {}, λ = {:.4}, seed {}",
         args.fields,
         args.times,
@@ -84,7 +168,8 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
         args.seed,
         g = args.grid,
     );
-    println!(
+    say!(
+        out,
         "data simulated in {:.2} s; one evaluation ≈ {} forward + {} norm-estimate + {} reverse operator products (at the true κ)",
         start.elapsed().as_secs_f64(),
         pc.forward,
@@ -93,11 +178,17 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
     );
     let theta0 = vec![0.0; n];
     let err0 = model::relative_error(&vec![1.0; n], &problem.kappa_true);
-    println!("initial guess κ ≡ 1: relative error {err0:.4}");
-    println!(
+    say!(out, "initial guess κ ≡ 1: relative error {err0:.4}");
+    say!(
+        out,
         "{:>5}  {:>13}  {:>10}  {:>10}  {:>9}",
-        "iter", "loss", "‖∇loss‖", "κ rel err", "elapsed"
+        "iter",
+        "loss",
+        "‖∇loss‖",
+        "κ rel err",
+        "elapsed"
     );
+    out.flush().map_err(Failure::stdout)?;
     let every = args.every;
     let opts = model::FitOptions {
         max_iters: args.iters,
@@ -106,7 +197,9 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
     };
     let fit = model::fit(&problem, theta0, &opts, move |p, err| {
         if p.iter % every == 0 {
-            println!(
+            // Progress only: a closed stdout is reported by the final report's write.
+            let _ = writeln!(
+                std::io::stdout(),
                 "{:>5}  {:>13.6e}  {:>10.3e}  {:>10}  {:>8.1}s",
                 p.iter,
                 p.loss,
@@ -116,10 +209,11 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
             );
         }
     })
-    .map_err(|e| (1u8, e))?;
+    .map_err(|e| Failure::run(format!("the fit failed: {e}")))?;
     let kappa: Vec<f64> = fit.x.iter().map(|t| t.exp()).collect();
     let err = model::relative_error(&kappa, &problem.kappa_true);
-    println!(
+    say!(
+        out,
         "done: {} iterations, {} evaluations ({:.2} s each), fit {:.1} s; loss {:.6e}, ‖∇‖ {:.2e} ({})",
         fit.iters,
         fit.evals,
@@ -133,20 +227,22 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
             format!("NOT converged: {}", fit.reason)
         }
     );
-    println!(
-        "relative error ‖κ − κ_true‖/‖κ_true‖ = {err:.4} (initial guess {err0:.4}, {:.1}× smaller)",
+    say!(
+        out,
+        "relative error ‖κ − κ_true‖/‖κ_true‖ = {err:.4e} (initial guess {err0:.4}, {:.1}× smaller)",
         err0 / err
     );
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| bad(format!("{}: cannot create: {e}", dir.display())))?;
-    }
-    plot::svg(&args.out, args.grid, &problem.kappa_true, &kappa, err)
-        .map_err(|e| bad(format!("{}: cannot plot: {e}", args.out.display())))?;
-    let bytes = std::fs::metadata(&args.out).map_or(0, |m| m.len());
-    println!(
+    plot::svg(&plot_path, args.grid, &problem.kappa_true, &kappa, err).map_err(|e| {
+        Failure::run(format!(
+            "{}: cannot write the plot: {e}",
+            plot_path.display()
+        ))
+    })?;
+    let bytes = std::fs::metadata(&plot_path).map_or(0, |m| m.len());
+    say!(
+        out,
         "wrote {} ({:.1} MB); total wall time {:.1} s",
-        args.out.display(),
+        plot_path.display(),
         bytes as f64 / 1e6,
         start.elapsed().as_secs_f64()
     );
@@ -154,17 +250,12 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    let args: Args = cli::parse();
+    match run(&args, &mut std::io::stdout().lock()) {
         Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => {
-            eprintln!(
-                "error: the fit stopped at the iteration cap before ‖∇‖ ≤ rtol·‖∇₀‖; raise --iters"
-            );
-            ExitCode::from(1)
-        }
-        Err((code, msg)) => {
-            eprintln!("error: {msg}");
-            ExitCode::from(code)
-        }
+        Ok(false) => cli::report(&Failure::run(
+            "the fit stopped at the iteration cap before ‖∇‖ ≤ rtol·‖∇₀‖; raise --iters",
+        )),
+        Err(f) => cli::report(&f),
     }
 }

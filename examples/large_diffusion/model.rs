@@ -28,7 +28,7 @@
 
 use expgrad::diag::{SparseOrDense, try_expm_multiply_diag};
 use expgrad::linalg::{DiagScaled, ExpmAction, ExpmActionOptions};
-use expgrad::tape::Tape;
+use expgrad::tape::{Tape, try_add_n};
 use faer::Mat;
 use faer::sparse::{SparseRowMat, Triplet};
 use rand::rngs::StdRng;
@@ -204,9 +204,16 @@ pub fn simulate(
     let mut u = u0.clone();
     let mut prev = 0.0;
     let mut data = Vec::with_capacity(times.len());
-    for &t in times {
+    let norm = 8.0 * kappa.iter().fold(0.0f64, |m, k| m.max(*k));
+    for (i, &t) in times.iter().enumerate() {
+        if t * norm > MAX_NORM {
+            return Err(format!(
+                "snapshot {i}: t = {t:?} gives t·‖X‖∞ = {:.3e} > {MAX_NORM} at the true κ: the field would be flat (no information on κ) and costly; use smaller times",
+                t * norm
+            ));
+        }
         let act = ExpmAction::try_new(&x, t - prev, u.as_ref(), ExpmActionOptions::default())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| format!("snapshot {i} (t = {t:?}): {e}"))?;
         products.forward += act.products();
         products.norm += act.norm_products();
         products.reverse += act.reverse_products();
@@ -297,25 +304,29 @@ impl<'p> Objective<'p> {
         }
         let tape = &self.tape;
         tape.clear();
-        let th = tape.var(Mat::from_fn(n, 1, |i, _| theta[i]));
-        let kappa = th.exp();
-        let mut u = tape.constant(p.u0.clone());
-        let mut total = None;
+        let th = tape
+            .try_var(Mat::from_fn(n, 1, |i, _| theta[i]))
+            .map_err(|e| e.to_string())?;
+        let kappa = th.try_exp().map_err(|e| e.to_string())?;
+        let mut u = tape
+            .try_constant(p.u0.clone())
+            .map_err(|e| format!("initial fields: {e}"))?;
+        let mut terms = Vec::with_capacity(p.times.len());
         let mut prev = 0.0;
         let w = 0.5 / (p.sigma * p.sigma);
-        for (&t, obs) in p.times.iter().zip(&p.data) {
-            let dt = tape.constant(Mat::from_fn(1, 1, |_, _| t - prev));
-            u = try_expm_multiply_diag(kappa, &p.a, u, dt).map_err(|e| e.to_string())?;
-            let r = u.sub(tape.constant(obs.clone()));
-            let term = r.dot(r).scale(w);
-            total = Some(match total {
-                Some(acc) => term.add(acc),
-                None => term,
-            });
+        for (i, (&t, obs)) in p.times.iter().zip(&p.data).enumerate() {
+            let at = |e: expgrad::tape::TapeError| format!("snapshot {i} (t = {t:?}): {e}");
+            let obs = tape.try_constant(obs.clone()).map_err(at)?;
+            u = try_expm_multiply_diag(kappa, &p.a, u, tape.scalar(t - prev)).map_err(at)?;
+            let r = u.try_sub(obs).map_err(at)?;
+            terms.push(r.try_dot(r).and_then(|d| d.try_scale(w)).map_err(at)?);
             prev = t;
         }
-        let loss = total.ok_or("no snapshots")?;
-        let g = loss.try_backward().map_err(|e| e.to_string())?.wrt(th);
+        let loss = try_add_n(&terms).map_err(|e| e.to_string())?;
+        let g = loss
+            .try_backward()
+            .map_err(|e| format!("backward pass: {e}"))?
+            .wrt(th);
         Ok((loss.item(), (0..n).map(|i| g[(i, 0)]).collect()))
     }
 

@@ -64,6 +64,37 @@ const DIVERGING: [(u8, u8, u8); 5] = [
     (178, 24, 43),
 ];
 
+/// Labels for ticks spread over `[lo, hi]` that tell the ticks apart at any scale: fixed
+/// notation with enough decimals (at least 2) when the tick spacing is between 1e-3 and
+/// 1e4, scientific notation with enough significant digits otherwise (a noise-free fit's
+/// relative difference spans ±1e-12: fixed notation with its 8-decimal cap labelled every
+/// tick `0.00000000`). A tick within 1e-3 of the range from zero is labelled `0`.
+pub fn tick_formatter(lo: f64, hi: f64) -> impl Fn(f64) -> String {
+    let span = (hi - lo).abs();
+    let spacing = span / 6.0;
+    let fixed = spacing.is_finite() && (1e-3..1e4).contains(&spacing);
+    let decimals = if fixed {
+        (-spacing.log10().floor()).clamp(2.0, 8.0) as usize
+    } else {
+        0
+    };
+    move |v: f64| {
+        if v.abs() < 1e-3 * span {
+            return "0".to_string();
+        }
+        if fixed {
+            return format!("{v:.decimals$}");
+        }
+        // Significant digits to tell ticks `spacing` apart at magnitude |v|.
+        let digits = if spacing > 0.0 && spacing.is_finite() {
+            ((v.abs() / spacing).log10().ceil().max(0.0) as usize + 1).min(15)
+        } else {
+            2
+        };
+        format!("{v:.digits$e}")
+    }
+}
+
 /// One heat map with its colour bar in `area`.
 fn panel(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
@@ -103,8 +134,7 @@ fn panel(
         }
     }
     chart.draw_series(rects)?;
-    // Enough decimals to tell 6 ticks apart, at least 2.
-    let decimals = (-((hi - lo) / 6.0).log10().floor()).clamp(2.0, 8.0) as usize;
+    let label = tick_formatter(lo, hi);
     let mut cb = ChartBuilder::on(&bar)
         .margin_top(CAPTION + MARGIN)
         .margin_bottom(MARGIN)
@@ -119,10 +149,7 @@ fn panel(
         .disable_x_axis()
         .y_labels(6)
         .y_label_style(("sans-serif", 13))
-        .y_label_formatter(&|v| {
-            let v = if v.abs() < 1e-3 * (hi - lo) { 0.0 } else { *v };
-            format!("{v:.decimals$}")
-        })
+        .y_label_formatter(&|v| label(*v))
         .draw()?;
     let step = (hi - lo) / levels as f64;
     cb.draw_series((0..levels).map(|l| {
