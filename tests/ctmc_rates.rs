@@ -23,13 +23,13 @@ fn recovers_rates_from_expected_counts() {
         &data,
         vec![0.0; 4],
         &model::FitOptions {
-            tol: 1e-12,
+            gtol: 1e-12,
             ..Default::default()
         },
         |_| {},
     )
     .unwrap();
-    assert!(fit.converged, "{}", fit.reason);
+    assert!(fit.converged(), "{}", fit.reason());
     for i in 0..4 {
         let rel = (fit.x[i].exp() - chain.rates[i]).abs() / chain.rates[i];
         assert!(rel <= 1e-6, "state {i}: relative error {rel:e}");
@@ -45,13 +45,13 @@ fn simulated_estimates_within_four_standard_errors() {
         &data,
         vec![0.0; 4],
         &model::FitOptions {
-            tol: 1e-10,
+            gtol: 1e-10,
             ..Default::default()
         },
         |_| {},
     )
     .unwrap();
-    assert!(fit.converged, "{}", fit.reason);
+    assert!(fit.converged(), "{}", fit.reason());
     let se = model::standard_errors(&chain.p, &data, &fit.x).unwrap();
     for (i, (se, rate)) in se.iter().zip(&chain.rates).enumerate() {
         let z = (fit.x[i].exp() - rate) / se;

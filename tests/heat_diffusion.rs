@@ -32,14 +32,14 @@ fn recovers_kappa_noise_free() {
         &s,
         vec![0.0; 12],
         &model::FitOptions {
-            tol: 1e-11,
+            gtol: 1e-11,
             max_iters: 2000,
             ..Default::default()
         },
         |_| {},
     )
     .unwrap();
-    assert!(fit.converged, "{}", fit.reason);
+    assert!(fit.converged(), "{}", fit.reason());
     let rel = fit
         .x
         .iter()

@@ -126,7 +126,7 @@ fn short_fit_reduces_kappa_error() {
         vec![0.0; n],
         &model::FitOptions {
             max_iters: 60,
-            tol: 1e-12,
+            gtol: 1e-12,
             ..Default::default()
         },
         |_, _| {},
@@ -153,7 +153,7 @@ fn recovers_kappa_noise_free() {
         vec![0.0; n],
         &model::FitOptions {
             max_iters: 3000,
-            tol: 1e-10,
+            gtol: 1e-10,
             ..Default::default()
         },
         |_, _| {},
@@ -161,7 +161,7 @@ fn recovers_kappa_noise_free() {
     .unwrap();
     let kappa: Vec<f64> = fit.x.iter().map(|t| t.exp()).collect();
     let err = model::relative_error(&kappa, &p.kappa_true);
-    assert!(fit.converged, "{}", fit.reason);
+    assert!(fit.converged(), "{}", fit.reason());
     assert!(err <= 1e-6, "relative κ error {err:e}");
 }
 

@@ -111,7 +111,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
     out.flush().map_err(Failure::stdout)?;
     let opts = model::FitOptions {
         max_iters: args.max_iters,
-        tol: 1e-10,
+        gtol: 1e-10,
         ..Default::default()
     };
     let fit = model::fit(&chain.p, &data, vec![0.0; args.states], &opts, |p| {
@@ -131,9 +131,9 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
         "done: {} iterations, {:.3} s ({})",
         fit.iters,
         fit.elapsed.as_secs_f64(),
-        fit.reason
+        fit.reason()
     );
-    if !fit.converged {
+    if !fit.converged() {
         return Err(Failure::run(
             "the fit did not converge; the rates are not reliable (raise --max-iters)",
         ));

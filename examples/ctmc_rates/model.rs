@@ -14,9 +14,12 @@ use faer::prelude::Solve;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-#[path = "../common/lbfgs.rs"]
-mod lbfgs;
-pub use lbfgs::{FitOptions, FitResult, Progress};
+pub use expgrad::optim::Progress;
+
+/// Settings of [`fit`].
+pub type FitOptions = expgrad::optim::LbfgsOptions;
+/// The outcome of [`fit`].
+pub type FitResult = expgrad::optim::OptimResult;
 
 /// Counts over one interval: `n[(i, j)]` chains went from state i to state j in time `t`.
 #[derive(Clone, Debug)]
@@ -189,7 +192,7 @@ pub fn fit(
         neg_loglik_and_grad(p, data, th)
             .map(|(l, g)| (l / total, g.into_iter().map(|x| x / total).collect()))
     };
-    lbfgs::minimize(mean, theta0, opts, on_iter)
+    expgrad::optim::lbfgs(mean, theta0, opts, on_iter).map_err(String::from)
 }
 
 /// Standard errors of the rates from the observed Fisher information `H = ∇²(−ℓ)(θ̂)`, its

@@ -141,7 +141,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<bool, Failure> {
     out.flush().map_err(Failure::stdout)?;
     let opts = model::FitOptions {
         max_iters: args.max_iters,
-        tol: 1e-10,
+        gtol: 1e-10,
         ..Default::default()
     };
     let fit = model::fit(&snaps, vec![0.0; n], &opts, |p| {
@@ -173,7 +173,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<bool, Failure> {
         fit.elapsed.as_secs_f64(),
         fit.loss,
         fit.grad_norm,
-        fit.reason
+        fit.reason()
     );
     say!(out, "relative error ‖κ − κ_true‖/‖κ_true‖ = {rel:.3e}");
     say!(out, "fitted κ (true κ) by grid row:");
@@ -189,7 +189,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<bool, Failure> {
             .collect();
         say!(out, "  {}", row.join("  "));
     }
-    Ok(fit.converged)
+    Ok(fit.converged())
 }
 
 fn main() -> ExitCode {

@@ -23,9 +23,12 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 
-#[path = "../common/lbfgs.rs"]
-mod lbfgs;
-pub use lbfgs::{FitOptions, FitResult, Progress};
+pub use expgrad::optim::Progress;
+
+/// Settings of [`fit`].
+pub type FitOptions = expgrad::optim::LbfgsOptions;
+/// The outcome of [`fit`].
+pub type FitResult = expgrad::optim::OptimResult;
 
 /// Largest `t·‖Diag(κ)·L‖∞` a snapshot may have (at the true κ for the data, at the trial κ
 /// in the fit). The cost of the action grows in proportion to it, and far beyond it the
@@ -228,5 +231,6 @@ pub fn fit(
     opts: &FitOptions,
     on_iter: impl FnMut(&Progress) + 'static,
 ) -> Result<FitResult, String> {
-    lbfgs::minimize(|th: &[f64]| loss_and_grad(s, th), theta0, opts, on_iter)
+    expgrad::optim::lbfgs(|th: &[f64]| loss_and_grad(s, th), theta0, opts, on_iter)
+        .map_err(String::from)
 }

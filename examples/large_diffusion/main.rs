@@ -192,7 +192,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<bool, Failure> {
     let every = args.every;
     let opts = model::FitOptions {
         max_iters: args.iters,
-        tol: args.rtol,
+        gtol: args.rtol,
         ..Default::default()
     };
     let fit = model::fit(&problem, theta0, &opts, move |p, err| {
@@ -221,10 +221,10 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<bool, Failure> {
         fit.elapsed.as_secs_f64(),
         fit.loss,
         fit.grad_norm,
-        if fit.converged {
-            fit.reason.clone()
+        if fit.converged() {
+            fit.reason()
         } else {
-            format!("NOT converged: {}", fit.reason)
+            format!("NOT converged: {}", fit.reason())
         }
     );
     say!(
@@ -246,7 +246,7 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<bool, Failure> {
         bytes as f64 / 1e6,
         start.elapsed().as_secs_f64()
     );
-    Ok(fit.converged)
+    Ok(fit.converged())
 }
 
 fn main() -> ExitCode {

@@ -15,7 +15,7 @@
 //! f(θ) = Σᵢ ½‖u(tᵢ; κ) − dataᵢ‖² / σ²  +  λ·½ Σ_{edges (p,q)} (θ_p − θ_q)²,
 //! ```
 //!
-//! minimised by L-BFGS (`examples/common/lbfgs.rs`). The data term is recorded on one
+//! minimised by L-BFGS (`expgrad::optim::lbfgs`). The data term is recorded on one
 //! expgrad tape per evaluation, reused with [`Tape::clear`]: `κ = exp(θ)`, then the snapshots
 //! are chained, `u(tᵢ) = exp((tᵢ − tᵢ₋₁)·X)·u(tᵢ₋₁)`, each one
 //! [`expm_multiply_diag`](expgrad::diag::expm_multiply_diag) node (the action of the exponential with its exact discrete
@@ -37,9 +37,12 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
-#[path = "../common/lbfgs.rs"]
-mod lbfgs;
-pub use lbfgs::{FitOptions, FitResult, Progress};
+pub use expgrad::optim::Progress;
+
+/// Settings of [`fit`].
+pub type FitOptions = expgrad::optim::LbfgsOptions;
+/// The outcome of [`fit`].
+pub type FitResult = expgrad::optim::OptimResult;
 
 /// The 4 neighbours (fewer on the boundary) of node `i = r·g + c` of a `g×g` grid.
 fn neighbours(g: usize, i: usize) -> impl Iterator<Item = usize> {
@@ -381,7 +384,7 @@ pub fn fit(
     let s = if gmax > 0.0 { gmax / FIRST_STEP } else { 1.0 };
     let g0_norm = g0.iter().map(|g| g * g).sum::<f64>().sqrt();
     let opts = FitOptions {
-        tol: opts.tol * g0_norm / s,
+        gtol: opts.gtol * g0_norm / s,
         ..opts.clone()
     };
     let recent: Recent = Rc::default();
@@ -394,14 +397,14 @@ pub fn fit(
             r.remove(0);
         }
         r.push((loss / s, relative_error(&kappa, &problem.kappa_true)));
-        Ok((loss / s, grad.iter().map(|g| g / s).collect()))
+        Ok::<_, String>((loss / s, grad.iter().map(|g| g / s).collect()))
     };
     let unscale = move |p: &Progress| Progress {
         loss: p.loss * s,
         grad_norm: p.grad_norm * s,
         ..p.clone()
     };
-    let mut fit = lbfgs::minimize(scaled, theta0, &opts, move |p: &Progress| {
+    let mut fit = expgrad::optim::lbfgs(scaled, theta0, &opts, move |p: &Progress| {
         on_iter(&unscale(p), error_at_loss(&recent, p.loss))
     })?;
     fit.loss *= s;

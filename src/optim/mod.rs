@@ -151,6 +151,12 @@ impl fmt::Display for OptimError {
 
 impl std::error::Error for OptimError {}
 
+impl From<OptimError> for String {
+    fn from(e: OptimError) -> String {
+        e.0
+    }
+}
+
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
