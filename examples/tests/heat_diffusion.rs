@@ -3,7 +3,7 @@
 //! from noise-free snapshots (≤ 1e-6 relative), and its command line takes negative numbers
 //! and bad values to its own messages and exit code 2, never to a panic.
 #[allow(dead_code)]
-#[path = "../examples/heat_diffusion/main.rs"]
+#[path = "../heat_diffusion/main.rs"]
 mod heat_diffusion;
 
 use clap::CommandFactory;

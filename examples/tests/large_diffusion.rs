@@ -5,7 +5,7 @@
 //! directory fails before any work, negative numbers reach the example's own checks, and
 //! the colour bars label tiny ranges.
 #[allow(dead_code)]
-#[path = "../examples/large_diffusion/main.rs"]
+#[path = "../large_diffusion/main.rs"]
 mod large_diffusion;
 
 use clap::CommandFactory;

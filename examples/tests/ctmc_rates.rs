@@ -3,7 +3,7 @@
 //! negative numbers reach its own checks, and bad input is an error naming the interval and
 //! the op, never a panic.
 #[allow(dead_code)]
-#[path = "../examples/ctmc_rates/main.rs"]
+#[path = "../ctmc_rates/main.rs"]
 mod ctmc_rates;
 
 use clap::CommandFactory;

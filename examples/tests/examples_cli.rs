@@ -4,10 +4,10 @@
 // Each example loads `examples/common/cli.rs` as its own module, as the binaries do.
 #![allow(clippy::duplicate_mod)]
 #[allow(dead_code)]
-#[path = "../examples/custom_op.rs"]
+#[path = "../custom_op.rs"]
 mod custom_op;
 #[allow(dead_code)]
-#[path = "../examples/expm.rs"]
+#[path = "../expm.rs"]
 mod expm;
 
 use clap::CommandFactory;

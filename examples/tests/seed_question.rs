@@ -12,7 +12,7 @@
 //! The example itself (`examples/seed_question.rs`): it honours `--help`, which starts with
 //! what it does, rejects unknown options, and prints the three Jacobians in agreement.
 #[allow(dead_code)]
-#[path = "../examples/seed_question.rs"]
+#[path = "../seed_question.rs"]
 mod seed_question;
 
 use clap::CommandFactory;

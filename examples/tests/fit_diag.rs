@@ -1,7 +1,7 @@
 //! The fit_diag model: recovers d on seeded cases (noise-free: ≤ 1e-6 relative error; noisy:
 //! within the noise, every seed, never a panic), gives an honest verdict on degenerate data,
 //! and names the file, the observation and the op when an evaluation fails.
-#[path = "../examples/fit_diag/model.rs"]
+#[path = "../fit_diag/model.rs"]
 mod model;
 
 #[test]
