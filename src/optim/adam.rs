@@ -1,7 +1,7 @@
 //! Adam (Kingma & Ba, "Adam: a method for stochastic optimization", ICLR 2015), with the
 //! bias-corrected moment estimates of their Algorithm 1.
 
-use super::{OptimError, OptimResult, Progress, Verdict, evaluate, norm, stationary};
+use super::{OptimError, OptimResult, Progress, Verdict, evaluate, norm, stop};
 use std::fmt::Display;
 use std::time::Instant;
 
@@ -78,18 +78,8 @@ where
     let mut streak = 0;
     let verdict = loop {
         let gn = norm(&g);
-        if gn <= opts.gtol {
-            break if iter == 0 {
-                Verdict::FlatStart
-            } else {
-                Verdict::Converged
-            };
-        }
-        if stationary(&history, gn, grad0) {
-            break Verdict::Stationary;
-        }
-        if iter >= opts.max_iters {
-            break Verdict::MaxIters;
+        if let Some(v) = stop(iter, gn, grad0, opts.gtol, opts.max_iters, &history) {
+            break v;
         }
         let t = (iter + 1) as i32;
         let (b1, b2) = (opts.beta1, opts.beta2);

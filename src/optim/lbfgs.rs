@@ -3,7 +3,7 @@
 //! a trial point whose loss cannot be evaluated (an error, a non-finite value) is treated as
 //! a point with an infinite loss, which sends the search back towards shorter steps.
 
-use super::{OptimError, OptimResult, Progress, Verdict, dot, evaluate, norm, stationary};
+use super::{OptimError, OptimResult, Progress, Verdict, dot, evaluate, norm, stop};
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::time::Instant;
@@ -88,18 +88,8 @@ where
     let mut iter = 0u64;
     let verdict = loop {
         let gn = norm(&g);
-        if gn <= opts.gtol {
-            break if iter == 0 {
-                Verdict::FlatStart
-            } else {
-                Verdict::Converged
-            };
-        }
-        if stationary(&history, gn, grad0) {
-            break Verdict::Stationary;
-        }
-        if iter >= opts.max_iters {
-            break Verdict::MaxIters;
+        if let Some(v) = stop(iter, gn, grad0, opts.gtol, opts.max_iters, &history) {
+            break v;
         }
         // Two-loop recursion: p = −H g.
         let mut p = direction(&g, &pairs);

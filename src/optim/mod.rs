@@ -189,6 +189,31 @@ where
     Ok((v, g))
 }
 
+/// The stopping rule shared by the solvers, checked before every step: the verdict, or `None`
+/// to go on. A small gradient before any step is a flat start, not a convergence.
+fn stop(
+    iter: u64,
+    grad_norm: f64,
+    grad0: f64,
+    gtol: f64,
+    max_iters: u64,
+    history: &[Progress],
+) -> Option<Verdict> {
+    if grad_norm <= gtol {
+        Some(if iter == 0 {
+            Verdict::FlatStart
+        } else {
+            Verdict::Converged
+        })
+    } else if stationary(history, grad_norm, grad0) {
+        Some(Verdict::Stationary)
+    } else if iter >= max_iters {
+        Some(Verdict::MaxIters)
+    } else {
+        None
+    }
+}
+
 /// The stationarity test shared by the solvers: loss flat to 1e-12 relative over the last 5
 /// iterations and the gradient down by 1e6 from its start.
 fn stationary(history: &[Progress], grad_norm: f64, grad0: f64) -> bool {

@@ -170,3 +170,26 @@ fn gradcheck_is_generic_over_f32_and_f64_and_can_fail() {
     let r64 = expgrad_tape::gradcheck(|xs: &[Var<f64>]| xs[0].apply(WrongDouble, &[]), &[x64]);
     assert!(!r32.passed && !r64.passed, "{r32}\n{r64}");
 }
+
+#[test]
+fn value_and_grad_matches_the_tape_and_reports_errors() {
+    let x = m(3, 3, 0.6);
+    let (v, g) = expgrad_tape::value_and_grad(|x| x.expm().vec().entry(4, 0), &x);
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    let out = xv.expm().entry(1, 1);
+    assert_eq!(v, out.item());
+    assert_eq!(g, out.backward().wrt(xv));
+    // Errors come back typed: a non-scalar output, an overflow.
+    assert!(matches!(
+        expgrad_tape::try_value_and_grad(|x| Ok(x.expm()), &x).unwrap_err(),
+        TapeError::NotScalar { .. }
+    ));
+    let big = Mat::from_fn(2, 2, |i, j| if i == j { 800.0 } else { 0.0 });
+    assert!(matches!(
+        expgrad_tape::try_value_and_grad(|x| x.try_expm()?.try_sum(), &big).unwrap_err(),
+        TapeError::Linalg(_)
+    ));
+    let tape = Tape::<f64>::new();
+    assert_eq!(tape.var(m(2, 3, 0.1)).try_vec().unwrap().shape(), (6, 1));
+}

@@ -65,4 +65,9 @@ impl<'t, T: Scalar> Var<'t, T> {
         let (r, c) = self.shape();
         self.reshape(r * c, 1)
     }
+    /// Fallible [`Var::vec`]: `ForeignVar` for a stale variable.
+    pub fn try_vec(self) -> Result<Var<'t, T>, TapeError> {
+        let (r, c) = self.tape.try_shape(self, "vec")?;
+        self.try_reshape(r * c, 1)
+    }
 }
