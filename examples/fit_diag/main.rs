@@ -13,8 +13,8 @@ use clap::Parser;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-mod model;
-mod plot;
+pub mod model;
+pub mod plot;
 
 /// Fit the diagonal d in observations w ≈ exp(t·Diag(d)·A)·v by L-BFGS, with exact gradients
 /// from expgrad. Without --data, a seeded synthetic problem with a known d.
@@ -26,7 +26,7 @@ mod plot;
 /// Exit codes: 0 fitted, 1 not fitted (the verdict says why), 2 bad input.
 #[derive(Parser, Debug)]
 #[command(version, allow_negative_numbers = true)]
-struct Args {
+pub struct Args {
     /// Read A and the (t, v, w) observations from this JSON file (see examples/data/README.md)
     /// instead of generating a synthetic problem.
     #[arg(long)]
@@ -94,7 +94,9 @@ fn load(path: &PathBuf, ridge: f64) -> Result<model::Problem, String> {
     model::Problem::from_data(data, ridge).map_err(|e| format!("{name}: {e}"))
 }
 
-fn run(args: Args) -> Result<bool, (u8, String)> {
+/// The program: `Ok(true)` fitted, `Ok(false)` not fitted (the verdict was printed),
+/// `Err((code, message))` for bad input (2) or a fit that could not start (1).
+pub fn run(args: Args) -> Result<bool, (u8, String)> {
     let bad = |e: String| (2u8, e);
     if !(args.ridge >= 0.0 && args.tol > 0.0 && args.noise >= 0.0) {
         return Err(bad(format!(
@@ -207,16 +209,22 @@ fn run(args: Args) -> Result<bool, (u8, String)> {
     Ok(result.converged())
 }
 
-fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(true) => ExitCode::SUCCESS,
+/// The exit code of an outcome of [`run`] (0 fitted, 1 not fitted, 2 bad input), printing
+/// the error line for the others.
+pub fn exit_code(outcome: Result<bool, (u8, String)>) -> u8 {
+    match outcome {
+        Ok(true) => 0,
         Ok(false) => {
             eprintln!("error: not fitted (see the verdict above); the d printed is not reliable");
-            ExitCode::from(1)
+            1
         }
         Err((code, msg)) => {
             eprintln!("error: {msg}");
-            ExitCode::from(code)
+            code
         }
     }
+}
+
+fn main() -> ExitCode {
+    ExitCode::from(exit_code(run(Args::parse())))
 }

@@ -1,8 +1,12 @@
 //! The fit_diag model: recovers d on seeded cases (noise-free: ≤ 1e-6 relative error; noisy:
 //! within the noise, every seed, never a panic), gives an honest verdict on degenerate data,
 //! and names the file, the observation and the op when an evaluation fails.
-#[path = "../fit_diag/model.rs"]
-mod model;
+#[allow(dead_code)]
+#[path = "../fit_diag/main.rs"]
+mod fit_diag;
+
+use clap::{CommandFactory, Parser};
+use fit_diag::{Args, exit_code, model, run};
 
 #[test]
 fn recovers_d_noise_free() {
@@ -131,4 +135,66 @@ fn overflowing_observations_are_named_not_panicked() {
         e.contains("observation 0") && e.contains("t = -10000") && e.contains("overflow"),
         "{e}"
     );
+}
+
+/// The exit code of `fit_diag ARGS` (run in-process).
+fn exit_of(args: &[&str]) -> u8 {
+    let argv = std::iter::once("fit_diag").chain(args.iter().copied());
+    exit_code(run(Args::try_parse_from(argv).expect("valid arguments")))
+}
+
+#[test]
+fn the_program_exits_0_1_or_2_never_panics() {
+    let dir = std::env::temp_dir().join(format!("expgrad-fit-diag-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Noisy synthetic data: fitted.
+    assert_eq!(
+        exit_of(&[
+            "--quiet", "--n", "8", "--m", "4", "--noise", "0.1", "--seed", "2"
+        ]),
+        0
+    );
+    // A = [[0]]: not fitted (flat start), exit 1.
+    let flat = dir.join("flat.json");
+    std::fs::write(
+        &flat,
+        r#"{"A": [[0.0]], "observations": [{"t": 1.0, "v": [1.0], "w": [2.0]}]}"#,
+    )
+    .unwrap();
+    assert_eq!(exit_of(&["--quiet", "--data", flat.to_str().unwrap()]), 1);
+    // An overflow at the start: exit 1 with a message (not a panic).
+    let hot = dir.join("hot.json");
+    std::fs::write(
+        &hot,
+        r#"{"A": [[1.0]], "observations": [{"t": 1e4, "v": [1.0], "w": [2.0]}]}"#,
+    )
+    .unwrap();
+    let err = run(
+        Args::try_parse_from(["fit_diag", "--quiet", "--data", hot.to_str().unwrap()]).unwrap(),
+    )
+    .unwrap_err();
+    assert_eq!(err.0, 1);
+    assert!(
+        err.1.contains("hot.json") && err.1.contains("observation 0"),
+        "{}",
+        err.1
+    );
+    // Bad input: exit 2, before any fit.
+    assert_eq!(
+        exit_of(&["--data", dir.join("missing.json").to_str().unwrap()]),
+        2
+    );
+    assert_eq!(exit_of(&["--noise", "-1"]), 2);
+    assert_eq!(
+        exit_of(&["--plot", dir.join("no/such/dir/x.svg").to_str().unwrap()]),
+        2
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn help_opens_with_what_the_program_does() {
+    let help = Args::command().render_help().to_string();
+    assert!(help.starts_with("Fit the diagonal d"), "{help}");
+    assert!(help.contains("--route"));
 }
