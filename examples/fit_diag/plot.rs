@@ -3,6 +3,8 @@ use expgrad::optim::OptimResult as FitResult;
 use plotters::prelude::*;
 use std::path::Path;
 
+/// Writes the `--plot` picture to `path`: the loss against iteration (log scale, every decade
+/// labelled) and the fitted `d` against the true one when known.
 pub fn svg(
     path: &Path,
     r: &FitResult,
