@@ -6,7 +6,7 @@
 //! any number of derivative directions. Generic over `f32` and `f64`. Knows nothing of AD.
 //! For large sparse or structured `X`, [`expm_multiply`] computes the action `exp(tX)·V`
 //! (Al-Mohy & Higham 2011) through a [`LinOp`], and [`ExpmAction`] tapes it for an exact
-//! discrete-adjoint reverse pass (`V̄`, `t̄`, and `X̄` as rank-one terms, e.g. `d̄` of
+//! discrete-adjoint reverse pass (`V̄`, `t̄`, and `X̄` as low-rank terms, e.g. `d̄` of
 //! `Diag(d)·A` via [`DiagCotangent`]).
 //!
 //! ```
