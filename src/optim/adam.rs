@@ -1,7 +1,7 @@
 //! Adam (Kingma & Ba, "Adam: a method for stochastic optimization", ICLR 2015), with the
 //! bias-corrected moment estimates of their Algorithm 1.
 
-use super::{OptimError, OptimResult, Progress, Verdict, evaluate, norm, stop};
+use super::{OptimError, OptimResult, Progress, Verdict, evaluate, norm, start_at, stop};
 use std::fmt::Display;
 use std::time::Instant;
 
@@ -59,8 +59,7 @@ where
     E: Display,
 {
     let start = Instant::now();
-    let (mut fx, mut g) =
-        evaluate(&mut f, &x0).map_err(|e| OptimError(format!("at the starting point: {e}")))?;
+    let (mut fx, mut g) = start_at(&mut f, &x0)?;
     let grad0 = norm(&g);
     let n = x0.len();
     let mut x = x0;

@@ -3,7 +3,7 @@
 //! a trial point whose loss cannot be evaluated (an error, a non-finite value) is treated as
 //! a point with an infinite loss, which sends the search back towards shorter steps.
 
-use super::{OptimError, OptimResult, Progress, Verdict, dot, evaluate, norm, stop};
+use super::{OptimError, OptimResult, Progress, Verdict, dot, evaluate, norm, start_at, stop};
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::time::Instant;
@@ -67,8 +67,7 @@ where
     E: Display,
 {
     let start = Instant::now();
-    let (mut fx, mut g) =
-        evaluate(&mut f, &x0).map_err(|e| OptimError(format!("at the starting point: {e}")))?;
+    let (mut fx, mut g) = start_at(&mut f, &x0)?;
     let mut x = x0;
     let (mut evals, mut failed) = (1usize, 0usize);
     let grad0 = norm(&g);

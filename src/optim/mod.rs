@@ -189,6 +189,15 @@ where
     Ok((v, g))
 }
 
+/// The loss and gradient at the starting point, or the error that keeps a run from starting.
+fn start_at<F, E>(f: &mut F, x0: &[f64]) -> Result<(f64, Vec<f64>), OptimError>
+where
+    F: FnMut(&[f64]) -> Result<(f64, Vec<f64>), E>,
+    E: fmt::Display,
+{
+    evaluate(f, x0).map_err(|e| OptimError(format!("at the starting point: {e}")))
+}
+
 /// The stopping rule shared by the solvers, checked before every step: the verdict, or `None`
 /// to go on. A small gradient before any step is a flat start, not a convergence.
 fn stop(

@@ -1,7 +1,7 @@
 //! Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ` (1×1). VJP: `ā = ḡ b`, `b̄ = ḡ a`.
-use super::same_shape;
+use super::{frobenius, same_shape};
 use crate::{IntoVar, Op, Scalar, TapeError, Var};
-use faer::{Mat, MatRef, Scale, unzip, zip};
+use faer::{Mat, MatRef, Scale};
 
 /// Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ`, a 1×1 result. VJP: `ā = ḡ b`, `b̄ = ḡ a`.
 pub struct Dot;
@@ -13,8 +13,7 @@ impl<T: Scalar> Op<T> for Dot {
     }
     fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
         same_shape("dot", x[0], x[1])?;
-        let mut s = T::zero();
-        zip!(x[0], x[1]).for_each(|unzip!(a, b)| s += *a * *b);
+        let s = frobenius(x[0], x[1]);
         Ok((Mat::from_fn(1, 1, |_, _| s), ()))
     }
     fn vjp(

@@ -2,6 +2,7 @@
 //! `s̄ = ⟨ḡ, a⟩`.
 //!
 //! Tests: `crates/tape/tests/ergonomics.rs`.
+use super::frobenius;
 use crate::{Op, Scalar, TapeError};
 use faer::{Mat, MatRef};
 
@@ -32,18 +33,12 @@ impl<T: Scalar> Op<T> for ScaleBy {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        let dot = || {
-            let mut s = T::zero();
-            for j in 0..g.ncols() {
-                for i in 0..g.nrows() {
-                    s += g[(i, j)] * x[0][(i, j)];
-                }
-            }
-            Mat::from_fn(1, 1, |_, _| s)
-        };
         Ok(vec![
             needs[0].then(|| g * faer::Scale(x[1][(0, 0)])),
-            needs[1].then(dot),
+            needs[1].then(|| {
+                let s = frobenius(g, x[0]);
+                Mat::from_fn(1, 1, |_, _| s)
+            }),
         ])
     }
 }
