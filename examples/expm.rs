@@ -49,8 +49,10 @@ pub fn run(_: &Args, out: &mut impl Write) -> Result<(), Failure> {
     let (m, s) = f.params();
     say!(
         out,
-        "‖A‖₁ = {:.3}, Padé degree m = {m}, squarings s = {s}",
-        norm1(a.as_ref())
+        "‖A‖₁ = {:.3}, {} approximant of degree m = {m}, squarings s = {s}, {} products",
+        norm1(a.as_ref()),
+        f.approximant(),
+        f.forward_products()
     );
     say!(out, "exp(A) =\n{:?}", f.value());
 

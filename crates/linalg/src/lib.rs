@@ -48,7 +48,9 @@ pub use action::{
 };
 pub use error::LinalgError;
 pub use expm::expm_frechet_block;
-pub use expm::{Expm, expm, expm_frechet, try_expm, try_expm_diag_jacobian, try_expm_frechet};
+pub use expm::{
+    Expm, ExpmFamily, expm, expm_frechet, try_expm, try_expm_diag_jacobian, try_expm_frechet,
+};
 pub use norm::{norm_inf, norm1};
 pub use scalar::Scalar;
 

@@ -1,6 +1,7 @@
-//! `expm`, `Expm::frechet` and `Expm::frechet_adjoint` at every Padé degree and squaring count
-//! (the choice of `(m, s)`): inputs rescaled so that the forward pass takes every Padé degree
-//! (3, 5, 7, 9, 13) and every squaring count 0..=20; `expm`, `L(A, E)` and `L(Aᵀ, G)` are
+//! `expm`, `Expm::frechet` and `Expm::frechet_adjoint` at every degree and squaring count of
+//! both families (the choice of `(m, s)`): inputs rescaled so that the forward pass takes every
+//! Padé degree (3, 5, 7, 9, 13), every Taylor scheme (orders 2, 4, 8, 12, 18, 24, 30) and every
+//! squaring count 0..=20; `expm`, `L(A, E)` and `L(Aᵀ, G)` are
 //! checked at each against closed forms (tolerances from the condition number, `common::tol_exp`).
 mod common;
 use common::*;
@@ -113,55 +114,61 @@ fn every_degree_and_squaring_count() {
     let mut r = rng(23);
     let q = orthogonal(&mut r, 6);
     let norm_b = norm1((&q * family(1.0).matrix(1.0) * q.transpose()).as_ref());
-    let (mut degrees, mut squarings) = (BTreeSet::new(), BTreeSet::new());
-    // 1-norms from 1e-3 (degree 3) through 5.4·2^20 (degree 13, s = 20), 6 points per octave
-    // in the Padé range.
-    let mut targets: Vec<f64> = (0..60).map(|k| 1e-3 * 2f64.powf(k as f64 / 6.0)).collect();
-    targets.extend((0..=21).map(|s| 4.0 * 2f64.powi(s)));
-    for target in targets {
-        let b = family(target / norm_b);
-        let x = &q * b.matrix(1.0) * q.transpose();
-        let e = &q * dir.matrix(1.0) * q.transpose();
-        let f = Expm::new(x.as_ref());
-        let (m, s) = f.params();
-        degrees.insert(m);
-        squarings.insert(s);
-        let tol = tol_exp(x.as_ref());
-        let want = &q * b.exp(1.0) * q.transpose();
-        let err = rel_err(f.value(), want.as_ref());
+    for kind in FAMILIES {
+        let (mut degrees, mut squarings) = (BTreeSet::new(), BTreeSet::new());
+        // 1-norms from 1e-8 (Taylor order 2) and 1e-3 (Padé degree 3) through 5.4·2^20 (s = 20),
+        // 6 points per octave from 1e-3.
+        let mut targets: Vec<f64> = vec![1e-8, 1e-4];
+        targets.extend((0..72).map(|k| 1e-3 * 2f64.powf(k as f64 / 6.0)));
+        targets.extend((0..=21).map(|s| 4.0 * 2f64.powi(s)));
+        for target in targets {
+            let b = family(target / norm_b);
+            let x = &q * b.matrix(1.0) * q.transpose();
+            let e = &q * dir.matrix(1.0) * q.transpose();
+            let f = Expm::try_new_with(x.as_ref(), kind).unwrap();
+            let (m, s) = f.params();
+            degrees.insert(m);
+            squarings.insert(s);
+            let tol = tol_exp(x.as_ref());
+            let want = &q * b.exp(1.0) * q.transpose();
+            let err = rel_err(f.value(), want.as_ref());
+            assert!(
+                err <= tol,
+                "{kind:?} ‖X‖₁={target:.3e} (m={m}, s={s}): exp error {err:.2e} > {tol:.2e}"
+            );
+            let lw = &q * frechet_family(&b, 1.0, &dir) * q.transpose();
+            let l = f.frechet(e.as_ref());
+            let err = rel_err(l.as_ref(), lw.as_ref());
+            assert!(
+                err <= tol,
+                "{kind:?} ‖X‖₁={target:.3e} (m={m}, s={s}): frechet error {err:.2e} > {tol:.2e}"
+            );
+            if kind == ExpmFamily::Taylor {
+                // The default for dense input is a Taylor scheme.
+                let (v2, l2) = expm_frechet(x.as_ref(), e.as_ref());
+                assert_eq!(
+                    (v2.as_ref(), l2.as_ref()),
+                    (f.value(), l.as_ref()),
+                    "expm_frechet = Expm::frechet"
+                );
+            }
+            // Adjoint identity ⟨G, L(X, E)⟩ = ⟨L(Xᵀ, G), E⟩ for a random G; each side carries the
+            // relative error `tol` of an L evaluation, of size ≤ ‖G‖‖L(X,·)‖‖E‖.
+            let g = randn(&mut r, 6, 6);
+            let lhs = inner(g.as_ref(), l.as_ref());
+            let rhs = inner(f.frechet_adjoint(g.as_ref()).as_ref(), e.as_ref());
+            let scale = g.norm_l2() * frechet_norm(x.as_ref()) * e.norm_l2();
+            assert!(
+                (lhs - rhs).abs() <= 2.0 * tol * scale,
+                "adjoint identity at m={m}, s={s}: {lhs} vs {rhs}"
+            );
+        }
+        assert_eq!(degrees, degrees_of(kind));
         assert!(
-            err <= tol,
-            "‖X‖₁={target:.3e} (m={m}, s={s}): exp error {err:.2e} > {tol:.2e}"
-        );
-        let lw = &q * frechet_family(&b, 1.0, &dir) * q.transpose();
-        let l = f.frechet(e.as_ref());
-        let err = rel_err(l.as_ref(), lw.as_ref());
-        assert!(
-            err <= tol,
-            "‖X‖₁={target:.3e} (m={m}, s={s}): frechet error {err:.2e} > {tol:.2e}"
-        );
-        let (v2, l2) = expm_frechet(x.as_ref(), e.as_ref());
-        assert_eq!(
-            (v2.as_ref(), l2.as_ref()),
-            (f.value(), l.as_ref()),
-            "expm_frechet = Expm::frechet"
-        );
-        // Adjoint identity ⟨G, L(X, E)⟩ = ⟨L(Xᵀ, G), E⟩ for a random G; each side carries the
-        // relative error `tol` of an L evaluation, of size ≤ ‖G‖‖L(X,·)‖‖E‖.
-        let g = randn(&mut r, 6, 6);
-        let lhs = inner(g.as_ref(), l.as_ref());
-        let rhs = inner(f.frechet_adjoint(g.as_ref()).as_ref(), e.as_ref());
-        let scale = g.norm_l2() * frechet_norm(x.as_ref()) * e.norm_l2();
-        assert!(
-            (lhs - rhs).abs() <= 2.0 * tol * scale,
-            "adjoint identity at m={m}, s={s}: {lhs} vs {rhs}"
+            (0..=20).all(|s| squarings.contains(&s)),
+            "squaring counts seen: {squarings:?}"
         );
     }
-    assert_eq!(degrees, BTreeSet::from([3, 5, 7, 9, 13]));
-    assert!(
-        (0..=20).all(|s| squarings.contains(&s)),
-        "squaring counts seen: {squarings:?}"
-    );
 }
 
 #[test]

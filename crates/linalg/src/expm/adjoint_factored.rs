@@ -19,8 +19,9 @@
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
-use crate::expm::structured::{Structured, hstack, product};
-use crate::expm::{Expm, Kind, Pade, all_finite};
+use crate::expm::structured::{Approx, Structured, hstack, product};
+use crate::expm::taylor::schemes::schemes;
+use crate::expm::{Expm, Kind, all_finite};
 use crate::kernels::{gemm, matmul_into, par_for};
 use faer::{Accum, Mat, MatRef};
 
@@ -65,8 +66,14 @@ impl<T: Scalar> Expm<T> {
             return Err(LinalgError::NonFinite { op: OP });
         }
         let g = match &self.kind {
-            Kind::Pade(p) if !self.transposed && factored_pays(p, n, u.ncols()) => {
-                factored(p, u, v)
+            Kind::Pade(p) if !self.transposed && factored_pays(&**p, 15, n, u.ncols()) => {
+                factored(&**p, u, v)
+            }
+            Kind::Taylor(t)
+                if !self.transposed
+                    && factored_pays(&**t, 2 * schemes()[t.id].products, n, u.ncols()) =>
+            {
+                factored(&**t, u, v)
             }
             _ => {
                 let mut g = Mat::<T>::zeros(n, n);
@@ -82,19 +89,24 @@ impl<T: Scalar> Expm<T> {
     }
 }
 
-/// Vector work ~ 4·N·m·k·n², the final product 2·N·m·k·n²; Algorithm 6.4 ~ 2·(15 + 2s)·n³.
-fn factored_pays<T: Scalar>(p: &Pade<T>, n: usize, k: usize) -> bool {
-    let s = p.s as usize;
-    Structured::squares_cached(p) && s < 24 && 3 * (1usize << s) * p.m * k <= (15 + 2 * s) * n
+/// Vector work ~ 4·N·m·k·n², the final product 2·N·m·k·n²; the dense adjoint ~
+/// 2·(`full` + 2s)·n³ (`full` = 15 products for Padé's Algorithm 6.4, twice the scheme's
+/// products for Taylor).
+fn factored_pays<T: Scalar, P: Approx<T>>(p: &P, full: usize, n: usize, k: usize) -> bool {
+    let s = p.s() as usize;
+    let m = p.p().len() - 1;
+    Structured::<T, P>::squares_cached(p)
+        && s < 24
+        && 3 * (1usize << s) * m * k <= (full + 2 * s) * n
 }
 
-fn factored<T: Scalar>(p: &Pade<T>, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn factored<T: Scalar, P: Approx<T>>(p: &P, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = u.nrows();
-    let (m, s, k) = (p.m, p.s as usize, u.ncols());
     let st = Structured::new(p);
+    let (m, s, k) = (st.m, p.s() as usize, u.ncols());
     // All 2ˢ·k vectors side by side: U = [R₀^j v_c], Z = [(R₀ᵀ)^{N−1−j} q⁻ᵀ ū_c].
     let mut top = u.to_owned();
-    p.lu.solve_transpose_in_place(top.as_mut());
+    p.solve_q_transpose(top.as_mut());
     let (mut us, mut zs) = (Vec::new(), Vec::new());
     for c in 0..k {
         us.extend(st.forward_vectors(v.subcols(c, 1)));
@@ -102,7 +114,12 @@ fn factored<T: Scalar>(p: &Pade<T>, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T
     }
     let (us, z0) = (hstack(&us), hstack(&zs));
     let cols = us.ncols();
-    let w = product(p.squares[0].as_ref(), us.as_ref());
+    // R₀·u_j, for the denominator's Horner vectors (Padé only).
+    let w = if p.has_q() {
+        product(p.squares()[0].as_ref(), us.as_ref())
+    } else {
+        Mat::new()
+    };
     let mut h = Mat::<T>::zeros(n, m * cols);
     st.horner(us.as_ref(), w.as_ref(), h.as_mut());
     // Z_i = (Bᵀ)^i Z₀ in column block i, matching H's blocks.
@@ -112,7 +129,7 @@ fn factored<T: Scalar>(p: &Pade<T>, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T
         let (prev, next) = z.as_mut().split_at_col_mut(i * cols);
         matmul_into(
             next.subcols_mut(0, cols),
-            p.a.transpose(),
+            p.scaled().transpose(),
             prev.as_ref().subcols((i - 1) * cols, cols),
             par_for(n),
         );

@@ -112,6 +112,10 @@ impl<T: Scalar> Expm<T> {
                 Mat::from_fn(n, n, |i, j| e[(i, j)] * exp_divided_difference(d[i], d[j]))
             }
             Kind::Pade(p) => p.frechet(e, tr),
+            Kind::Taylor(t) => {
+                let l = t.frechet_approximant(e, tr);
+                squarings_derivative(&t.squares, t.s, l, tr, |r, i| t.square(r, i))
+            }
         };
         if all_finite(l.as_ref()) {
             Ok(l)
@@ -182,24 +186,39 @@ impl<T: Scalar> Pade<T> {
         } else {
             self.lu.solve_in_place(rhs.as_mut());
         }
-        let mut l = rhs;
-        // Squarings: L ← R_i L + L R_i.
-        let mut tmp = Mat::<T>::zeros(n, n);
-        // R_i for i ≥ 1 when the memory cap kept only R₀ (recomputed exactly as the forward).
-        let mut recomputed: Option<Mat<T>> = None;
-        for i in 0..self.s as usize {
-            if i >= self.squares.len() {
-                let next = match recomputed.take() {
-                    Some(prev) => self.square(&prev, (i - 1) as u32),
-                    None => self.square(&self.squares[i - 1], (i - 1) as u32),
-                };
-                recomputed = Some(next);
-            }
-            let r_i = self.squares.get(i).or(recomputed.as_ref()).unwrap();
-            matmul_into(tmp.as_mut(), view(r_i, tr), l.as_ref(), par);
-            matmul_acc(tmp.as_mut(), l.as_ref(), view(r_i, tr), T::one(), par);
-            core::mem::swap(&mut l, &mut tmp);
-        }
-        l
+        squarings_derivative(&self.squares, self.s, rhs, tr, |r, i| self.square(r, i))
     }
+}
+
+/// The squaring phase of the derivative: `L ← R_i L + L R_i` for i = 0..s−1 (on transposed
+/// views when `tr`), with `R_i` from the cache, or recomputed by `square` (bitwise as the
+/// forward did) when the memory cap kept only `R₀`. Shared by both families.
+pub(crate) fn squarings_derivative<T: Scalar>(
+    squares: &[Mat<T>],
+    s: u32,
+    mut l: Mat<T>,
+    tr: bool,
+    square: impl Fn(&Mat<T>, u32) -> Mat<T>,
+) -> Mat<T> {
+    let n = l.nrows();
+    let par = par_for(n);
+    fn view<T>(m: &Mat<T>, tr: bool) -> MatRef<'_, T> {
+        if tr { m.transpose() } else { m.as_ref() }
+    }
+    let mut tmp = Mat::<T>::zeros(n, n);
+    let mut recomputed: Option<Mat<T>> = None;
+    for i in 0..s as usize {
+        if i >= squares.len() {
+            let next = match recomputed.take() {
+                Some(prev) => square(&prev, (i - 1) as u32),
+                None => square(&squares[i - 1], (i - 1) as u32),
+            };
+            recomputed = Some(next);
+        }
+        let r_i = squares.get(i).or(recomputed.as_ref()).unwrap();
+        matmul_into(tmp.as_mut(), view(r_i, tr), l.as_ref(), par);
+        matmul_acc(tmp.as_mut(), l.as_ref(), view(r_i, tr), T::one(), par);
+        core::mem::swap(&mut l, &mut tmp);
+    }
+    l
 }

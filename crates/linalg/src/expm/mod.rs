@@ -29,15 +29,18 @@ pub(crate) mod pade;
 mod row_jacobian;
 mod select;
 pub(crate) mod structured;
+pub(crate) mod taylor;
 
 pub use block::expm_frechet_block;
 pub use frechet::{expm_frechet, try_expm_frechet};
 pub use row_jacobian::try_expm_diag_jacobian;
+pub use select::ExpmFamily;
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{OddEven, coefficients_as, odd_even};
-use crate::expm::select::{Selection, select};
+use crate::expm::select::{Choice, Selection, choose};
+use crate::expm::taylor::Taylor;
 pub(crate) use crate::finite::{all_finite, check_finite, check_square_finite};
 use crate::kernels::{Lu, matmul_acc, matmul_into, par_for};
 use crate::memory as pool;
@@ -47,7 +50,7 @@ use num_traits::Float;
 
 /// Squarings are cached only while `s · n²` stays below this many entries (2²⁵: 256 MiB of
 /// f64); above it, derivatives recompute `R_{i+1} = R_i²` (bitwise the same values).
-const MAX_CACHED_SQUARE_ENTRIES: usize = 1 << 25;
+pub(crate) const MAX_CACHED_SQUARE_ENTRIES: usize = 1 << 25;
 
 /// Factored `exp(A)`: one forward pass, then any number of Fréchet derivatives.
 ///
@@ -75,6 +78,8 @@ pub(crate) enum Kind<T: RealField + 'static> {
     Diagonal(Vec<T>),
     /// Scaling and squaring with a Padé approximant.
     Pade(Box<Pade<T>>),
+    /// Scaling and squaring with an optimised Taylor polynomial.
+    Taylor(Box<Taylor<T>>),
 }
 
 /// Everything the forward pass computed that the derivatives reuse.
@@ -143,6 +148,21 @@ impl<T: Scalar> Expm<T> {
     /// Factors `exp(A)`, or returns an error for a non-square or non-finite `A`, or when
     /// `exp(A)` overflows.
     pub fn try_new(a: MatRef<'_, T>) -> Result<Self, LinalgError> {
+        Self::try_new_with(a, ExpmFamily::Auto)
+    }
+
+    /// [`Expm::try_new`] with the family of approximants forced (or `Auto`, the default).
+    ///
+    /// ```
+    /// use expgrad_linalg::{Expm, ExpmFamily};
+    /// let a = faer::mat![[0.1, 2.0], [-0.5, 0.3f64]];
+    /// let p = Expm::try_new_with(a.as_ref(), ExpmFamily::Pade)?;
+    /// let t = Expm::try_new_with(a.as_ref(), ExpmFamily::Taylor)?;
+    /// assert_eq!((p.approximant(), t.approximant()), ("pade", "taylor"));
+    /// assert!((p.value() - t.value()).norm_max() < 1e-14);
+    /// # Ok::<(), expgrad_linalg::LinalgError>(())
+    /// ```
+    pub fn try_new_with(a: MatRef<'_, T>, family: ExpmFamily) -> Result<Self, LinalgError> {
         const OP: &str = "expm";
         check_square_finite(OP, a)?;
         let lower_zero = strictly_lower_is_zero(a);
@@ -157,20 +177,31 @@ impl<T: Scalar> Expm<T> {
                 transposed: false,
                 kind: Kind::Diagonal(d),
             }
-        } else if upper_zero {
-            // Lower triangular: work on the upper triangular Aᵀ.
-            let (pade, r) = Pade::new(a.transpose(), true);
-            Self {
-                value: r.transpose().to_owned(),
-                transposed: true,
-                kind: Kind::Pade(Box::new(pade)),
-            }
         } else {
-            let (pade, r) = Pade::new(a, lower_zero);
+            // Lower triangular input goes through its (upper triangular) transpose.
+            let transposed = upper_zero;
+            let at = if transposed { a.transpose() } else { a };
+            let (kind, r) = match choose(at, lower_zero || upper_zero, family) {
+                Choice::Pade(sel) => {
+                    let (pade, r) = Pade::new(at, sel, lower_zero || upper_zero);
+                    (Kind::Pade(Box::new(pade)), r)
+                }
+                Choice::Taylor(id, s, pows) => {
+                    let (taylor, r) = Taylor::new(at, id, s, pows);
+                    (Kind::Taylor(Box::new(taylor)), r)
+                }
+            };
+            let value = if transposed {
+                let v = r.transpose().to_owned();
+                pool::recycle(r);
+                v
+            } else {
+                r
+            };
             Self {
-                value: r,
-                transposed: false,
-                kind: Kind::Pade(Box::new(pade)),
+                value,
+                transposed,
+                kind,
             }
         };
         if all_finite(this.value.as_ref()) {
@@ -190,24 +221,52 @@ impl<T: Scalar> Expm<T> {
         self.value.nrows()
     }
 
-    /// `(m, s)`: the Padé degree and the number of squarings the forward pass chose
-    /// (`(0, 0)` for the exact diagonal path).
+    /// `(m, s)`: the degree of the Padé approximant or the order of the Taylor scheme, and
+    /// the number of squarings the forward pass chose (`(0, 0)` for the exact diagonal path).
     pub fn params(&self) -> (usize, u32) {
         match &self.kind {
             Kind::Diagonal(_) => (0, 0),
             Kind::Pade(p) => (p.m, p.s),
+            Kind::Taylor(t) => (t.order(), t.s),
+        }
+    }
+
+    /// Which approximant the forward pass used: `"diagonal"` (exact, entrywise), `"pade"` or
+    /// `"taylor"`.
+    pub fn approximant(&self) -> &'static str {
+        match &self.kind {
+            Kind::Diagonal(_) => "diagonal",
+            Kind::Pade(_) => "pade",
+            Kind::Taylor(_) => "taylor",
+        }
+    }
+
+    /// Matrix products of the forward pass (selection included), counted as n×n products;
+    /// the Padé LU and solve count as 4/3. Machine-independent, for benchmarks.
+    pub fn forward_products(&self) -> f64 {
+        match &self.kind {
+            Kind::Diagonal(_) => 0.0,
+            Kind::Pade(p) => {
+                let base = match p.m {
+                    13 => 6.0,
+                    m => (m as f64 + 1.0) / 2.0,
+                };
+                base + 4.0 / 3.0 + f64::from(p.s)
+            }
+            Kind::Taylor(t) => taylor::schemes::schemes()[t.id].products as f64 + f64::from(t.s),
         }
     }
 }
 
 impl<T: Scalar> Pade<T> {
-    /// Runs the forward pass on `a` (n×n, finite, not diagonal); returns the cache and `R_s`.
+    /// Runs the forward pass on `a` (n×n, finite, not diagonal) with the degree and scaling of
+    /// `sel`; returns the cache and `R_s`.
     #[allow(non_snake_case)]
-    fn new(A: MatRef<'_, T>, upper: bool) -> (Self, Mat<T>) {
+    fn new(A: MatRef<'_, T>, sel: Selection<T>, upper: bool) -> (Self, Mat<T>) {
         let n = A.nrows();
         let par = par_for(n);
         let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| pool::product(x, y, par);
-        let Selection { m, s, mut pows } = select(A);
+        let Selection { m, s, mut pows } = sel;
         let needed = pows.len();
 
         // Scale: A ← 2^-s A and the powers by 2^-2ks, unless that under- or overflows, in
@@ -393,9 +452,21 @@ mod tests {
     #[test]
     fn params_follow_the_norm() {
         let small = Mat::<f64>::from_fn(3, 3, |i, j| 1e-3 * (i as f64 - j as f64 + 0.5));
-        assert_eq!(Expm::new(small.as_ref()).params(), (3, 0));
+        // ‖A‖₁ = 4.5e-3: the cheapest Taylor scheme with θ ≥ 4.5e-3 is T8 (θ = 0.0499).
+        assert_eq!(Expm::new(small.as_ref()).params(), (8, 0));
+        assert_eq!(
+            Expm::try_new_with(small.as_ref(), ExpmFamily::Pade)
+                .unwrap()
+                .params(),
+            (3, 0)
+        );
         let big = Mat::<f64>::from_fn(3, 3, |i, j| 10.0 * (i as f64 - 2.0 * j as f64 + 0.5));
         let (m, s) = Expm::new(big.as_ref()).params();
+        assert_eq!(m, 30);
+        assert!(s >= 3);
+        let (m, s) = Expm::try_new_with(big.as_ref(), ExpmFamily::Pade)
+            .unwrap()
+            .params();
         assert_eq!(m, 13);
         assert!(s >= 3);
     }

@@ -27,8 +27,8 @@
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
-use crate::expm::structured::{Structured, hstack, product};
-use crate::expm::{Expm, Kind, Pade, all_finite, exp_divided_difference};
+use crate::expm::structured::{Approx, Structured, hstack, product};
+use crate::expm::{Expm, ExpmFamily, Kind, all_finite, exp_divided_difference};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
 use faer::{Mat, MatRef};
 
@@ -73,7 +73,9 @@ pub fn try_expm_diag_jacobian<T: Scalar>(
         }
     }
     let x = Mat::from_fn(n, n, |i, j| d[(i, 0)] * a[(i, j)]);
-    let f = Expm::try_new(x.as_ref()).map_err(|e| e.with_op(OP))?;
+    // Padé: its structured Jacobian needs the powers B⁰…B^{m−1} up to m = 13, a Taylor
+    // scheme's up to its degree (24 or 30).
+    let f = Expm::try_new_with(x.as_ref(), ExpmFamily::Pade).map_err(|e| e.with_op(OP))?;
     f.try_frechet_row_jacobian(a, v).map_err(|e| e.with_op(OP))
 }
 
@@ -127,7 +129,8 @@ impl<T: Scalar> Expm<T> {
         }
         let j = match &self.kind {
             Kind::Diagonal(x) => diagonal(x, a, v),
-            Kind::Pade(p) if !self.transposed && fused_pays(p, n) => fused(p, a, v),
+            Kind::Pade(p) if !self.transposed && fused_pays(&**p, n) => fused(&**p, a, v),
+            Kind::Taylor(t) if !self.transposed && fused_pays(&**t, n) => fused(&**t, a, v),
             _ => self.by_columns(a, v),
         };
         if all_finite(j.as_ref()) {
@@ -171,23 +174,23 @@ fn diagonal<T: Scalar>(x: &[T], a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
 
 /// The fused route costs about `m + 2ˢ` products; n Fréchet derivatives about `n·(m/2 + 2s)`.
 /// It also needs every square cached (they are unless s·n² is huge).
-fn fused_pays<T: Scalar>(p: &Pade<T>, n: usize) -> bool {
-    let s = p.s as usize;
-    Structured::squares_cached(p)
+fn fused_pays<T: Scalar, P: Approx<T>>(p: &P, n: usize) -> bool {
+    let s = p.s() as usize;
+    let m = p.p().len() - 1;
+    Structured::<T, P>::squares_cached(p)
         && s < usize::BITS as usize - 1
-        && (1usize << s) <= n * (p.m / 2 + 2 * s + 2)
+        && (1usize << s) <= n * (m / 2 + 2 * s + 2)
 }
 
-fn fused<T: Scalar>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn fused<T: Scalar, P: Approx<T>>(p: &P, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = a.nrows();
-    let (m, s) = (p.m, p.s as usize);
     let st = Structured::new(p);
-    let b = p.a.as_ref();
-    // B⁰ … B^{m−1}: the even powers the forward cached, the rest by one product each.
+    let (m, s) = (st.m, p.s() as usize);
+    let b = p.scaled().as_ref();
+    // B⁰ … B^{m−1}: the powers the forward cached, the rest by one product each.
     let mut powers: Vec<Mat<T>> = vec![Mat::identity(n, n), b.to_owned()];
     for i in 2..m {
-        let cached = (i % 2 == 0).then(|| p.pows.get(i / 2 - 1)).flatten();
-        let next = match cached {
+        let next = match p.cached_power(i) {
             Some(pw) => pw.clone(),
             None => product(b, powers[i - 1].as_ref()),
         };
@@ -195,7 +198,11 @@ fn fused<T: Scalar>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     }
     let us = hstack(&st.forward_vectors(v));
     let big_n = us.ncols();
-    let w = product(p.squares[0].as_ref(), us.as_ref());
+    let w = if p.has_q() {
+        product(p.squares()[0].as_ref(), us.as_ref())
+    } else {
+        Mat::new()
+    };
     // 𝓛_p(u_j) − 𝓛_q(r·u_j) = 2⁻ˢ Σ_i B^i Diag(A H_i[:, j]), all j at once.
     let mut h = Mat::<T>::zeros(n, m * big_n);
     st.horner(us.as_ref(), w.as_ref(), h.as_mut());
@@ -225,7 +232,7 @@ fn fused<T: Scalar>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
             let mut odd = cur.1;
             matmul_acc(
                 odd.as_mut(),
-                p.squares[level].as_ref(),
+                p.squares()[level].as_ref(),
                 even.as_ref(),
                 T::one(),
                 par_for(n),
@@ -236,6 +243,6 @@ fn fused<T: Scalar>(p: &Pade<T>, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     }
     let (level, mut j) = stack.pop().expect("at least one vector");
     debug_assert!(level == s && stack.is_empty());
-    p.lu.solve_in_place(j.as_mut());
+    p.solve_q(j.as_mut());
     j
 }

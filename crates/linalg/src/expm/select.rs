@@ -6,6 +6,7 @@
 
 use crate::Scalar;
 use crate::expm::pade::{DEGREES, INV_C, theta_table};
+use crate::expm::taylor::schemes::schemes;
 use crate::kernels::par_for;
 use crate::memory as pool;
 use crate::norm::{AbsPowerNorms, EXACT_NORMS_BELOW, log2_norm1, norm1, norm1_of_product};
@@ -119,4 +120,125 @@ pub(crate) fn select<T: Scalar>(A: MatRef<'_, T>) -> Selection<T> {
     let needed = if m == 13 { 3 } else { (m - 1) / 2 };
     pows.truncate(needed);
     Selection { m, s, pows }
+}
+
+/// Which family of approximants the scaling-and-squaring forward pass uses.
+///
+/// `Auto` (the default) picks, per matrix, the approximant with the fewest matrix products
+/// at backward error ≤ u (docs/math.md, "Choosing the approximant"); the others force one
+/// family (for comparisons and tests). Diagonal input is exponentiated entrywise whatever
+/// the choice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExpmFamily {
+    /// Fewest products: an optimised Taylor scheme, or Padé for triangular input.
+    #[default]
+    Auto,
+    /// Padé approximants (Al-Mohy & Higham 2009).
+    Pade,
+    /// Optimised Taylor polynomials (Bader, Blanes & Casas 2019; Sastre, Ibáñez & Defez
+    /// 2019).
+    Taylor,
+}
+
+/// What [`choose`] decided.
+pub(crate) enum Choice<T> {
+    /// Padé, with its selection.
+    Pade(Selection<T>),
+    /// A Taylor scheme: id, squarings, and the unscaled powers `(k, A^k)` already formed.
+    Taylor(usize, u32, Vec<(usize, Mat<T>)>),
+}
+
+/// Chooses the approximant, degree and scaling for `A` (n×n, finite, not diagonal).
+///
+/// Cost model, in n×n products: Taylor scheme = its product count + s; Padé degree 13 =
+/// 6 + 4/3 (the LU and the n-column solve) + s. Per octave of the norm the two cost within one
+/// product of each other; the rule therefore prefers Taylor, whose decisions need no
+/// estimator at all, and keeps Padé for triangular input (exact diagonals in every squaring).
+///
+/// Taylor: `α = min(‖A‖₁, max(d₂, d₃), max(d₃, d₄), max(d₄, d₅))` with `d_k = ‖A^k‖₁^{1/k}`
+/// computed exactly from the powers the schemes need anyway (each pair is valid for every
+/// power ≥ p(p−1) ≤ m+1: Al-Mohy & Higham 2009, Lemma 4.1); the cheapest scheme with
+/// `α ≤ θ_m`, else the top scheme with `s = ⌈log₂(α/θ_m)⌉`, plus the over-scaling correction
+/// `ℓ = ⌈log₂(|c_{m+1}| ‖|B|^{m+1}‖₁ / (u‖B‖₁)) / m⌉₊`.
+#[allow(non_snake_case)]
+pub(crate) fn choose<T: Scalar>(
+    A: MatRef<'_, T>,
+    triangular: bool,
+    family: ExpmFamily,
+) -> Choice<T> {
+    if family == ExpmFamily::Pade || (family == ExpmFamily::Auto && triangular) {
+        return Choice::Pade(select(A));
+    }
+    let n = A.nrows();
+    let par = par_for(n);
+    let all = schemes();
+    let eps = T::epsilon().to_f64().unwrap();
+    let single = eps >= f64::from(f32::EPSILON);
+    // In single precision the top scheme is T18 (as PyTorch uses); the Sastre schemes' large
+    // intermediate coefficients are analysed for double precision only.
+    let top = if single { 5 } else { all.len() - 1 };
+    let theta = |id: usize| {
+        if single {
+            all[id].theta_f32
+        } else {
+            all[id].theta_f64
+        }
+    };
+    let log2_u = (eps / 2.0).log2();
+    let log2_a = log2_norm1(A).to_f64().unwrap();
+    let mut abs_powers: Option<AbsPowerNorms<T>> = None;
+    // ℓ for scheme `id` after σ squarings; the bound ‖|A|^{m+1}‖ ≤ ‖A‖^{m+1} first (free).
+    let mut ell = |id: usize, sigma: f64| -> u32 {
+        let m = all[id].order as f64;
+        let v = |abs: f64| {
+            let log2_alpha = all[id].lead.log2() + abs - (m + 1.0) * sigma - (log2_a - sigma);
+            let v = ((log2_alpha - log2_u) / m).ceil();
+            if v.is_nan() || v <= 0.0 { 0 } else { v as u32 }
+        };
+        if v((m + 1.0) * log2_a) == 0 {
+            return 0;
+        }
+        let abs = abs_powers
+            .get_or_insert_with(|| AbsPowerNorms::new(A))
+            .log2_norm(all[id].order + 1);
+        v(abs)
+    };
+    // Stage 1: ‖A‖₁ alone.
+    for id in 0..=top {
+        if log2_a <= theta(id).log2() {
+            return Choice::Taylor(id, 0, Vec::new());
+        }
+    }
+    // Stage 2: A², A³ and their exact norms.
+    let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| pool::product(x, y, par);
+    let root = |m: &Mat<T>, k: f64| log2_norm1(m.as_ref()).to_f64().unwrap() / k;
+    let a2 = product(A, A);
+    let a3 = product(a2.as_ref(), A);
+    let (l2, l3) = (root(&a2, 2.0), root(&a3, 3.0));
+    let mut log2_alpha = log2_a.min(l2.max(l3));
+    let mut pows = vec![(2, a2), (3, a3)];
+    let first = 3; // T8 and up: the powers are useful from there
+    for id in first..=top.min(5) {
+        if log2_alpha <= theta(id).log2() && ell(id, 0.0) == 0 {
+            return Choice::Taylor(id, 0, pows);
+        }
+    }
+    if top >= 6 {
+        // The Sastre schemes form A⁴ (and A⁵): refine α with them.
+        let a4 = product(pows[0].1.as_ref(), pows[0].1.as_ref());
+        let l4 = root(&a4, 4.0);
+        log2_alpha = log2_alpha.min(l3.max(l4));
+        pows.push((4, a4));
+        if log2_alpha <= theta(6).log2() && ell(6, 0.0) == 0 {
+            return Choice::Taylor(6, 0, pows);
+        }
+        let a5 = product(pows[2].1.as_ref(), A);
+        let l5 = root(&a5, 5.0);
+        log2_alpha = log2_alpha.min(l4.max(l5));
+        pows.push((5, a5));
+    }
+    let s0 = (log2_alpha - theta(top).log2()).ceil().max(0.0);
+    let s0 = if s0.is_finite() { s0 as u32 } else { 0 };
+    let s = s0 + ell(top, f64::from(s0));
+    Choice::Taylor(top, s, pows)
 }

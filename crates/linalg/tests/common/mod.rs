@@ -235,13 +235,27 @@ pub fn similar_blocks(
     (x, move |s: f64| &q * blocks.exp(s * t) * q.transpose())
 }
 
-/// Asserts that the `(m, s)` pairs seen cover every Padé degree and at least 6 squarings.
-pub fn assert_covers_every_degree(seen: &std::collections::BTreeSet<(usize, u32)>) {
+/// Both families of approximants, for tests that run at every degree of each.
+pub const FAMILIES: [expgrad_linalg::ExpmFamily; 2] = [
+    expgrad_linalg::ExpmFamily::Pade,
+    expgrad_linalg::ExpmFamily::Taylor,
+];
+
+/// The degrees (Padé) or orders (Taylor schemes) a family can choose.
+pub fn degrees_of(family: expgrad_linalg::ExpmFamily) -> std::collections::BTreeSet<usize> {
+    match family {
+        expgrad_linalg::ExpmFamily::Pade => [3, 5, 7, 9, 13].into(),
+        _ => [2, 4, 8, 12, 18, 24, 30].into(),
+    }
+}
+
+/// Asserts that the `(m, s)` pairs seen cover every degree of `family` (the trivial T1 aside)
+/// and at least 6 squarings.
+pub fn assert_covers_every_degree(
+    seen: &std::collections::BTreeSet<(usize, u32)>,
+    family: expgrad_linalg::ExpmFamily,
+) {
     let degrees: std::collections::BTreeSet<usize> = seen.iter().map(|p| p.0).collect();
-    assert_eq!(
-        degrees,
-        std::collections::BTreeSet::from([3, 5, 7, 9, 13]),
-        "{seen:?}"
-    );
+    assert_eq!(degrees, degrees_of(family), "{family:?}: {seen:?}");
     assert!(seen.iter().any(|p| p.1 >= 6), "{seen:?}");
 }

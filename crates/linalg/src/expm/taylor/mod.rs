@@ -1,0 +1,266 @@
+//! Scaling and squaring with an optimised Taylor polynomial: `e^A ≈ P(2⁻ˢA)^{2ˢ}`, `P` one of
+//! the [`schemes`] (no linear solve), and its Fréchet derivative by the same program.
+//!
+//! The forward pass runs the scheme's straight-line program on `B = 2⁻ˢA` and keeps every
+//! node that is an operand of a product, then squares. The derivative runs the tangent
+//! program: node 0 gets `2⁻ˢE`, a combination gets the same combination of tangents, a
+//! product `X_i·X_j` gets `L_i·X_j + X_i·L_j`; then each squaring `L ← R_iL + LR_i`. That is
+//! exactly the derivative of the computed approximant (Al-Mohy & Higham 2009b differentiate
+//! Padé the same way), so for `P(2⁻ˢA)^{2ˢ} = e^{A+ΔA}` the result is `L(A + ΔA, E)`. The
+//! adjoint `L(Aᵀ, G)` runs the tangent program on transposed views of the cache (every node is
+//! a polynomial in `B`, so `X_k(Bᵀ) = X_k(B)ᵀ`).
+//!
+//! Tests: `crates/linalg/tests/{degrees,published,closed_forms,precision}.rs`.
+
+pub(crate) mod schemes;
+
+use crate::Scalar;
+use crate::expm::{MAX_CACHED_SQUARE_ENTRIES, all_finite, scale_pow2};
+use crate::kernels::{matmul_acc, matmul_into, par_for};
+use crate::memory as pool;
+use faer::traits::RealField;
+use faer::{Mat, MatRef, unzip, zip};
+use schemes::{Step, schemes};
+
+/// Everything the Taylor forward pass computed that the derivatives reuse.
+#[derive(Clone, Debug)]
+pub(crate) struct Taylor<T: RealField + 'static> {
+    /// Index of the scheme in [`schemes`].
+    pub(crate) id: usize,
+    /// Number of squarings.
+    pub(crate) s: u32,
+    /// `B = 2⁻ˢA`.
+    pub(crate) a: Mat<T>,
+    /// Node values that are operands of a product (node 0, `B`, is `a`).
+    pub(crate) nodes: Vec<Option<Mat<T>>>,
+    /// Monomial coefficients of the evaluated polynomial (for the structured derivatives).
+    pub(crate) p: Vec<T>,
+    /// `squares[i] = R_i`, i = 0..s−1, or only `R₀` when the memory cap is hit.
+    pub(crate) squares: Vec<Mat<T>>,
+}
+
+/// For every node of a program, `Some(k)` when it is the plain power `B^k`.
+fn powers_of(steps: &[Step]) -> Vec<Option<usize>> {
+    let mut pw = vec![Some(1)];
+    for s in steps {
+        let k = match s {
+            Step::Prod(i, j) => pw[*i].zip(pw[*j]).map(|(a, b)| a + b),
+            Step::Comb(..) => None,
+        };
+        pw.push(k);
+    }
+    pw
+}
+
+/// Which nodes are operands of a product (and so kept for the derivative).
+fn operands(steps: &[Step]) -> Vec<bool> {
+    let mut used = vec![false; steps.len() + 1];
+    for s in steps {
+        if let Step::Prod(i, j) = s {
+            used[*i] = true;
+            used[*j] = true;
+        }
+    }
+    used
+}
+
+/// `Σ c·x + c₀I` into a new pooled matrix.
+fn comb<'a, T: Scalar>(
+    terms: &[(usize, f64)],
+    id: f64,
+    get: impl Fn(usize) -> MatRef<'a, T>,
+    n: usize,
+    identity: bool,
+) -> Mat<T> {
+    let mut out = pool::zeros::<T>(n, n);
+    for &(i, c) in terms {
+        let c = T::from(c).unwrap();
+        zip!(&mut out, get(i)).for_each(|unzip!(o, x)| *o += c * *x);
+    }
+    if identity && id != 0.0 {
+        let c = T::from(id).unwrap();
+        for i in 0..n {
+            out[(i, i)] += c;
+        }
+    }
+    out
+}
+
+impl<T: Scalar> Taylor<T> {
+    /// Runs the forward pass of scheme `id` with `s` squarings on `A` (n×n, finite). `pows`
+    /// holds unscaled powers `(k, A^k)` the selection already formed; they replace the
+    /// program's products for the same powers (scaled by `2^{-ks}`) when that is exact.
+    /// Returns the cache and `P(B)^{2ˢ}`.
+    #[allow(non_snake_case)]
+    pub(crate) fn new(
+        A: MatRef<'_, T>,
+        id: usize,
+        s: u32,
+        mut pows: Vec<(usize, Mat<T>)>,
+    ) -> (Self, Mat<T>) {
+        let n = A.nrows();
+        let par = par_for(n);
+        let scheme = &schemes()[id];
+        let mut a = pool::zeros::<T>(n, n);
+        a.copy_from(A);
+        scale_pow2(&mut a, -(s as i32));
+        let power = powers_of(&scheme.steps);
+        let keep = operands(&scheme.steps);
+        let top = power.iter().flatten().copied().max().unwrap_or(1);
+        let exponent = -((top * s as usize).min(2000) as i32);
+        let reuse = s == 0
+            || (T::from(2.0).unwrap().powi(exponent) >= T::min_positive_value()
+                && pows.iter().all(|(_, m)| all_finite(m.as_ref())));
+        let mut nodes: Vec<Option<Mat<T>>> = vec![None];
+        let mut out: Option<Mat<T>> = None;
+        let last = scheme.steps.len();
+        for (k, step) in scheme.steps.iter().enumerate() {
+            let node = k + 1;
+            let get = |i: usize| -> MatRef<'_, T> {
+                if i == 0 {
+                    a.as_ref()
+                } else {
+                    nodes[i].as_ref().expect("kept operand").as_ref()
+                }
+            };
+            let value = match step {
+                Step::Comb(terms, id) => comb(terms, *id, get, n, true),
+                Step::Prod(i, j) => {
+                    let given = power[node]
+                        .filter(|_| reuse)
+                        .and_then(|p| pows.iter().position(|(k, _)| *k == p))
+                        .map(|pos| pows.swap_remove(pos).1);
+                    match given {
+                        Some(mut m) => {
+                            if s > 0 {
+                                scale_pow2(&mut m, -(power[node].unwrap() as i32) * s as i32);
+                            }
+                            m
+                        }
+                        None => {
+                            let mut m = pool::zeros::<T>(n, n);
+                            matmul_into(m.as_mut(), get(*i), get(*j), par);
+                            m
+                        }
+                    }
+                }
+            };
+            if node == last {
+                out = Some(value);
+                nodes.push(None);
+            } else {
+                nodes.push(Some(value));
+            }
+        }
+        pows.into_iter().for_each(|(_, m)| pool::recycle(m));
+        // Drop the nodes the derivative does not need.
+        for (i, node) in nodes.iter_mut().enumerate() {
+            if !keep.get(i).copied().unwrap_or(false) {
+                if let Some(m) = node.take() {
+                    pool::recycle(m);
+                }
+            }
+        }
+        let p = schemes::poly_coefficients(&scheme.steps)
+            .into_iter()
+            .map(|c| T::from(c).unwrap())
+            .collect();
+        let mut r = out.expect("a program has at least one step");
+        let cache_all = (s as usize).saturating_mul(n * n) <= MAX_CACHED_SQUARE_ENTRIES;
+        let mut squares = Vec::new();
+        for i in 0..s {
+            let mut next = pool::zeros::<T>(n, n);
+            matmul_into(next.as_mut(), r.as_ref(), r.as_ref(), par);
+            if i == 0 || cache_all {
+                squares.push(r);
+            } else {
+                pool::recycle(r);
+            }
+            r = next;
+        }
+        if s == 0 {
+            squares.push(r.clone());
+        }
+        let this = Self {
+            id,
+            s,
+            a,
+            nodes,
+            p,
+            squares,
+        };
+        (this, r)
+    }
+
+    /// The scheme's order.
+    pub(crate) fn order(&self) -> usize {
+        schemes()[self.id].order
+    }
+
+    /// `B^k` when the forward pass kept it (`B` itself, or a power node of the program).
+    pub(crate) fn power(&self, k: usize) -> Option<&Mat<T>> {
+        if k == 1 {
+            return Some(&self.a);
+        }
+        let pw = powers_of(&schemes()[self.id].steps);
+        let idx = pw.iter().position(|p| *p == Some(k))?;
+        self.nodes.get(idx)?.as_ref()
+    }
+
+    /// `R_{i+1} = R_i²`.
+    pub(crate) fn square(&self, r: &Mat<T>, _i: u32) -> Mat<T> {
+        let n = r.nrows();
+        let mut out = pool::zeros::<T>(n, n);
+        matmul_into(out.as_mut(), r.as_ref(), r.as_ref(), par_for(n));
+        out
+    }
+
+    /// `L(B̃, 2⁻ˢE)` of `P` by the tangent program (then the caller's squarings), `B̃ = B` or
+    /// `Bᵀ` when `tr`.
+    pub(crate) fn frechet_approximant(&self, e: MatRef<'_, T>, tr: bool) -> Mat<T> {
+        let n = e.nrows();
+        let par = par_for(n);
+        fn view<T>(m: &Mat<T>, tr: bool) -> MatRef<'_, T> {
+            if tr { m.transpose() } else { m.as_ref() }
+        }
+        let scheme = &schemes()[self.id];
+        let mut le = pool::zeros::<T>(n, n);
+        le.copy_from(e);
+        scale_pow2(&mut le, -(self.s as i32));
+        let mut tangents: Vec<Mat<T>> = vec![le];
+        for step in &scheme.steps {
+            let value = |i: usize| -> MatRef<'_, T> {
+                if i == 0 {
+                    view(&self.a, tr)
+                } else {
+                    view(self.nodes[i].as_ref().expect("kept operand"), tr)
+                }
+            };
+            let t = match step {
+                Step::Comb(terms, id) => comb(terms, *id, |i| tangents[i].as_ref(), n, false),
+                Step::Prod(i, j) => {
+                    let mut m = pool::zeros::<T>(n, n);
+                    matmul_into(m.as_mut(), tangents[*i].as_ref(), value(*j), par);
+                    matmul_acc(m.as_mut(), value(*i), tangents[*j].as_ref(), T::one(), par);
+                    m
+                }
+            };
+            tangents.push(t);
+        }
+        let l = tangents.pop().unwrap();
+        tangents.into_iter().for_each(pool::recycle);
+        l
+    }
+}
+
+impl<T: RealField + 'static> Drop for Taylor<T> {
+    /// The cache's matrices go back to the per-thread pool for the next forward pass.
+    fn drop(&mut self) {
+        let mats = core::mem::take(&mut self.nodes)
+            .into_iter()
+            .flatten()
+            .chain(core::mem::take(&mut self.squares))
+            .chain([core::mem::replace(&mut self.a, Mat::new())]);
+        mats.for_each(pool::recycle);
+    }
+}
