@@ -51,6 +51,22 @@ fn bytes_of<T>(m: &Mat<T>) -> usize {
 
 /// An r×c matrix of zeros, recycled when the pool has one of that shape.
 pub(crate) fn zeros<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
+    match take(r, c) {
+        Some(mut m) => {
+            m.fill(T::zero_impl());
+            m
+        }
+        None => Mat::zeros(r, c),
+    }
+}
+
+/// An r×c matrix whose every entry the caller overwrites before reading (a product's output
+/// with `Accum::Replace`): recycled from the pool without clearing, else zeros.
+pub(crate) fn scratch<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
+    take(r, c).unwrap_or_else(|| Mat::zeros(r, c))
+}
+
+fn take<T: RealField + 'static>(r: usize, c: usize) -> Option<Mat<T>> {
     let hit = POOL
         .try_with(|p| {
             let mut p = p.borrow_mut();
@@ -62,13 +78,7 @@ pub(crate) fn zeros<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
         })
         .ok()
         .flatten();
-    match hit {
-        Some(mut m) => {
-            m.fill(T::zero_impl());
-            *m
-        }
-        None => Mat::zeros(r, c),
-    }
+    hit.map(|m| *m)
 }
 
 /// `a·b` in a matrix from the pool: the forward pass's products, whose matrices a dropped
@@ -78,7 +88,7 @@ pub(crate) fn product<T: RealField + 'static>(
     b: faer::MatRef<'_, T>,
     par: faer::Par,
 ) -> Mat<T> {
-    let mut out = zeros::<T>(a.nrows(), b.ncols());
+    let mut out = scratch::<T>(a.nrows(), b.ncols());
     crate::kernels::matmul_into(out.as_mut(), a, b, par);
     out
 }

@@ -64,24 +64,67 @@ fn operands(steps: &[Step]) -> Vec<bool> {
     used
 }
 
-/// `Σ c·x + c₀I` into a new pooled matrix.
-fn comb<'a, T: Scalar>(
-    terms: &[(usize, f64)],
-    id: f64,
+/// Several combinations `Σ c·x + c₀I` (each `(terms, c₀)`) into new pooled matrices in one
+/// sweep over the columns: each column of each input is loaded once while it is in L1 and
+/// feeds every output, instead of one pass over memory per term and output.
+fn combs<'a, T: Scalar>(
+    outs: &[(&[(usize, f64)], f64)],
     get: impl Fn(usize) -> MatRef<'a, T>,
     n: usize,
     identity: bool,
-) -> Mat<T> {
-    let mut out = pool::zeros::<T>(n, n);
-    for &(i, c) in terms {
-        let c = T::from(c).unwrap();
-        zip!(&mut out, get(i)).for_each(|unzip!(o, x)| *o += c * *x);
-    }
-    if identity && id != 0.0 {
-        let c = T::from(id).unwrap();
-        for i in 0..n {
-            out[(i, i)] += c;
+) -> Vec<Mat<T>> {
+    let mut res: Vec<Mat<T>> = outs.iter().map(|_| pool::scratch::<T>(n, n)).collect();
+    type Plan<'a, T> = (Vec<(T, MatRef<'a, T>)>, T);
+    let plans: Vec<Plan<'a, T>> = outs
+        .iter()
+        .map(|(terms, id)| {
+            let t = terms
+                .iter()
+                .map(|&(i, c)| (T::from(c).unwrap(), get(i)))
+                .collect();
+            (t, T::from(*id).unwrap())
+        })
+        .collect();
+    for j in 0..n {
+        for (out, (terms, c0)) in res.iter_mut().zip(&plans) {
+            let mut col = out.as_mut().col_mut(j);
+            match terms.split_first() {
+                Some(((c, x), rest)) => {
+                    let (c, x) = (*c, x.col(j));
+                    zip!(col.as_mut(), x).for_each(|unzip!(o, x)| *o = c * *x);
+                    for (c, x) in rest {
+                        let (c, x) = (*c, x.col(j));
+                        zip!(col.as_mut(), x).for_each(|unzip!(o, x)| *o += c * *x);
+                    }
+                }
+                None => col.fill(T::zero()),
+            }
+            if identity {
+                col[j] += *c0;
+            }
         }
+    }
+    res
+}
+
+/// Consecutive combination steps that read no node of their own run, as ranges of step
+/// indices: each run is evaluated by one [`combs`] sweep. Products are runs of one.
+fn runs(steps: &[Step]) -> Vec<core::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut k = 0;
+    while k < steps.len() {
+        let mut end = k + 1;
+        if matches!(steps[k], Step::Comb(..)) {
+            while end < steps.len() {
+                match &steps[end] {
+                    // Node ids of the run's steps are k+1..=end.
+                    Step::Comb(terms, _) if terms.iter().all(|(i, _)| *i <= k) => end += 1,
+                    _ => break,
+                }
+            }
+        }
+        out.push(k..end);
+        k = end;
     }
     out
 }
@@ -101,7 +144,7 @@ impl<T: Scalar> Taylor<T> {
         let n = A.nrows();
         let par = par_for(n);
         let scheme = &schemes()[id];
-        let mut a = pool::zeros::<T>(n, n);
+        let mut a = pool::scratch::<T>(n, n);
         a.copy_from(A);
         scale_pow2(&mut a, -(s as i32));
         let power = powers_of(&scheme.steps);
@@ -112,10 +155,7 @@ impl<T: Scalar> Taylor<T> {
             || (T::from(2.0).unwrap().powi(exponent) >= T::min_positive_value()
                 && pows.iter().all(|(_, m)| all_finite(m.as_ref())));
         let mut nodes: Vec<Option<Mat<T>>> = vec![None];
-        let mut out: Option<Mat<T>> = None;
-        let last = scheme.steps.len();
-        for (k, step) in scheme.steps.iter().enumerate() {
-            let node = k + 1;
+        for run in runs(&scheme.steps) {
             let get = |i: usize| -> MatRef<'_, T> {
                 if i == 0 {
                     a.as_ref()
@@ -123,35 +163,38 @@ impl<T: Scalar> Taylor<T> {
                     nodes[i].as_ref().expect("kept operand").as_ref()
                 }
             };
-            let value = match step {
-                Step::Comb(terms, id) => comb(terms, *id, get, n, true),
+            let values: Vec<Mat<T>> = match &scheme.steps[run.start] {
                 Step::Prod(i, j) => {
+                    let node = run.start + 1;
                     let given = power[node]
                         .filter(|_| reuse)
                         .and_then(|p| pows.iter().position(|(k, _)| *k == p))
                         .map(|pos| pows.swap_remove(pos).1);
-                    match given {
+                    vec![match given {
                         Some(mut m) => {
                             if s > 0 {
                                 scale_pow2(&mut m, -(power[node].unwrap() as i32) * s as i32);
                             }
                             m
                         }
-                        None => {
-                            let mut m = pool::zeros::<T>(n, n);
-                            matmul_into(m.as_mut(), get(*i), get(*j), par);
-                            m
-                        }
-                    }
+                        None => pool::product(get(*i), get(*j), par),
+                    }]
+                }
+                Step::Comb(..) => {
+                    let outs: Vec<(&[(usize, f64)], f64)> = scheme.steps[run.clone()]
+                        .iter()
+                        .map(|st| match st {
+                            Step::Comb(t, id) => (t.as_slice(), *id),
+                            Step::Prod(..) => unreachable!("runs hold combinations only"),
+                        })
+                        .collect();
+                    combs(&outs, get, n, true)
                 }
             };
-            if node == last {
-                out = Some(value);
-                nodes.push(None);
-            } else {
-                nodes.push(Some(value));
-            }
+            nodes.extend(values.into_iter().map(Some));
         }
+        let out = nodes.pop().flatten();
+        nodes.push(None);
         pows.into_iter().for_each(|(_, m)| pool::recycle(m));
         // Drop the nodes the derivative does not need.
         for (i, node) in nodes.iter_mut().enumerate() {
@@ -169,8 +212,7 @@ impl<T: Scalar> Taylor<T> {
         let cache_all = (s as usize).saturating_mul(n * n) <= MAX_CACHED_SQUARE_ENTRIES;
         let mut squares = Vec::new();
         for i in 0..s {
-            let mut next = pool::zeros::<T>(n, n);
-            matmul_into(next.as_mut(), r.as_ref(), r.as_ref(), par);
+            let next = pool::product(r.as_ref(), r.as_ref(), par);
             if i == 0 || cache_all {
                 squares.push(r);
             } else {
@@ -209,10 +251,7 @@ impl<T: Scalar> Taylor<T> {
 
     /// `R_{i+1} = R_i²`.
     pub(crate) fn square(&self, r: &Mat<T>, _i: u32) -> Mat<T> {
-        let n = r.nrows();
-        let mut out = pool::zeros::<T>(n, n);
-        matmul_into(out.as_mut(), r.as_ref(), r.as_ref(), par_for(n));
-        out
+        pool::product(r.as_ref(), r.as_ref(), par_for(r.nrows()))
     }
 
     /// `L(B̃, 2⁻ˢE)` of `P` by the tangent program (then the caller's squarings), `B̃ = B` or
@@ -224,11 +263,11 @@ impl<T: Scalar> Taylor<T> {
             if tr { m.transpose() } else { m.as_ref() }
         }
         let scheme = &schemes()[self.id];
-        let mut le = pool::zeros::<T>(n, n);
+        let mut le = pool::scratch::<T>(n, n);
         le.copy_from(e);
         scale_pow2(&mut le, -(self.s as i32));
         let mut tangents: Vec<Mat<T>> = vec![le];
-        for step in &scheme.steps {
+        for run in runs(&scheme.steps) {
             let value = |i: usize| -> MatRef<'_, T> {
                 if i == 0 {
                     view(&self.a, tr)
@@ -236,16 +275,25 @@ impl<T: Scalar> Taylor<T> {
                     view(self.nodes[i].as_ref().expect("kept operand"), tr)
                 }
             };
-            let t = match step {
-                Step::Comb(terms, id) => comb(terms, *id, |i| tangents[i].as_ref(), n, false),
+            let values = match &scheme.steps[run.start] {
                 Step::Prod(i, j) => {
-                    let mut m = pool::zeros::<T>(n, n);
+                    let mut m = pool::scratch::<T>(n, n);
                     matmul_into(m.as_mut(), tangents[*i].as_ref(), value(*j), par);
                     matmul_acc(m.as_mut(), value(*i), tangents[*j].as_ref(), T::one(), par);
-                    m
+                    vec![m]
+                }
+                Step::Comb(..) => {
+                    let outs: Vec<(&[(usize, f64)], f64)> = scheme.steps[run.clone()]
+                        .iter()
+                        .map(|st| match st {
+                            Step::Comb(t, id) => (t.as_slice(), *id),
+                            Step::Prod(..) => unreachable!("runs hold combinations only"),
+                        })
+                        .collect();
+                    combs(&outs, |i| tangents[i].as_ref(), n, false)
                 }
             };
-            tangents.push(t);
+            tangents.extend(values);
         }
         let l = tangents.pop().unwrap();
         tangents.into_iter().for_each(pool::recycle);
