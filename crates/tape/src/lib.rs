@@ -25,6 +25,7 @@
 //! * [`gradcheck`] / [`assert_gradcheck!`] check any op or model against finite differences.
 #![warn(missing_docs)]
 
+mod cotangent;
 mod error;
 mod functional;
 mod gradients;
@@ -35,6 +36,7 @@ mod tape;
 pub mod testing;
 mod var;
 
+pub use cotangent::Cotangent;
 pub use error::TapeError;
 pub use functional::{try_value_and_grad, value_and_grad};
 pub use gradients::Gradients;

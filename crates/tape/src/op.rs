@@ -1,5 +1,7 @@
 //! The custom-op trait: how every primitive, built-in or not, enters the tape.
 
+use crate::Scalar;
+use crate::cotangent::{Cotangent, vjp_dense};
 use crate::error::TapeError;
 use faer::{Mat, MatRef};
 
@@ -34,7 +36,7 @@ use faer::{Mat, MatRef};
 /// let y = x.apply(Sinh, &[]);
 /// assert_eq!(y.backward().wrt(x)[(0, 0)], 0.5f64.cosh());
 /// ```
-pub trait Op<T>: 'static {
+pub trait Op<T: Scalar>: 'static {
     /// What the VJP needs besides the inputs and the output (which the tape keeps anyway).
     type Residual: 'static;
 
@@ -55,26 +57,41 @@ pub trait Op<T>: 'static {
         cotangent: MatRef<'_, T>,
         needs_grad: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError>;
+
+    /// [`Op::vjp`] for a cotangent that may be held factored ([`Cotangent::LowRank`]), able to
+    /// return factored cotangents. The default densifies the cotangent, calls [`Op::vjp`] and
+    /// returns dense cotangents; ops that exploit the structure override it (`matmul` emits
+    /// and propagates low-rank cotangents, `expm` consumes them with the factored adjoint).
+    fn vjp_factored(
+        &self,
+        residual: &Self::Residual,
+        inputs: &[MatRef<'_, T>],
+        output: MatRef<'_, T>,
+        cotangent: &Cotangent<T>,
+        needs_grad: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        vjp_dense(self, residual, inputs, output, cotangent, needs_grad)
+    }
 }
 
 /// An op together with its residuals, type-erased for storage on the tape.
-pub(crate) trait Recorded<T> {
+pub(crate) trait Recorded<T: Scalar> {
     fn name(&self) -> &'static str;
     fn vjp(
         &self,
         inputs: &[MatRef<'_, T>],
         output: MatRef<'_, T>,
-        cotangent: MatRef<'_, T>,
+        cotangent: &Cotangent<T>,
         needs_grad: &[bool],
-    ) -> Result<Vec<Option<Mat<T>>>, TapeError>;
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError>;
 }
 
-pub(crate) struct WithResidual<O: Op<T>, T> {
+pub(crate) struct WithResidual<O: Op<T>, T: Scalar> {
     pub(crate) op: O,
     pub(crate) residual: O::Residual,
 }
 
-impl<T, O: Op<T>> Recorded<T> for WithResidual<O, T> {
+impl<T: Scalar, O: Op<T>> Recorded<T> for WithResidual<O, T> {
     fn name(&self) -> &'static str {
         self.op.name()
     }
@@ -82,10 +99,10 @@ impl<T, O: Op<T>> Recorded<T> for WithResidual<O, T> {
         &self,
         inputs: &[MatRef<'_, T>],
         output: MatRef<'_, T>,
-        cotangent: MatRef<'_, T>,
+        cotangent: &Cotangent<T>,
         needs_grad: &[bool],
-    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
         self.op
-            .vjp(&self.residual, inputs, output, cotangent, needs_grad)
+            .vjp_factored(&self.residual, inputs, output, cotangent, needs_grad)
     }
 }

@@ -4,6 +4,7 @@
 //! Tests: `crates/tape/tests/{semantics,misuse,properties}.rs`.
 
 use crate::Scalar;
+use crate::cotangent::Cotangent;
 use crate::error::{TapeError, unwrap_or_panic};
 use crate::gradients::Gradients;
 use crate::op::{Op, Recorded, WithResidual};
@@ -219,10 +220,10 @@ impl<T: Scalar> Tape<T> {
     ) -> Result<Gradients<'_, T>, TapeError> {
         let nodes = self.nodes.borrow();
         let parents = self.parents.borrow();
-        let mut adj: Vec<Option<Mat<T>>> = Vec::with_capacity(out + 1);
+        let mut adj: Vec<Option<Cotangent<T>>> = Vec::with_capacity(out + 1);
         adj.resize_with(out + 1, || None);
         if nodes[out].tracked {
-            adj[out] = Some(seed);
+            adj[out] = Some(Cotangent::Dense(seed));
         }
         let mut needs: Vec<bool> = Vec::new();
         let mut inputs: Vec<MatRef<'_, T>> = Vec::new();
@@ -235,7 +236,7 @@ impl<T: Scalar> Tape<T> {
             needs.extend(ps.iter().map(|&p| nodes[p].tracked));
             inputs.clear();
             inputs.extend(ps.iter().map(|&p| nodes[p].value.as_ref()));
-            let grads = op.vjp(&inputs, node.value.as_ref(), g.as_ref(), &needs)?;
+            let grads = op.vjp(&inputs, node.value.as_ref(), &g, &needs)?;
             assert_eq!(
                 grads.len(),
                 ps.len(),
@@ -248,29 +249,46 @@ impl<T: Scalar> Tape<T> {
                 let (Some(gk), true) = (gk, needs[k]) else {
                     continue;
                 };
-                finite(op.name(), &gk)?;
+                if !gk.is_finite() {
+                    return Err(TapeError::NonFinite { op: op.name() });
+                }
                 let p = ps[k];
                 let shape = nodes[p].value.shape();
                 assert!(
                     gk.shape() == shape,
                     "{}: vjp returned a {}x{} cotangent for input {k} of shape {}x{}",
                     op.name(),
-                    gk.nrows(),
-                    gk.ncols(),
+                    gk.shape().0,
+                    gk.shape().1,
                     shape.0,
                     shape.1
                 );
-                match &mut adj[p] {
+                adj[p] = Some(match adj[p].take() {
                     Some(acc) => {
                         // Two finite contributions can sum to ±∞ (found by the fuzzer).
-                        *acc += &gk;
-                        finite(op.name(), acc)?;
+                        let sum = acc.add_to(gk);
+                        if !sum.is_finite() {
+                            return Err(TapeError::NonFinite { op: op.name() });
+                        }
+                        sum
                     }
-                    slot => *slot = Some(gk),
-                }
+                    None => gk,
+                });
             }
             adj[i] = Some(g);
         }
+        let mut dense = Vec::with_capacity(adj.len());
+        for a in adj {
+            dense.push(match a {
+                Some(c) => {
+                    let m = c.into_dense();
+                    finite("backward", &m)?;
+                    Some(m)
+                }
+                None => None,
+            });
+        }
+        let adj = dense;
         Ok(Gradients {
             tape: self,
             generation: self.generation.get(),

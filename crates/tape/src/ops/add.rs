@@ -1,6 +1,6 @@
 //! Elementwise sum `a + b`. VJP: `ā = ḡ`, `b̄ = ḡ`.
 use super::same_shape;
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Elementwise sum `a + b`. VJP: `ā = ḡ`, `b̄ = ḡ`.
@@ -27,6 +27,20 @@ impl<T: Scalar> Op<T> for Add {
         Ok(vec![
             needs[0].then(|| g.to_owned()),
             needs[1].then(|| g.to_owned()),
+        ])
+    }
+    /// Passes a factored cotangent through to both sides.
+    fn vjp_factored(
+        &self,
+        _: &(),
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        Ok(vec![
+            needs[0].then(|| g.clone()),
+            needs[1].then(|| g.clone()),
         ])
     }
 }

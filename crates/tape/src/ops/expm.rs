@@ -6,7 +6,7 @@
 //! never the Padé steps taped as separate nodes.
 //!
 //! Tests: `crates/tape/tests/{ops,semantics}.rs`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
 
@@ -35,6 +35,31 @@ impl<T: Scalar> Op<T> for ExpmOp {
             false => None,
         };
         Ok(vec![xbar])
+    }
+    /// A factored cotangent `F̄ = U·Vᵀ` (from a thin `matmul`, `sum`, a column…) takes the
+    /// factored adjoint `L(Xᵀ, U·Vᵀ)`, as `expm_mul` does.
+    fn vjp_factored(
+        &self,
+        f: &Expm<T>,
+        x: &[MatRef<'_, T>],
+        out: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        match g {
+            Cotangent::LowRank { u, v } if needs[0] => {
+                let xbar = f
+                    .try_frechet_adjoint_factored(u.as_ref(), v.as_ref())
+                    .map_err(|e| e.with_op("expm"))?;
+                Ok(vec![Some(Cotangent::Dense(xbar))])
+            }
+            Cotangent::LowRank { .. } => Ok(vec![None]),
+            Cotangent::Dense(g) => Ok(self
+                .vjp(f, x, out, g.as_ref(), needs)?
+                .into_iter()
+                .map(|c| c.map(Cotangent::Dense))
+                .collect()),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! Matrix product `C = A·B`. VJP: `Ā = C̄·Bᵀ`, `B̄ = Aᵀ·C̄`.
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::kernels::{self, par_for};
 
 use faer::{Mat, MatRef};
@@ -40,6 +40,31 @@ impl<T: Scalar> Op<T> for Matmul {
             needs[0].then(|| product(g, x[1].transpose())),
             needs[1].then(|| product(x[0].transpose(), g)),
         ])
+    }
+    /// Low-rank cotangents: `Ā = C̄·Bᵀ` has rank ≤ n (the columns of C) and `B̄ = Aᵀ·C̄` rank
+    /// ≤ m, so a thin product sends them back factored (`(C̄, B)`, `(Aᵀ, C̄ᵀ)`); a factored
+    /// `C̄ = U·Vᵀ` stays factored: `Ā = U·(B·V)ᵀ`, `B̄ = (Aᵀ·U)·Vᵀ`.
+    fn vjp_factored(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        let (a, b) = (x[0], x[1]);
+        Ok(match g {
+            Cotangent::Dense(g) => vec![
+                needs[0].then(|| Cotangent::low_rank(g.as_ref(), b)),
+                needs[1].then(|| Cotangent::low_rank(a.transpose(), g.transpose())),
+            ],
+            Cotangent::LowRank { u, v } => vec![
+                needs[0].then(|| Cotangent::low_rank(u.as_ref(), product(b, v.as_ref()).as_ref())),
+                needs[1].then(|| {
+                    Cotangent::low_rank(product(a.transpose(), u.as_ref()).as_ref(), v.as_ref())
+                }),
+            ],
+        })
     }
 }
 

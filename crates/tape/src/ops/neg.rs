@@ -1,5 +1,5 @@
 //! Negation `−a`. VJP: `ā = −ḡ`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
@@ -24,6 +24,17 @@ impl<T: Scalar> Op<T> for Neg {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![needs[0].then(|| -g)])
+    }
+    /// Keeps a factored cotangent factored.
+    fn vjp_factored(
+        &self,
+        _: &(),
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        Ok(vec![needs[0].then(|| g.clone().scaled(-T::one()))])
     }
 }
 

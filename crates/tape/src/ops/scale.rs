@@ -1,5 +1,5 @@
 //! Multiplication by a constant scalar `α·a`. VJP: `ā = α ḡ`.
-use crate::{Op, Scalar, ScaleFactor, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, ScaleFactor, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Multiplication by a constant scalar, `α·a`. VJP: `ā = α ḡ`.
@@ -28,6 +28,17 @@ impl<T: Scalar> Op<T> for Scale<T> {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![needs[0].then(|| g * faer::Scale(self.0))])
+    }
+    /// Keeps a factored cotangent factored.
+    fn vjp_factored(
+        &self,
+        _: &(),
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        Ok(vec![needs[0].then(|| g.clone().scaled(self.0))])
     }
 }
 

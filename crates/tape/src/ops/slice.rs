@@ -2,7 +2,7 @@
 //! cotangent placed in a zero matrix of the input's shape.
 //!
 //! Tests: `crates/tape/tests/ergonomics.rs`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 use core::ops::Range;
 use faer::{Mat, MatRef};
 
@@ -46,6 +46,46 @@ impl<T: Scalar> Op<T> for Slice {
                 .submatrix_mut(self.rows.start, self.cols.start, g.nrows(), g.ncols())
                 .copy_from(g);
             out
+        })])
+    }
+    /// `ā = P·ḡ·Qᵀ` with `P`, `Q` the selecting columns of the identity: a column, row or
+    /// entry (or any thin block) goes back factored, of rank min(rows, cols) of the block.
+    fn vjp_factored(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        if !needs[0] {
+            return Ok(vec![None]);
+        }
+        let g = g.to_dense();
+        let (m, n) = x[0].shape();
+        let (p, q) = g.shape();
+        let (r0, c0) = (self.rows.start, self.cols.start);
+        let pick = |len: usize, start: usize, k: usize| {
+            Mat::from_fn(
+                len,
+                k,
+                |i, j| if i == start + j { T::one() } else { T::zero() },
+            )
+        };
+        let place = |len: usize, start: usize, block: MatRef<'_, T>| {
+            let mut out = Mat::zeros(len, block.ncols());
+            out.as_mut()
+                .submatrix_mut(start, 0, block.nrows(), block.ncols())
+                .copy_from(block);
+            out
+        };
+        Ok(vec![Some(if q <= p {
+            Cotangent::low_rank(place(m, r0, g.as_ref()).as_ref(), pick(n, c0, q).as_ref())
+        } else {
+            Cotangent::low_rank(
+                pick(m, r0, p).as_ref(),
+                place(n, c0, g.transpose()).as_ref(),
+            )
         })])
     }
 }

@@ -1,6 +1,6 @@
 //! Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`.
 use super::same_shape;
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`.
@@ -25,6 +25,20 @@ impl<T: Scalar> Op<T> for Sub {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![needs[0].then(|| g.to_owned()), needs[1].then(|| -g)])
+    }
+    /// Passes a factored cotangent through (negated for the right side).
+    fn vjp_factored(
+        &self,
+        _: &(),
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        Ok(vec![
+            needs[0].then(|| g.clone()),
+            needs[1].then(|| g.clone().scaled(-T::one())),
+        ])
     }
 }
 

@@ -1,5 +1,5 @@
 //! Sum of all entries, a 1×1 result. VJP: `ā = ḡ₀₀ · 1` (all ones).
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
@@ -25,6 +25,24 @@ impl<T: Scalar> Op<T> for Sum {
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![needs[0].then(|| {
             Mat::from_fn(x[0].nrows(), x[0].ncols(), |_, _| g[(0, 0)])
+        })])
+    }
+    /// `ā = ḡ₀₀·1·1ᵀ`, rank one: held factored.
+    fn vjp_factored(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        let g = g.to_dense()[(0, 0)];
+        let (m, n) = x[0].shape();
+        Ok(vec![needs[0].then(|| {
+            Cotangent::low_rank(
+                Mat::from_fn(m, 1, |_, _| g).as_ref(),
+                Mat::from_fn(n, 1, |_, _| T::one()).as_ref(),
+            )
         })])
     }
 }
