@@ -12,8 +12,8 @@
 //! the per-call times. Everything runs inside a Rayon pool of `--threads` threads, and faer's
 //! global parallelism is set to match.
 use expgrad::diag::{SparseOrDense, diag_mul, expm_jacobian, expm_multiply_diag};
-use expgrad::linalg::expm;
 use expgrad::linalg::expm_multiply;
+use expgrad::linalg::{Expm, expm};
 use expgrad::tape::Tape;
 use faer::Mat;
 use faer::sparse::{SparseRowMat, Triplet};
@@ -334,7 +334,16 @@ fn run(args: &Args) -> Vec<Record> {
         let file = read_json(&args.problems.join(format!("dense_n{n}.json")));
         let p = problem_at(&file, n, 0);
         let x = scaled(&p);
-        results.push(timing("forward", n, time(|| forward(&x), args.quick)));
+        let mut fwd = timing("forward", n, time(|| forward(&x), args.quick));
+        let f = Expm::new(x.as_ref());
+        let (m, s) = f.params();
+        fwd.note = format!(
+            "n = {n}: {} m = {m}, s = {s}; {} products forward, {} per dense adjoint",
+            f.approximant(),
+            f.forward_products(),
+            f.adjoint_products()
+        );
+        results.push(fwd);
         results.push(timing("grad", n, time(|| grad(&p), args.quick)));
         generic.push(timing("grad", n, time(|| grad_generic(&p), args.quick)));
         let a = Arc::new(SparseOrDense::from(p.a.clone()));

@@ -1,7 +1,9 @@
 //! Tape overhead and gradient/forward ratio for `ℓ(X) = cᵀ exp(X) v`.
 //!
 //! * `tape_overhead/{direct,tape}/n`: value + gradient w.r.t. X computed directly with
-//!   `linalg::Expm` (`Expm::new`, `cᵀ e^X v`, `frechet_adjoint(c vᵀ)`) vs through the tape.
+//!   `linalg::Expm` (`Expm::new`, `cᵀ e^X v`, `frechet_adjoint_factored(c, v)`: the cheapest
+//!   linalg route, and the one the tape takes for the rank-one cotangent) vs through the tape
+//!   written naturally (`c.dot(x.expm().matmul(v))`).
 //! * `grad_ratio/{forward,value_and_grad}/n`: the tape's forward alone vs forward + backward.
 //! * `tape_reuse/{fresh,cleared}/n`: one optimisation step (value + gradient) on a new tape
 //!   vs on one tape reused with `clear()`.
@@ -29,7 +31,7 @@ fn direct(x: &Mat<f64>, v: &Mat<f64>, c: &Mat<f64>) -> (f64, Mat<f64>) {
     let f = Expm::new(x.as_ref());
     let w = f.value() * v;
     let loss = (c.transpose() * &w)[(0, 0)];
-    (loss, f.frechet_adjoint((c * v.transpose()).as_ref()))
+    (loss, f.frechet_adjoint_factored(c.as_ref(), v.as_ref()))
 }
 
 fn through_tape(x: &Mat<f64>, v: &Mat<f64>, c: &Mat<f64>) -> (f64, Mat<f64>) {

@@ -1,25 +1,25 @@
 //! The matrix exponential by scaling and squaring, and the factored [`Expm`] cache.
 //!
-//! Algorithm 6.1 of Al-Mohy & Higham, *A new scaling and squaring algorithm for the matrix
-//! exponential*, SIAM J. Matrix Anal. Appl. 31(3), 2009:
+//! Two families of approximants `r(2⁻ˢA)^{2ˢ} ≈ e^A`, chosen per matrix (`select.rs`,
+//! docs/math.md §13):
 //!
-//! 1. Choose the Padé degree `m ∈ {3, 5, 7, 9, 13}` and the scaling `s` from
-//!    `d_k = ‖A^k‖₁^{1/k}` (exact for the powers already formed, estimated for the others),
-//!    which for non-normal matrices can be far smaller than `‖A‖₁`. The correction
-//!    `ℓ(A, m)` (eq. 5.1) adds squarings only when the backward-error bound computed from
-//!    `‖ |A|^{2m+1} ‖₁` demands them: this avoids the over-scaling of Higham (2005).
-//! 2. `R₀ = q_m(2⁻ˢA)⁻¹ p_m(2⁻ˢA)`, then `R_{i+1} = R_i²`, `e^A ≈ R_s`.
-//! 3. For upper triangular `A` (and lower, through the transpose), the diagonal and first
-//!    superdiagonal of every `R_i` are replaced by their exact values (Code Fragment 2.1 of
-//!    the paper; Higham, *Functions of Matrices*, eq. 10.42).
+//! * optimised Taylor polynomials ([`taylor`]: Bader, Blanes & Casas 2019; Sastre, Ibáñez &
+//!   Defez 2019), orders 1–30 in 0–7 products and no solve, for dense input: `s` from the
+//!   exact `d_k = ‖A^k‖₁^{1/k}`, k ≤ 5;
+//! * Padé (Algorithm 6.1 of Al-Mohy & Higham, *A new scaling and squaring algorithm for the
+//!   matrix exponential*, SIAM J. Matrix Anal. Appl. 31(3), 2009), degrees 3–13, with `s`
+//!   from `d_k` (exact or estimated) and the over-scaling correction `ℓ(A, m)`, for triangular
+//!   input (lower through the transpose): the diagonal and first superdiagonal of every
+//!   squaring are replaced by their exact values (Code Fragment 2.1 of the paper; Higham,
+//!   *Functions of Matrices*, eq. 10.42).
 //!
 //! Exact shortcuts: diagonal input (including 1×1 and 0×0) is exponentiated entrywise.
 //!
-//! [`Expm`] keeps `s`, `m`, the scaled powers, the LU of `q_m`, `R₀` and every squaring, so
-//! that [`Expm::frechet`] and [`Expm::frechet_adjoint`] cost about two forward passes and never
-//! redo the forward.
+//! [`Expm`] keeps `s`, the degree, the scaled powers (and the LU of `q_m` for Padé), `R₀` and
+//! every squaring, so that [`Expm::frechet`] and [`Expm::frechet_adjoint`] cost about two
+//! forward passes and never redo the forward.
 //!
-//! Tests: `crates/linalg/tests/{closed_forms,published,degrees,extreme,precision,properties,errors}.rs`.
+//! Tests: `crates/linalg/tests/{closed_forms,published,degrees,families,extreme,precision,properties,errors}.rs`.
 
 mod adjoint_factored;
 mod block;
@@ -254,6 +254,25 @@ impl<T: Scalar> Expm<T> {
                 base + 4.0 / 3.0 + f64::from(p.s)
             }
             Kind::Taylor(t) => taylor::schemes::schemes()[t.id].products as f64 + f64::from(t.s),
+        }
+    }
+
+    /// Matrix products of one dense derivative from the cache ([`Expm::frechet`] or
+    /// [`Expm::frechet_adjoint`]): Padé's Algorithm 6.4 (the n-column solve counted as one),
+    /// or twice the Taylor scheme's products, plus two per squaring.
+    pub fn adjoint_products(&self) -> f64 {
+        match &self.kind {
+            Kind::Diagonal(_) => 0.0,
+            Kind::Pade(p) => {
+                let base = match p.m {
+                    13 => 15.0,
+                    m => 2.0 * ((m - 1) / 2) as f64 + 4.0,
+                };
+                base + 2.0 * f64::from(p.s)
+            }
+            Kind::Taylor(t) => {
+                2.0 * taylor::schemes::schemes()[t.id].products as f64 + 2.0 * f64::from(t.s)
+            }
         }
     }
 }

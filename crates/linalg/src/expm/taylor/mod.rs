@@ -85,26 +85,77 @@ fn combs<'a, T: Scalar>(
             (t, T::from(*id).unwrap())
         })
         .collect();
-    for j in 0..n {
-        for (out, (terms, c0)) in res.iter_mut().zip(&plans) {
-            let mut col = out.as_mut().col_mut(j);
-            match terms.split_first() {
-                Some(((c, x), rest)) => {
-                    let (c, x) = (*c, x.col(j));
-                    zip!(col.as_mut(), x).for_each(|unzip!(o, x)| *o = c * *x);
-                    for (c, x) in rest {
-                        let (c, x) = (*c, x.col(j));
-                        zip!(col.as_mut(), x).for_each(|unzip!(o, x)| *o += c * *x);
-                    }
-                }
-                None => col.fill(T::zero()),
-            }
-            if identity {
-                col[j] += *c0;
+    for (out, (terms, c0)) in res.iter_mut().zip(&plans) {
+        lincomb_into(out, terms);
+        if identity {
+            for i in 0..n {
+                out[(i, i)] += *c0;
             }
         }
     }
     res
+}
+
+/// `out ← Σ c·x` in one pass (faer's SIMD `zip!` over every operand at once: each entry of
+/// `out` is stored once), for up to six terms; more terms go column by column.
+fn lincomb_into<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) {
+    match t {
+        [] => out.fill(T::zero()),
+        [(a, x)] => zip!(out, x).for_each(|unzip!(o, x)| *o = *a * *x),
+        [(a, x), (b, y)] => zip!(out, x, y).for_each(|unzip!(o, x, y)| *o = *a * *x + *b * *y),
+        [(a, x), (b, y), (c, z)] => {
+            zip!(out, x, y, z).for_each(|unzip!(o, x, y, z)| *o = *a * *x + *b * *y + *c * *z)
+        }
+        [(a, x), (b, y), (c, z), (d, w)] => zip!(out, x, y, z, w)
+            .for_each(|unzip!(o, x, y, z, w)| *o = *a * *x + *b * *y + *c * *z + *d * *w),
+        [(a, x), (b, y), (c, z), (d, w), (e, v)] => {
+            zip!(out, x, y, z, w, v).for_each(|unzip!(o, x, y, z, w, v)| {
+                *o = *a * *x + *b * *y + *c * *z + *d * *w + *e * *v
+            })
+        }
+        [(a, x), (b, y), (c, z), (d, w), (e, v), (f, u)] => {
+            zip!(out, x, y, z, w, v, u).for_each(|unzip!(o, x, y, z, w, v, u)| {
+                *o = *a * *x + *b * *y + *c * *z + *d * *w + *e * *v + *f * *u
+            })
+        }
+        _ => {
+            let mut cols: Vec<(T, &[T])> = Vec::with_capacity(t.len());
+            for j in 0..out.ncols() {
+                cols.clear();
+                cols.extend(t.iter().map(|(c, x)| {
+                    let x = x
+                        .col(j)
+                        .try_as_col_major()
+                        .expect("pooled matrices are column-major");
+                    (*c, x.as_slice())
+                }));
+                lincomb_col(out.col_as_slice_mut(j), &cols);
+            }
+        }
+    }
+}
+
+/// `o ← Σ c·x` on a column, eight rows at a time with the sums in registers: each output
+/// entry is stored once (interleaving loads of `x` with stores to `o` stalls on 4K aliasing,
+/// since every pooled n×n matrix has its column j at the same page offset).
+fn lincomb_col<T: Scalar>(o: &mut [T], terms: &[(T, &[T])]) {
+    const W: usize = 8;
+    let n = o.len();
+    let mut i = 0;
+    while i + W <= n {
+        let mut acc = [T::zero(); W];
+        for (c, x) in terms {
+            let x = &x[i..i + W];
+            for k in 0..W {
+                acc[k] += *c * x[k];
+            }
+        }
+        o[i..i + W].copy_from_slice(&acc);
+        i += W;
+    }
+    for (r, o) in o.iter_mut().enumerate().skip(i) {
+        *o = terms.iter().fold(T::zero(), |a, (c, x)| a + *c * x[r]);
+    }
 }
 
 /// Consecutive combination steps that read no node of their own run, as ranges of step
@@ -204,10 +255,7 @@ impl<T: Scalar> Taylor<T> {
                 }
             }
         }
-        let p = schemes::poly_coefficients(&scheme.steps)
-            .into_iter()
-            .map(|c| T::from(c).unwrap())
-            .collect();
+        let p = scheme.poly.iter().map(|&c| T::from(c).unwrap()).collect();
         let mut r = out.expect("a program has at least one step");
         let cache_all = (s as usize).saturating_mul(n * n) <= MAX_CACHED_SQUARE_ENTRIES;
         let mut squares = Vec::new();

@@ -43,6 +43,8 @@ pub(crate) struct Scheme {
     pub(crate) theta_f32: f64,
     /// The program.
     pub(crate) steps: Vec<Step>,
+    /// Monomial coefficients of the polynomial the program evaluates ([`poly_coefficients`]).
+    pub(crate) poly: Vec<f64>,
 }
 
 /// The Taylor schemes, by increasing cost (index = the scheme's id).
@@ -354,6 +356,7 @@ fn build() -> Vec<Scheme> {
             products,
             theta_f64,
             theta_f32,
+            poly: poly_coefficients(&steps),
             steps,
         })
         .collect()
