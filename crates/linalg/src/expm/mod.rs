@@ -187,7 +187,7 @@ impl<T: Scalar> Expm<T> {
                     (Kind::Pade(Box::new(pade)), r)
                 }
                 Choice::Taylor(id, s, pows) => {
-                    let (taylor, r) = Taylor::new(at, id, s, pows);
+                    let (taylor, r) = Taylor::new(at, id, s, pows, lower_zero || upper_zero);
                     (Kind::Taylor(Box::new(taylor)), r)
                 }
             };
@@ -420,7 +420,7 @@ pub(crate) fn scale_pow2<T: Scalar>(a: &mut Mat<T>, k: i32) {
 /// Replaces the diagonal and first superdiagonal of `r ≈ exp(2⁻ᵏA)` (A upper triangular) by
 /// their exact values (Al-Mohy & Higham 2009, Code Fragment 2.1).
 #[allow(non_snake_case)]
-fn fix_triangular<T: Scalar>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
+pub(crate) fn fix_triangular<T: Scalar>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
     let n = A.nrows();
     let scale = T::from(0.5).unwrap().powi(k.min(2000) as i32);
     for i in 0..n {

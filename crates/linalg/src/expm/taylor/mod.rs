@@ -15,7 +15,7 @@
 pub(crate) mod schemes;
 
 use crate::Scalar;
-use crate::expm::{MAX_CACHED_SQUARE_ENTRIES, all_finite, scale_pow2};
+use crate::expm::{MAX_CACHED_SQUARE_ENTRIES, all_finite, fix_triangular, scale_pow2};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
 use crate::memory as pool;
 use faer::traits::RealField;
@@ -37,6 +37,9 @@ pub(crate) struct Taylor<T: RealField + 'static> {
     pub(crate) p: Vec<T>,
     /// `squares[i] = R_i`, i = 0..s−1, or only `R₀` when the memory cap is hit.
     pub(crate) squares: Vec<Mat<T>>,
+    /// `Some(A)` (unscaled) when `A` is upper triangular: every `R_i` gets the exact diagonal
+    /// and first superdiagonal, as in the Padé path.
+    pub(crate) upper: Option<Mat<T>>,
 }
 
 /// For every node of a program, `Some(k)` when it is the plain power `B^k`.
@@ -191,6 +194,7 @@ impl<T: Scalar> Taylor<T> {
         id: usize,
         s: u32,
         mut pows: Vec<(usize, Mat<T>)>,
+        upper: bool,
     ) -> (Self, Mat<T>) {
         let n = A.nrows();
         let par = par_for(n);
@@ -257,10 +261,17 @@ impl<T: Scalar> Taylor<T> {
         }
         let p = scheme.poly.iter().map(|&c| T::from(c).unwrap()).collect();
         let mut r = out.expect("a program has at least one step");
+        let upper = upper.then(|| A.to_owned());
+        if let Some(a0) = &upper {
+            fix_triangular(&mut r, a0.as_ref(), s);
+        }
         let cache_all = (s as usize).saturating_mul(n * n) <= MAX_CACHED_SQUARE_ENTRIES;
         let mut squares = Vec::new();
         for i in 0..s {
-            let next = pool::product(r.as_ref(), r.as_ref(), par);
+            let mut next = pool::product(r.as_ref(), r.as_ref(), par);
+            if let Some(a0) = &upper {
+                fix_triangular(&mut next, a0.as_ref(), s - i - 1);
+            }
             if i == 0 || cache_all {
                 squares.push(r);
             } else {
@@ -278,6 +289,7 @@ impl<T: Scalar> Taylor<T> {
             nodes,
             p,
             squares,
+            upper,
         };
         (this, r)
     }
@@ -297,9 +309,13 @@ impl<T: Scalar> Taylor<T> {
         self.nodes.get(idx)?.as_ref()
     }
 
-    /// `R_{i+1} = R_i²`.
-    pub(crate) fn square(&self, r: &Mat<T>, _i: u32) -> Mat<T> {
-        pool::product(r.as_ref(), r.as_ref(), par_for(r.nrows()))
+    /// `R_{i+1} = R_i²` (with the exact triangular diagonal when `A` is upper triangular).
+    pub(crate) fn square(&self, r: &Mat<T>, i: u32) -> Mat<T> {
+        let mut out = pool::product(r.as_ref(), r.as_ref(), par_for(r.nrows()));
+        if let Some(a0) = &self.upper {
+            fix_triangular(&mut out, a0.as_ref(), self.s - i - 1);
+        }
+        out
     }
 
     /// `L(B̃, 2⁻ˢE)` of `P` by the tangent program (then the caller's squarings), `B̃ = B` or
@@ -356,7 +372,8 @@ impl<T: RealField + 'static> Drop for Taylor<T> {
             .into_iter()
             .flatten()
             .chain(core::mem::take(&mut self.squares))
-            .chain([core::mem::replace(&mut self.a, Mat::new())]);
+            .chain([core::mem::replace(&mut self.a, Mat::new())])
+            .chain(self.upper.take());
         mats.for_each(pool::recycle);
     }
 }
