@@ -272,6 +272,8 @@ struct Args {
     threads: usize,
     out: PathBuf,
     quick: bool,
+    /// `--sizes 64,128`: only these dense sizes, and no batch or action tasks (a quick look).
+    sizes: Option<Vec<usize>>,
 }
 
 fn args() -> Args {
@@ -279,6 +281,7 @@ fn args() -> Args {
     let mut out = None;
     let mut threads = 1;
     let mut quick = false;
+    let mut sizes = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -286,6 +289,14 @@ fn args() -> Args {
             "--out" => out = Some(PathBuf::from(it.next().expect("--out FILE"))),
             "--threads" => threads = it.next().and_then(|t| t.parse().ok()).expect("--threads N"),
             "--quick" => quick = true,
+            "--sizes" => {
+                let list = it.next().expect("--sizes N,N,...");
+                sizes = Some(
+                    list.split(',')
+                        .map(|x| x.parse().expect("a size"))
+                        .collect(),
+                );
+            }
             _ => {} // cargo bench passes `--bench`; ignore anything else
         }
     }
@@ -295,6 +306,7 @@ fn args() -> Args {
         threads,
         out,
         quick,
+        sizes,
     }
 }
 
@@ -319,10 +331,10 @@ fn main() {
 }
 
 fn run(args: &Args) -> Vec<Record> {
-    let sizes: &[usize] = if args.quick {
-        &[4, 8, 16, 32]
-    } else {
-        &[4, 8, 16, 32, 64, 128, 256, 512]
+    let sizes: &[usize] = match (&args.sizes, args.quick) {
+        (Some(s), _) => s,
+        (None, true) => &[4, 8, 16, 32],
+        (None, false) => &[4, 8, 16, 32, 64, 128, 256, 512],
     };
     let outputs_wanted = args.threads == 1;
     let mut results = Vec::new();
@@ -377,63 +389,66 @@ fn run(args: &Args) -> Vec<Record> {
             }
         }
     }
-    let file = read_json(&args.problems.join("batch_n4.json"));
-    let count = file["count"].as_u64().expect("count") as usize;
-    let n = file["n"].as_u64().expect("n") as usize;
-    let (a, d, v, c) = (
-        floats(&file, "A"),
-        floats(&file, "d"),
-        floats(&file, "v"),
-        floats(&file, "c"),
-    );
-    let problems: Vec<Problem> = (0..count)
-        .map(|i| problem_from(&a, &d, &v, &c, n, i))
-        .collect();
-    // The time of the whole batch of `count` problems.
-    let mut rec = timing("batch", n, time(|| batch(&problems), args.quick));
-    rec.problem = "batch";
-    results.push(rec);
-    if outputs_wanted {
-        let res = batch(&problems);
-        let mut data: Vec<f64> = res.iter().map(|r| r.0).collect();
-        data.extend(res.iter().flat_map(|r| flat(&r.1)));
-        outputs.push(Output {
-            task: "batch",
-            n,
-            problem: "batch",
-            value: None,
-            data,
-        });
-    }
-    // The action of the exponential on the sparse problems (forward only, as SciPy).
-    for name in [
-        "laplacian2d_20",
-        "laplacian2d_100",
-        "markov_20",
-        "markov_100",
-    ] {
-        if args.quick {
-            break;
-        }
-        let q = action_problem(&read_json(
-            &args.problems.join(format!("action_{name}.json")),
-        ));
-        let n = q.v.nrows();
-        let mut rec = timing(
-            "action",
-            n,
-            time(|| expm_multiply(&q.x, q.t, q.v.as_ref()), false),
+    // The batch and the sparse action, unless only some dense sizes were asked for.
+    if args.sizes.is_none() {
+        let file = read_json(&args.problems.join("batch_n4.json"));
+        let count = file["count"].as_u64().expect("count") as usize;
+        let n = file["n"].as_u64().expect("n") as usize;
+        let (a, d, v, c) = (
+            floats(&file, "A"),
+            floats(&file, "d"),
+            floats(&file, "v"),
+            floats(&file, "c"),
         );
-        rec.problem = name;
+        let problems: Vec<Problem> = (0..count)
+            .map(|i| problem_from(&a, &d, &v, &c, n, i))
+            .collect();
+        // The time of the whole batch of `count` problems.
+        let mut rec = timing("batch", n, time(|| batch(&problems), args.quick));
+        rec.problem = "batch";
         results.push(rec);
         if outputs_wanted {
+            let res = batch(&problems);
+            let mut data: Vec<f64> = res.iter().map(|r| r.0).collect();
+            data.extend(res.iter().flat_map(|r| flat(&r.1)));
             outputs.push(Output {
-                task: "action",
+                task: "batch",
                 n,
-                problem: name,
+                problem: "batch",
                 value: None,
-                data: flat(&expm_multiply(&q.x, q.t, q.v.as_ref())),
+                data,
             });
+        }
+        // The action of the exponential on the sparse problems (forward only, as SciPy).
+        for name in [
+            "laplacian2d_20",
+            "laplacian2d_100",
+            "markov_20",
+            "markov_100",
+        ] {
+            if args.quick {
+                break;
+            }
+            let q = action_problem(&read_json(
+                &args.problems.join(format!("action_{name}.json")),
+            ));
+            let n = q.v.nrows();
+            let mut rec = timing(
+                "action",
+                n,
+                time(|| expm_multiply(&q.x, q.t, q.v.as_ref()), false),
+            );
+            rec.problem = name;
+            results.push(rec);
+            if outputs_wanted {
+                outputs.push(Output {
+                    task: "action",
+                    n,
+                    problem: name,
+                    value: None,
+                    data: flat(&expm_multiply(&q.x, q.t, q.v.as_ref())),
+                });
+            }
         }
     }
     let version: String = env!("CARGO_PKG_VERSION").into();
