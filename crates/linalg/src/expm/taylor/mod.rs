@@ -196,8 +196,11 @@ struct PowerPlan {
     basis: Vec<usize>,
     /// Per combination step (in program order): step index, coefficients over `basis`, the
     /// remaining terms, the identity coefficient.
-    combs: Vec<(usize, Vec<f64>, Vec<(usize, f64)>, f64)>,
+    combs: Vec<PlannedComb>,
 }
+
+/// Step index, coefficients over the powers, the other terms, the identity coefficient.
+type PlannedComb = (usize, Vec<f64>, Vec<(usize, f64)>, f64);
 
 fn power_plan(steps: &[Step], power: &[Option<usize>]) -> Option<PowerPlan> {
     let basis: Vec<usize> = (0..power.len()).filter(|&i| power[i].is_some()).collect();
