@@ -191,8 +191,9 @@ pub(crate) fn choose<T: Scalar>(
         }
     };
     let log2_a = log2_norm1(A).to_f64().unwrap();
-    // Stage 1: ‖A‖₁ alone.
-    for id in 0..=top {
+    // Stage 1: ‖A‖₁ alone, for the schemes that need at most A² (T1–T8); from T12 on the
+    // schemes form A² and A³ anyway, whose exact norms may allow a cheaper one.
+    for id in 0..=3.min(top) {
         if log2_a <= theta(id).log2() {
             return Choice::Taylor(id, 0, Vec::new());
         }
@@ -205,14 +206,13 @@ pub(crate) fn choose<T: Scalar>(
     let (l2, l3) = (root(&a2, 2.0), root(&a3, 3.0));
     let mut log2_alpha = log2_a.min(l2.max(l3));
     let mut pows = vec![(2, a2), (3, a3)];
-    let first = 3; // T8 and up: the powers are useful from there
-    for id in first..=top.min(5) {
+    for id in 3..=top.min(5) {
         if log2_alpha <= theta(id).log2() {
             return Choice::Taylor(id, 0, pows);
         }
     }
     if top >= 6 {
-        // The Sastre schemes form A⁴ (and A⁵): refine α with them.
+        // Stage 3: the Sastre schemes form A⁴ (and A⁵): refine α with them.
         let a4 = product(pows[0].1.as_ref(), pows[0].1.as_ref());
         let l4 = root(&a4, 4.0);
         log2_alpha = log2_alpha.min(l3.max(l4));
