@@ -9,13 +9,16 @@
 //! * `new_plus_adjoint`: `Expm::new(A)` then `frechet_adjoint(G)` (a full VJP);
 //! * `frechet_block`: `expm_frechet_block(A, E)`, the 2n×2n reference (n ≤ 256 only);
 //! * `matmul`: one n×n product `A·E` into a preallocated buffer, sequential below n = 128 and
-//!   Rayon from there (the library's policy): the unit for reading the others as "products".
+//!   Rayon from there (the library's policy): the unit for reading the others as "products";
+//! * `family/{taylor,pade}/n/‖X‖₁`: `Expm::try_new_with` with the family forced, on a uniform
+//!   random matrix scaled to ‖X‖₁ ∈ {0.01, 1, 3, 10, 40, 200} (the crossover of docs/math.md
+//!   §13; the product counts are printed once per case).
 //!
 //! Run: `cargo bench --bench linalg` (filter with e.g. `cargo bench --bench linalg -- expm/`).
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
-use expgrad::linalg::{Expm, expm, expm_frechet, expm_frechet_block};
+use expgrad::linalg::{Expm, ExpmFamily, expm, expm_frechet, expm_frechet_block};
 use expgrad_testkit::{randn_scaled, rng};
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par};
@@ -115,8 +118,32 @@ fn bench_matmul(c: &mut Criterion) {
     group.finish();
 }
 
+fn bench_family(c: &mut Criterion) {
+    let mut group = configure(c, "family");
+    for n in [16usize, 64, 256] {
+        let a = expgrad_testkit::uniform_mat(0xfa11 + n as u64, n, n, -1.0..1.0);
+        let na = expgrad::linalg::norm1(a.as_ref());
+        for target in [0.01, 1.0, 3.0, 10.0, 40.0, 200.0] {
+            let x = &a * faer::Scale(target / na);
+            for (name, family) in [("taylor", ExpmFamily::Taylor), ("pade", ExpmFamily::Pade)] {
+                let f = Expm::try_new_with(x.as_ref(), family).unwrap();
+                eprintln!(
+                    "family/{name}/{n}/{target}: (m, s) = {:?}, {} products",
+                    f.params(),
+                    f.forward_products()
+                );
+                group.bench_function(BenchmarkId::new(name, format!("{n}/{target}")), |b| {
+                    b.iter(|| Expm::try_new_with(black_box(x.as_ref()), family).unwrap())
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    bench_family,
     bench_matmul,
     bench_expm,
     bench_expm_frechet,

@@ -105,6 +105,22 @@ impl<T: Scalar> Cotangent<T> {
         }
     }
 
+    /// Whether every entry of the matrix is bounded by a finite number: always for a dense
+    /// cotangent (checked when stored), `r·max|u|·max|v|` finite for a factored one.
+    pub(crate) fn entries_bounded(&self) -> bool {
+        match self {
+            Self::Dense(_) => true,
+            Self::LowRank { u, v } => {
+                let max = |m: &Mat<T>| {
+                    m.col_iter()
+                        .flat_map(|c| c.iter().map(|x| x.abs()).collect::<Vec<_>>())
+                        .fold(T::zero(), |a, b| a.max(b))
+                };
+                (max(u) * max(v) * T::from(u.ncols()).unwrap()).is_finite()
+            }
+        }
+    }
+
     /// `self + other`: factors side by side while the rank stays small, else dense.
     ///
     /// ```

@@ -1,15 +1,20 @@
 //! Adjoints from one backward sweep, keyed by `Var`.
 
 use crate::Scalar;
+use crate::cotangent::Cotangent;
 use crate::tape::Tape;
 use crate::var::Var;
+use core::cell::OnceCell;
 use faer::Mat;
 
 /// The result of a backward sweep: `∂(output·seed)/∂v` for every tracked `v` it reached.
 pub struct Gradients<'t, T = f64> {
     pub(crate) tape: &'t Tape<T>,
     pub(crate) generation: u32,
-    pub(crate) adj: Vec<Option<Mat<T>>>,
+    /// The adjoints as the sweep left them (a low-rank one stays factored) …
+    pub(crate) adj: Vec<Option<Cotangent<T>>>,
+    /// … formed as dense matrices on first request.
+    pub(crate) dense: Vec<OnceCell<Mat<T>>>,
 }
 
 impl<T: Scalar> Gradients<'_, T> {
@@ -18,7 +23,8 @@ impl<T: Scalar> Gradients<'_, T> {
     #[track_caller]
     pub fn get(&self, v: Var<'_, T>) -> Option<&Mat<T>> {
         self.check(v);
-        self.adj.get(v.index).and_then(|a| a.as_ref())
+        let a = self.adj.get(v.index)?.as_ref()?;
+        Some(self.dense[v.index].get_or_init(|| a.to_dense()))
     }
 
     /// The adjoint of `v`, zeros of `v`'s shape when `v` does not reach the output.
@@ -50,7 +56,7 @@ impl<T: Scalar> core::fmt::Debug for Gradients<'_, T> {
             .enumerate()
             .filter_map(|(i, a)| {
                 a.as_ref()
-                    .map(|a| format!("#{i}: {}x{}", a.nrows(), a.ncols()))
+                    .map(|a| format!("#{i}: {}x{}", a.shape().0, a.shape().1))
             })
             .collect();
         write!(f, "Gradients [{}]", reached.join(", "))

@@ -9,7 +9,7 @@ use crate::error::{TapeError, unwrap_or_panic};
 use crate::gradients::Gradients;
 use crate::op::{Op, Recorded, WithResidual};
 use crate::var::Var;
-use core::cell::{Cell, RefCell};
+use core::cell::{Cell, OnceCell, RefCell};
 use core::fmt;
 use faer::{Mat, MatRef};
 
@@ -277,21 +277,21 @@ impl<T: Scalar> Tape<T> {
             }
             adj[i] = Some(g);
         }
-        let mut dense = Vec::with_capacity(adj.len());
-        for a in adj {
-            dense.push(match a {
-                Some(c) => {
-                    let m = c.into_dense();
-                    finite("backward", &m)?;
-                    Some(m)
-                }
-                None => None,
-            });
+        // Factored adjoints are formed on request; one whose entries could overflow (the bound
+        // r·max|u|·max|v| is not finite) is formed and checked now, so that none is ±∞ later.
+        for (i, a) in adj.iter_mut().enumerate() {
+            if let Some(c @ Cotangent::LowRank { .. }) = a
+                && !c.entries_bounded()
+            {
+                let m = c.to_dense();
+                finite(nodes[i].op.as_ref().map_or("backward", |op| op.name()), &m)?;
+                *c = Cotangent::Dense(m);
+            }
         }
-        let adj = dense;
         Ok(Gradients {
             tape: self,
             generation: self.generation.get(),
+            dense: (0..adj.len()).map(|_| OnceCell::new()).collect(),
             adj,
         })
     }
