@@ -392,18 +392,77 @@ impl<T: RealField + 'static> Drop for Pade<T> {
     }
 }
 
-/// `Σ c_k M_k + c₀ I` in one new matrix (one pass per term, no temporaries).
+/// `Σ c_k M_k + c₀ I` in one new matrix (one pass, [`lincomb_into`]).
 pub(crate) fn lincomb<T: Scalar>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
     let (n, m) = terms[0].1.shape();
-    let mut out = pool::zeros::<T>(n, m);
-    for (c, x) in terms {
-        let c = *c;
-        zip!(&mut out, x).for_each(|unzip!(o, x)| *o += c * *x);
-    }
+    let mut out = pool::scratch::<T>(n, m);
+    lincomb_into(&mut out, terms);
     for i in 0..n.min(m) {
         out[(i, i)] += c0;
     }
     out
+}
+
+/// `out ← Σ c·x` in one pass (faer's SIMD `zip!` over every operand at once: each entry of
+/// `out` is stored once), for up to six terms; more terms go column by column.
+pub(crate) fn lincomb_into<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) {
+    match t {
+        [] => out.fill(T::zero()),
+        [(a, x)] => zip!(out, x).for_each(|unzip!(o, x)| *o = *a * *x),
+        [(a, x), (b, y)] => zip!(out, x, y).for_each(|unzip!(o, x, y)| *o = *a * *x + *b * *y),
+        [(a, x), (b, y), (c, z)] => {
+            zip!(out, x, y, z).for_each(|unzip!(o, x, y, z)| *o = *a * *x + *b * *y + *c * *z)
+        }
+        [(a, x), (b, y), (c, z), (d, w)] => zip!(out, x, y, z, w)
+            .for_each(|unzip!(o, x, y, z, w)| *o = *a * *x + *b * *y + *c * *z + *d * *w),
+        [(a, x), (b, y), (c, z), (d, w), (e, v)] => {
+            zip!(out, x, y, z, w, v).for_each(|unzip!(o, x, y, z, w, v)| {
+                *o = *a * *x + *b * *y + *c * *z + *d * *w + *e * *v
+            })
+        }
+        [(a, x), (b, y), (c, z), (d, w), (e, v), (f, u)] => {
+            zip!(out, x, y, z, w, v, u).for_each(|unzip!(o, x, y, z, w, v, u)| {
+                *o = *a * *x + *b * *y + *c * *z + *d * *w + *e * *v + *f * *u
+            })
+        }
+        _ => {
+            let mut cols: Vec<(T, &[T])> = Vec::with_capacity(t.len());
+            for j in 0..out.ncols() {
+                cols.clear();
+                cols.extend(t.iter().map(|(c, x)| {
+                    let x = x
+                        .col(j)
+                        .try_as_col_major()
+                        .expect("pooled matrices are column-major");
+                    (*c, x.as_slice())
+                }));
+                lincomb_col(out.col_as_slice_mut(j), &cols);
+            }
+        }
+    }
+}
+
+/// `o ← Σ c·x` on a column, eight rows at a time with the sums in registers: each output
+/// entry is stored once (interleaving loads of `x` with stores to `o` stalls on 4K aliasing,
+/// since every pooled n×n matrix has its column j at the same page offset).
+fn lincomb_col<T: Scalar>(o: &mut [T], terms: &[(T, &[T])]) {
+    const W: usize = 8;
+    let n = o.len();
+    let mut i = 0;
+    while i + W <= n {
+        let mut acc = [T::zero(); W];
+        for (c, x) in terms {
+            let x = &x[i..i + W];
+            for k in 0..W {
+                acc[k] += *c * x[k];
+            }
+        }
+        o[i..i + W].copy_from_slice(&acc);
+        i += W;
+    }
+    for (r, o) in o.iter_mut().enumerate().skip(i) {
+        *o = terms.iter().fold(T::zero(), |a, (c, x)| a + *c * x[r]);
+    }
 }
 
 /// `a ← 2^k a`, exact (k may be large: split so the factor stays a normal number).

@@ -15,11 +15,11 @@
 pub(crate) mod schemes;
 
 use crate::Scalar;
-use crate::expm::{MAX_CACHED_SQUARE_ENTRIES, all_finite, fix_triangular, scale_pow2};
+use crate::expm::{MAX_CACHED_SQUARE_ENTRIES, all_finite, fix_triangular, lincomb, scale_pow2};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
 use crate::memory as pool;
 use faer::traits::RealField;
-use faer::{Mat, MatRef, unzip, zip};
+use faer::{Mat, MatRef};
 use schemes::{Step, schemes};
 
 /// Everything the Taylor forward pass computed that the derivatives reuse.
@@ -67,123 +67,18 @@ fn operands(steps: &[Step]) -> Vec<bool> {
     used
 }
 
-/// Several combinations `Σ c·x + c₀I` (each `(terms, c₀)`) into new pooled matrices in one
-/// sweep over the columns: each column of each input is loaded once while it is in L1 and
-/// feeds every output, instead of one pass over memory per term and output.
-fn combs<'a, T: Scalar>(
-    outs: &[(&[(usize, f64)], f64)],
+/// A step's terms `(node, c)` as `(c, matrix)`.
+fn resolve<'a, T: Scalar>(
+    terms: &[(usize, f64)],
     get: impl Fn(usize) -> MatRef<'a, T>,
-    n: usize,
-    identity: bool,
-) -> Vec<Mat<T>> {
-    let mut res: Vec<Mat<T>> = outs.iter().map(|_| pool::scratch::<T>(n, n)).collect();
-    type Plan<'a, T> = (Vec<(T, MatRef<'a, T>)>, T);
-    let plans: Vec<Plan<'a, T>> = outs
+) -> Vec<(T, MatRef<'a, T>)> {
+    terms
         .iter()
-        .map(|(terms, id)| {
-            let t = terms
-                .iter()
-                .map(|&(i, c)| (T::from(c).unwrap(), get(i)))
-                .collect();
-            (t, T::from(*id).unwrap())
-        })
-        .collect();
-    for (out, (terms, c0)) in res.iter_mut().zip(&plans) {
-        lincomb_into(out, terms);
-        if identity {
-            for i in 0..n {
-                out[(i, i)] += *c0;
-            }
-        }
-    }
-    res
+        .map(|&(i, c)| (T::from(c).unwrap(), get(i)))
+        .collect()
 }
 
-/// `out ← Σ c·x` in one pass (faer's SIMD `zip!` over every operand at once: each entry of
-/// `out` is stored once), for up to six terms; more terms go column by column.
-fn lincomb_into<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) {
-    match t {
-        [] => out.fill(T::zero()),
-        [(a, x)] => zip!(out, x).for_each(|unzip!(o, x)| *o = *a * *x),
-        [(a, x), (b, y)] => zip!(out, x, y).for_each(|unzip!(o, x, y)| *o = *a * *x + *b * *y),
-        [(a, x), (b, y), (c, z)] => {
-            zip!(out, x, y, z).for_each(|unzip!(o, x, y, z)| *o = *a * *x + *b * *y + *c * *z)
-        }
-        [(a, x), (b, y), (c, z), (d, w)] => zip!(out, x, y, z, w)
-            .for_each(|unzip!(o, x, y, z, w)| *o = *a * *x + *b * *y + *c * *z + *d * *w),
-        [(a, x), (b, y), (c, z), (d, w), (e, v)] => {
-            zip!(out, x, y, z, w, v).for_each(|unzip!(o, x, y, z, w, v)| {
-                *o = *a * *x + *b * *y + *c * *z + *d * *w + *e * *v
-            })
-        }
-        [(a, x), (b, y), (c, z), (d, w), (e, v), (f, u)] => {
-            zip!(out, x, y, z, w, v, u).for_each(|unzip!(o, x, y, z, w, v, u)| {
-                *o = *a * *x + *b * *y + *c * *z + *d * *w + *e * *v + *f * *u
-            })
-        }
-        _ => {
-            let mut cols: Vec<(T, &[T])> = Vec::with_capacity(t.len());
-            for j in 0..out.ncols() {
-                cols.clear();
-                cols.extend(t.iter().map(|(c, x)| {
-                    let x = x
-                        .col(j)
-                        .try_as_col_major()
-                        .expect("pooled matrices are column-major");
-                    (*c, x.as_slice())
-                }));
-                lincomb_col(out.col_as_slice_mut(j), &cols);
-            }
-        }
-    }
-}
-
-/// `o ← Σ c·x` on a column, eight rows at a time with the sums in registers: each output
-/// entry is stored once (interleaving loads of `x` with stores to `o` stalls on 4K aliasing,
-/// since every pooled n×n matrix has its column j at the same page offset).
-fn lincomb_col<T: Scalar>(o: &mut [T], terms: &[(T, &[T])]) {
-    const W: usize = 8;
-    let n = o.len();
-    let mut i = 0;
-    while i + W <= n {
-        let mut acc = [T::zero(); W];
-        for (c, x) in terms {
-            let x = &x[i..i + W];
-            for k in 0..W {
-                acc[k] += *c * x[k];
-            }
-        }
-        o[i..i + W].copy_from_slice(&acc);
-        i += W;
-    }
-    for (r, o) in o.iter_mut().enumerate().skip(i) {
-        *o = terms.iter().fold(T::zero(), |a, (c, x)| a + *c * x[r]);
-    }
-}
-
-/// Consecutive combination steps that read no node of their own run, as ranges of step
-/// indices: each run is evaluated by one [`combs`] sweep. Products are runs of one.
-fn runs(steps: &[Step]) -> Vec<core::ops::Range<usize>> {
-    let mut out = Vec::new();
-    let mut k = 0;
-    while k < steps.len() {
-        let mut end = k + 1;
-        if matches!(steps[k], Step::Comb(..)) {
-            while end < steps.len() {
-                match &steps[end] {
-                    // Node ids of the run's steps are k+1..=end.
-                    Step::Comb(terms, _) if terms.iter().all(|(i, _)| *i <= k) => end += 1,
-                    _ => break,
-                }
-            }
-        }
-        out.push(k..end);
-        k = end;
-    }
-    out
-}
-
-/// Below this size the combinations run as [`combs`]; from it, their parts over the pure
+/// Below this size each combination is one pass ([`lincomb`]); from it, their parts over the pure
 /// powers of `B` are one product [`PowerPlan`] (measured: at n = 64 the six combinations of
 /// S30, 35 terms, take 40 µs as passes and under 10 µs as one product).
 const GEMM_COMBINATIONS_FROM: usize = 32;
@@ -287,7 +182,8 @@ impl<T: Scalar> Taylor<T> {
             .flatten();
         let mut parts: Option<Mat<T>> = None;
         let mut nodes: Vec<Option<Mat<T>>> = vec![None];
-        for run in runs(&scheme.steps) {
+        for (k, step) in scheme.steps.iter().enumerate() {
+            let node = k + 1;
             let get = |i: usize| -> MatRef<'_, T> {
                 if i == 0 {
                     a.as_ref()
@@ -295,14 +191,13 @@ impl<T: Scalar> Taylor<T> {
                     nodes[i].as_ref().expect("kept operand").as_ref()
                 }
             };
-            let values: Vec<Mat<T>> = match &scheme.steps[run.start] {
+            let value = match step {
                 Step::Prod(i, j) => {
-                    let node = run.start + 1;
                     let given = power[node]
                         .filter(|_| reuse)
                         .and_then(|p| pows.iter().position(|(k, _)| *k == p))
                         .map(|pos| pows.swap_remove(pos).1);
-                    vec![match given {
+                    match given {
                         Some(mut m) => {
                             if s > 0 {
                                 scale_pow2(&mut m, -(power[node].unwrap() as i32) * s as i32);
@@ -310,43 +205,22 @@ impl<T: Scalar> Taylor<T> {
                             m
                         }
                         None => pool::product(get(*i), get(*j), par),
-                    }]
+                    }
                 }
-                Step::Comb(..) => match &plan {
+                Step::Comb(terms, id) => match &plan {
                     Some(plan) => {
                         let g = parts.get_or_insert_with(|| power_parts(plan, get, n));
-                        run.clone()
-                            .map(|k| {
-                                let m = plan.combs.iter().position(|c| c.0 == k).unwrap();
-                                let (_, _, rest, id) = &plan.combs[m];
-                                let part = MatRef::from_column_major_slice(g.col_as_slice(m), n, n);
-                                let mut terms = vec![(T::one(), part)];
-                                terms.extend(
-                                    rest.iter().map(|&(i, c)| (T::from(c).unwrap(), get(i))),
-                                );
-                                let mut out = pool::scratch::<T>(n, n);
-                                lincomb_into(&mut out, &terms);
-                                let c0 = T::from(*id).unwrap();
-                                for i in 0..n {
-                                    out[(i, i)] += c0;
-                                }
-                                out
-                            })
-                            .collect()
+                        let m = plan.combs.iter().position(|c| c.0 == k).unwrap();
+                        let part = MatRef::from_column_major_slice(g.col_as_slice(m), n, n);
+                        let mut terms = vec![(T::one(), part)];
+                        let rest = &plan.combs[m].2;
+                        terms.extend(rest.iter().map(|&(i, c)| (T::from(c).unwrap(), get(i))));
+                        lincomb(&terms, T::from(*id).unwrap())
                     }
-                    None => {
-                        let outs: Vec<(&[(usize, f64)], f64)> = scheme.steps[run.clone()]
-                            .iter()
-                            .map(|st| match st {
-                                Step::Comb(t, id) => (t.as_slice(), *id),
-                                Step::Prod(..) => unreachable!("runs hold combinations only"),
-                            })
-                            .collect();
-                        combs(&outs, get, n, true)
-                    }
+                    None => lincomb(&resolve(terms, get), T::from(*id).unwrap()),
                 },
             };
-            nodes.extend(values.into_iter().map(Some));
+            nodes.push(Some(value));
         }
         if let Some(g) = parts {
             pool::recycle(g);
@@ -434,7 +308,7 @@ impl<T: Scalar> Taylor<T> {
         le.copy_from(e);
         scale_pow2(&mut le, -(self.s as i32));
         let mut tangents: Vec<Mat<T>> = vec![le];
-        for run in runs(&scheme.steps) {
+        for step in &scheme.steps {
             let value = |i: usize| -> MatRef<'_, T> {
                 if i == 0 {
                     view(&self.a, tr)
@@ -442,25 +316,19 @@ impl<T: Scalar> Taylor<T> {
                     view(self.nodes[i].as_ref().expect("kept operand"), tr)
                 }
             };
-            let values = match &scheme.steps[run.start] {
+            let t = match step {
                 Step::Prod(i, j) => {
                     let mut m = pool::scratch::<T>(n, n);
                     matmul_into(m.as_mut(), tangents[*i].as_ref(), value(*j), par);
                     matmul_acc(m.as_mut(), value(*i), tangents[*j].as_ref(), T::one(), par);
-                    vec![m]
+                    m
                 }
-                Step::Comb(..) => {
-                    let outs: Vec<(&[(usize, f64)], f64)> = scheme.steps[run.clone()]
-                        .iter()
-                        .map(|st| match st {
-                            Step::Comb(t, id) => (t.as_slice(), *id),
-                            Step::Prod(..) => unreachable!("runs hold combinations only"),
-                        })
-                        .collect();
-                    combs(&outs, |i| tangents[i].as_ref(), n, false)
+                // The identity term's derivative is zero.
+                Step::Comb(terms, _) => {
+                    lincomb(&resolve(terms, |i| tangents[i].as_ref()), T::zero())
                 }
             };
-            tangents.extend(values);
+            tangents.push(t);
         }
         let l = tangents.pop().unwrap();
         tangents.into_iter().for_each(pool::recycle);

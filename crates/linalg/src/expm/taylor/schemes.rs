@@ -317,7 +317,7 @@ fn sastre(c: &[f64], q: usize) -> Vec<Step> {
     let inner = take(q, &[]);
     let inner = p.comb(&inner, 0.0);
     let y0 = p.prod(hi(0), inner);
-    // f1, f2, f3 read only y0 and the powers: consecutive, one sweep in the interpreter.
+    // f1, f2, f3 read only y0 and the powers.
     let f1 = take(q, &[(y0, 1.0)]);
     let f2 = take(q - 1, &[(y0, 1.0)]);
     let cy0 = take(1, &[]);
