@@ -86,7 +86,7 @@ def t8():
     x4 = (-271 + 29 * s) / (315 * x3)
     x5 = (-11 + 11 * s) / (1260 * x3)
     x6 = (-99 + 11 * s) / (5040 * x3)
-    # The paper's printed x7 has 5040 here, giving p_5..p_8 off by up to 33% (p_8·8! = 2/3);
+    # Some implementations have 5040 here, which leaves p_5..p_8 off by 10-33% (p_8·8! = 2/3);
     # solving the order conditions p_k = 1/k! (k ≤ 8) with x3 = 2/3 gives 3360.
     x7 = (89 - s) / (3360 * x3)
     y2 = (857 - 58 * s) / 630
