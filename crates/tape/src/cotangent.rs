@@ -113,8 +113,8 @@ impl<T: Scalar> Cotangent<T> {
             Self::LowRank { u, v } => {
                 let max = |m: &Mat<T>| {
                     m.col_iter()
-                        .flat_map(|c| c.iter().map(|x| x.abs()).collect::<Vec<_>>())
-                        .fold(T::zero(), |a, b| a.max(b))
+                        .flat_map(|c| c.iter())
+                        .fold(T::zero(), |a, b| a.max(b.abs()))
                 };
                 (max(u) * max(v) * T::from(u.ncols()).unwrap()).is_finite()
             }

@@ -78,6 +78,10 @@ fn every_structured_route_matches_finite_differences() {
                 e.matmul(&v).dot(&c) + e.matmul(&c).scale(-0.5).sum() - e.col(0).sum()
             })
         }),
+        ("neg and scale", {
+            let (v, c) = (v.clone(), c.clone());
+            Box::new(move |x| (-x[0].expm()).scale(2.0).matmul(&v).dot(&c))
+        }),
         ("product chain", {
             let (v, c) = (v.clone(), c.clone());
             Box::new(move |x| x[0].expm().matmul(x[0].expm()).matmul(&v).dot(&c))

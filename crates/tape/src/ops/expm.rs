@@ -54,11 +54,7 @@ impl<T: Scalar> Op<T> for ExpmOp {
                 Ok(vec![Some(Cotangent::Dense(xbar))])
             }
             Cotangent::LowRank { .. } => Ok(vec![None]),
-            Cotangent::Dense(g) => Ok(self
-                .vjp(f, x, out, g.as_ref(), needs)?
-                .into_iter()
-                .map(|c| c.map(Cotangent::Dense))
-                .collect()),
+            Cotangent::Dense(_) => crate::cotangent::vjp_dense(self, f, x, out, g, needs),
         }
     }
 }

@@ -67,6 +67,31 @@ fn operands(steps: &[Step]) -> Vec<bool> {
     used
 }
 
+/// What the interpreter derives from a scheme's program, once per scheme: the pure powers,
+/// the product operands (kept for the derivative) and the power-basis plan.
+struct Layout {
+    power: Vec<Option<usize>>,
+    keep: Vec<bool>,
+    plan: Option<PowerPlan>,
+}
+
+fn layout(id: usize) -> &'static Layout {
+    static L: std::sync::OnceLock<Vec<Layout>> = std::sync::OnceLock::new();
+    &L.get_or_init(|| {
+        schemes()
+            .iter()
+            .map(|s| {
+                let power = powers_of(&s.steps);
+                Layout {
+                    keep: operands(&s.steps),
+                    plan: power_plan(&s.steps, &power),
+                    power,
+                }
+            })
+            .collect()
+    })[id]
+}
+
 /// A step's terms `(node, c)` as `(c, matrix)`.
 fn resolve<'a, T: Scalar>(
     terms: &[(usize, f64)],
@@ -170,16 +195,13 @@ impl<T: Scalar> Taylor<T> {
         let mut a = pool::scratch::<T>(n, n);
         a.copy_from(A);
         scale_pow2(&mut a, -(s as i32));
-        let power = powers_of(&scheme.steps);
-        let keep = operands(&scheme.steps);
+        let Layout { power, keep, plan } = layout(id);
         let top = power.iter().flatten().copied().max().unwrap_or(1);
         let exponent = -((top * s as usize).min(2000) as i32);
         let reuse = s == 0
             || (T::from(2.0).unwrap().powi(exponent) >= T::min_positive_value()
                 && pows.iter().all(|(_, m)| all_finite(m.as_ref())));
-        let plan = (n >= GEMM_COMBINATIONS_FROM)
-            .then(|| power_plan(&scheme.steps, &power))
-            .flatten();
+        let plan = plan.as_ref().filter(|_| n >= GEMM_COMBINATIONS_FROM);
         let mut parts: Option<Mat<T>> = None;
         let mut nodes: Vec<Option<Mat<T>>> = vec![None];
         for (k, step) in scheme.steps.iter().enumerate() {
@@ -207,7 +229,7 @@ impl<T: Scalar> Taylor<T> {
                         None => pool::product(get(*i), get(*j), par),
                     }
                 }
-                Step::Comb(terms, id) => match &plan {
+                Step::Comb(terms, id) => match plan {
                     Some(plan) => {
                         let g = parts.get_or_insert_with(|| power_parts(plan, get, n));
                         let m = plan.combs.iter().position(|c| c.0 == k).unwrap();
@@ -281,8 +303,7 @@ impl<T: Scalar> Taylor<T> {
         if k == 1 {
             return Some(&self.a);
         }
-        let pw = powers_of(&schemes()[self.id].steps);
-        let idx = pw.iter().position(|p| *p == Some(k))?;
+        let idx = layout(self.id).power.iter().position(|p| *p == Some(k))?;
         self.nodes.get(idx)?.as_ref()
     }
 
