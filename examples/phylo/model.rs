@@ -6,10 +6,10 @@
 //! * with `--estimate-freqs`, `θ[5+B..8+B]`: logits of A, C, G (T's fixed at 0),
 //!   `π = softmax`; otherwise `π` is fixed at the empirical frequencies.
 
-use crate::gtr::rate_matrix;
-use crate::patterns::Patterns;
-use crate::pruning::{log_likelihood, transition_matrices};
-use crate::topology::Topology;
+use super::gtr::rate_matrix;
+use super::patterns::Patterns;
+use super::pruning::{log_likelihood, transition_matrices};
+use super::topology::Topology;
 use expgrad::tape::{Tape, Var};
 use faer::Mat;
 
@@ -40,7 +40,7 @@ pub struct Model {
 /// The parameters in their natural units.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Params {
-    /// Exchangeabilities of the pairs of [`gtr::PAIRS`](crate::gtr::PAIRS) (the last is 1).
+    /// Exchangeabilities of the pairs of [`gtr::PAIRS`](super::gtr::PAIRS) (the last is 1).
     pub exchangeabilities: [f64; 6],
     /// Base frequencies (A, C, G, T).
     pub freqs: [f64; 4],

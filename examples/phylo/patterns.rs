@@ -1,7 +1,7 @@
 //! Site patterns: the alignment's distinct columns with their counts, the tips' partial
 //! likelihoods, and the empirical base frequencies.
 
-use crate::fasta::{Record, state_set};
+use super::fasta::{Record, state_set};
 use faer::Mat;
 use std::collections::HashMap;
 
@@ -19,7 +19,7 @@ pub struct Patterns {
 
 impl Patterns {
     /// The patterns of `records` (already checked to be an alignment by
-    /// [`fasta::parse`](crate::fasta::parse)), taxa in the records' order, patterns in order
+    /// [`fasta::parse`](super::fasta::parse)), taxa in the records' order, patterns in order
     /// of first appearance.
     pub fn new(records: &[Record]) -> Self {
         let n_sites = records.first().map_or(0, |r| r.seq.len());
@@ -101,8 +101,8 @@ pub fn empirical_frequencies(records: &[Record]) -> Option<[f64; 4]> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fasta::parse;
     use super::*;
-    use crate::fasta::parse;
 
     #[test]
     fn compresses_columns_and_counts_bases() {

@@ -1,6 +1,6 @@
 //! The `--plot` picture: the fitted tree as a phylogram (horizontal branches drawn to scale,
 //! in expected substitutions per site), rooted where the computation roots it.
-use crate::topology::Topology;
+use super::topology::Topology;
 use plotters::prelude::*;
 use std::path::Path;
 

@@ -10,7 +10,7 @@
 //! are those of the unscaled likelihood (docs/phylo.md); the gradient through the tape is
 //! exact.
 
-use crate::topology::Topology;
+use super::topology::Topology;
 use expgrad::tape::{Op, TapeError, Var, try_add_n};
 use faer::{Mat, MatRef};
 

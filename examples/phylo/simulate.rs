@@ -1,9 +1,9 @@
 //! A seeded sequence simulator: states drawn at the root from `π`, then down every branch
 //! from the rows of `exp(t·Q)`; optionally some characters replaced by gaps, `N` or an
 //! ambiguity code (missing data). It wrote the committed `examples/data/phylo_small.*`.
-use crate::fasta::{Record, STATES};
-use crate::gtr::rate_matrix_value;
-use crate::topology::Topology;
+use super::fasta::{Record, STATES};
+use super::gtr::rate_matrix_value;
+use super::topology::Topology;
 use faer::Mat;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

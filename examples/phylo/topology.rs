@@ -7,7 +7,7 @@
 //! has the branch above it, and branch `b` is the one above node `b`: `n_nodes − 1` branches
 //! (`2n − 3` for a binary tree of `n` taxa), and a child's index is always below its parent's.
 
-use crate::newick;
+use super::newick;
 use std::collections::HashMap;
 
 /// An unrooted tree, rooted at an internal node for the computation (see the module doc).
