@@ -74,6 +74,9 @@ pub struct Args {
     /// Stop when the gradient norm of the mean log-likelihood per site is below this.
     #[arg(long, default_value_t = 1e-9, allow_negative_numbers = true)]
     pub gtol: f64,
+    /// L-BFGS memory (correction pairs kept).
+    #[arg(long, default_value_t = 40, allow_negative_numbers = true)]
+    pub memory: usize,
     /// Write the fitted tree (Newick) here [default: target/examples/phylo.tree].
     #[arg(long)]
     pub out_tree: Option<PathBuf>,
@@ -233,13 +236,14 @@ pub fn run(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
     let opts = model::FitOptions {
         max_iters: args.max_iters,
         gtol: args.gtol,
+        memory: args.memory.max(1),
         ..Default::default()
     };
     let n = m.patterns.n_sites as f64;
     let quiet = args.quiet || args.json;
     let fit = m
         .fit(m.start(), &opts, |p| {
-            if !quiet && (p.iter < 10 || p.iter % 10 == 0) {
+            if !quiet && (p.iter < 10 || p.iter % 10 == 0 || args.memory == 0) {
                 eprintln!(
                     "{:>5}  lnL {:>16.6}  ‖∇‖ {:>9.2e}  {:>7.3}s",
                     p.iter,

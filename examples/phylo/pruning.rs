@@ -66,6 +66,57 @@ impl Op<f64> for Hcat {
     }
 }
 
+/// Columns `start..start + width` of a matrix, with a dense VJP (the cotangent placed in
+/// zeros). The tape's own `slice` sends thin blocks back as low-rank factors, whose sum
+/// over hundreds of blocks of one stacked matrix grows in rank with every block; here each
+/// block's cotangent is a plain matrix, and their sum costs one pass over the stack.
+pub struct Columns {
+    /// First column taken.
+    pub start: usize,
+    /// Number of columns taken.
+    pub width: usize,
+}
+
+impl Op<f64> for Columns {
+    type Residual = ();
+
+    fn name(&self) -> &'static str {
+        "columns"
+    }
+
+    fn forward(&self, x: &[MatRef<'_, f64>]) -> Result<(Mat<f64>, ()), TapeError> {
+        if self.start + self.width > x[0].ncols() {
+            return Err(TapeError::ShapeMismatch {
+                op: "columns",
+                lhs: x[0].shape(),
+                rhs: (x[0].nrows(), self.start + self.width),
+            });
+        }
+        let rows = x[0].nrows();
+        Ok((
+            x[0].submatrix(0, self.start, rows, self.width).to_owned(),
+            (),
+        ))
+    }
+
+    fn vjp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, f64>],
+        _: MatRef<'_, f64>,
+        g: MatRef<'_, f64>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
+        Ok(vec![needs[0].then(|| {
+            let mut out = Mat::zeros(x[0].nrows(), x[0].ncols());
+            out.as_mut()
+                .submatrix_mut(0, self.start, g.nrows(), self.width)
+                .copy_from(g);
+            out
+        })])
+    }
+}
+
 /// The transition matrices of all branches from one generator: `Q` (n × n) and the times
 /// `t` (B × 1) give the n × (n·B) matrix whose block `b` (columns `b·n..(b+1)·n`) is
 /// `exp(t_b·Q)`.
@@ -106,8 +157,8 @@ pub fn log_likelihood<'t>(
     let n_cat = category_weights.len();
     let n_pat = weights.ncols();
     let block = |k: usize, b: usize| {
-        let c = (k * n_branches + b) * 4;
-        p.try_slice(0..4, c..c + 4)
+        let start = (k * n_branches + b) * 4;
+        p.try_apply(Columns { start, width: 4 }, &[])
     };
     let mut partials: Vec<Option<Vec<Var<'t>>>> = vec![None; topo.children.len()];
     let mut log_scale = 0.0f64;
