@@ -61,7 +61,7 @@ impl Model {
         let tips = (0..topo.n_taxa())
             .map(|i| patterns.tip_partials(i))
             .collect();
-        let weights = patterns.weight_row();
+        let weights = patterns.weight_column();
         Self {
             topo,
             patterns,

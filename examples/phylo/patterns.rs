@@ -57,18 +57,18 @@ impl Patterns {
         self.columns.is_empty()
     }
 
-    /// The partial likelihoods of taxon `i`'s tip, 4 × patterns: 1 for every state its
+    /// The partial likelihoods of taxon `i`'s tip, patterns × 4: 1 for every state its
     /// character allows (a base: one state; an ambiguity code: the compatible states; a gap
     /// or `N`: all four, so that the tip contributes a factor 1 whatever happens above it).
     pub fn tip_partials(&self, i: usize) -> Mat<f64> {
-        Mat::from_fn(4, self.len(), |s, p| {
+        Mat::from_fn(self.len(), 4, |p, s| {
             f64::from((self.columns[p][i] >> s) & 1)
         })
     }
 
-    /// The pattern counts as a 1 × patterns row.
-    pub fn weight_row(&self) -> Mat<f64> {
-        Mat::from_fn(1, self.len(), |_, p| self.weights[p])
+    /// The pattern counts as a patterns × 1 column.
+    pub fn weight_column(&self) -> Mat<f64> {
+        Mat::from_fn(self.len(), 1, |p, _| self.weights[p])
     }
 }
 
@@ -113,7 +113,7 @@ mod tests {
         let tip = p.tip_partials(0);
         // Column "-N": all states; column "RA": A or G for taxon a.
         assert_eq!(
-            (tip[(3, 3)], tip[(0, 4)], tip[(2, 4)], tip[(1, 4)]),
+            (tip[(3, 3)], tip[(4, 0)], tip[(4, 2)], tip[(4, 1)]),
             (1.0, 1.0, 1.0, 0.0)
         );
         let f = empirical_frequencies(&r).unwrap();

@@ -1,8 +1,9 @@
 //! Felsenstein's (1981) pruning algorithm on the tape, with per-pattern scaling.
 //!
 //! At each internal node `v`, for each rate category, `L_v = ∏_{c child of v} (P_c·L_c)`
-//! (4 × patterns; `P_c = exp(t_c·r·Q)` the transition matrix of the branch above `c`), then
-//! every pattern's column is divided by a scale factor `σ_p` (its largest entry over the
+//! (`P_c = exp(t_c·r·Q)` the transition matrix of the branch above `c`), stored transposed,
+//! patterns × 4 (`L_vᵀ = ∏ L_cᵀ·P_cᵀ`: long columns, no padding of 4-row columns), then
+//! every pattern's row is divided by a scale factor `σ_p` (its largest entry over the
 //! states and the categories) read off the forward value and entered as a *constant*. The
 //! log-likelihood is `Σ_p w_p·log(Σ_k ρ_k·π·L_root,k[:, p]) + Σ_v Σ_p w_p·log σ_{v,p}`:
 //! the scale terms are constants too. Since `σ` is a piecewise-constant function of the
@@ -141,8 +142,8 @@ pub fn transition_matrices<'t>(q: Var<'t>, t: Var<'t>) -> Result<Var<'t>, TapeEr
 /// The log-likelihood on the tape (see the module doc), or the error of the op that
 /// failed. `p` is [`transition_matrices`]`(Q, t)` for the times of all categories (category
 /// `k`, branch `b` is block `k·B + b`), `pi` the root frequencies (4 × 1), `tips` the tips'
-/// partial likelihoods (4 × patterns, constants), `weights` the pattern counts (1 ×
-/// patterns) and `category_weights` the categories' probabilities (one entry without
+/// partial likelihoods (patterns × 4, constants), `weights` the pattern counts (patterns ×
+/// 1) and `category_weights` the categories' probabilities (one entry without
 /// rate heterogeneity).
 pub fn log_likelihood<'t>(
     topo: &Topology,
@@ -155,10 +156,11 @@ pub fn log_likelihood<'t>(
     let tape = p.tape();
     let n_branches = topo.n_branches();
     let n_cat = category_weights.len();
-    let n_pat = weights.ncols();
+    let n_pat = weights.nrows();
     let block = |k: usize, b: usize| {
         let start = (k * n_branches + b) * 4;
         p.try_apply(Columns { start, width: 4 }, &[])
+            .and_then(|b| b.try_transpose())
     };
     let mut partials: Vec<Option<Vec<Var<'t>>>> = vec![None; topo.children.len()];
     let mut log_scale = 0.0f64;
@@ -172,7 +174,7 @@ pub fn log_likelihood<'t>(
                     None => tips[c],
                 };
                 let up = block(k, c)
-                    .and_then(|pc| pc.try_matmul(below))
+                    .and_then(|pct| below.try_matmul(pct))
                     .map_err(|e| format!("node {v}, branch {c}: {e}"))?;
                 prod = Some(match prod {
                     None => up,
@@ -189,7 +191,7 @@ pub fn log_likelihood<'t>(
             let val = l.value();
             for (p, s) in sigma.iter_mut().enumerate() {
                 for i in 0..4 {
-                    *s = s.max(val[(i, p)]);
+                    *s = s.max(val[(p, i)]);
                 }
             }
         }
@@ -201,9 +203,9 @@ pub fn log_likelihood<'t>(
             ));
         }
         for (p, s) in sigma.iter().enumerate() {
-            log_scale += weights[(0, p)] * s.ln();
+            log_scale += weights[(p, 0)] * s.ln();
         }
-        let inv = tape.constant(Mat::from_fn(4, n_pat, |_, p| 1.0 / sigma[p]));
+        let inv = tape.constant(Mat::from_fn(n_pat, 4, |p, _| 1.0 / sigma[p]));
         let scaled = per_cat
             .into_iter()
             .map(|l| l.try_mul(inv))
@@ -214,11 +216,10 @@ pub fn log_likelihood<'t>(
     let root = partials[topo.root()]
         .take()
         .ok_or("the tree has no internal node")?;
-    let pit = pi.try_transpose().map_err(|e| e.to_string())?;
     let site = root
         .iter()
         .zip(category_weights)
-        .map(|(l, &w)| pit.try_matmul(*l).and_then(|x| x.try_scale(w)))
+        .map(|(l, &w)| l.try_matmul(pi).and_then(|x| x.try_scale(w)))
         .collect::<Result<Vec<_>, _>>()
         .and_then(|terms| try_add_n(&terms))
         .map_err(|e| format!("root: {e}"))?;
