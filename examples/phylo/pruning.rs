@@ -142,9 +142,9 @@ pub fn transition_matrices<'t>(q: Var<'t>, t: Var<'t>) -> Result<Var<'t>, TapeEr
 /// The log-likelihood on the tape (see the module doc), or the error of the op that
 /// failed. `p` is [`transition_matrices`]`(Q, t)` for the times of all categories (category
 /// `k`, branch `b` is block `k·B + b`), `pi` the root frequencies (4 × 1), `tips` the tips'
-/// partial likelihoods (patterns × 4, constants), `weights` the pattern counts (patterns ×
-/// 1) and `category_weights` the categories' probabilities (one entry without
-/// rate heterogeneity).
+/// partial likelihoods (patterns × 4, constants), `weights` the pattern counts (a column)
+/// and `category_weights` the categories' probabilities (one entry without rate
+/// heterogeneity).
 pub fn log_likelihood<'t>(
     topo: &Topology,
     p: Var<'t>,
