@@ -41,7 +41,7 @@ fn blocks<T>(x: MatRef<'_, T>) -> Result<usize, LinalgError> {
     let n = x.nrows();
     if n == 0 || x.ncols() % n != 0 {
         return Err(LinalgError::NotSquare {
-            op: OP,
+            op: "expm_batch (n×(n·B): n×n blocks side by side)",
             shape: x.shape(),
         });
     }
