@@ -156,6 +156,38 @@ fn jacobian(p: &Problem) -> Mat<f64> {
     expm_jacobian(p.d.as_ref(), p.a.as_ref(), p.v.as_ref())
 }
 
+/// One generator at many times: `ℓ(Q, t) = Σ_b w_b·⟨C, exp(t_b·Q)⟩`.
+struct SharedProblem {
+    q: Mat<f64>,
+    t: Mat<f64>,
+    /// The cotangent of every `exp(t_b·Q)`, side by side: block b is `w_b·C` (n×(n·B)).
+    g: Mat<f64>,
+}
+
+fn shared_problem(v: &Value) -> SharedProblem {
+    let n = v["n"].as_u64().expect("n") as usize;
+    let (q, c, t, w) = (
+        floats(v, "Q"),
+        floats(v, "C"),
+        floats(v, "t"),
+        floats(v, "w"),
+    );
+    SharedProblem {
+        q: Mat::from_fn(n, n, |i, j| q[i * n + j]),
+        t: Mat::from_fn(t.len(), 1, |i, _| t[i]),
+        g: Mat::from_fn(n, n * t.len(), |i, j| w[j / n] * c[i * n + j % n]),
+    }
+}
+
+/// Value and gradient (`Q̄`, every `t̄_b`) through the one `expm_times` node.
+fn shared_grad(p: &SharedProblem) -> (f64, Mat<f64>, Mat<f64>) {
+    let tape = Tape::new();
+    let (q, t) = (tape.var(p.q.clone()), tape.var(p.t.clone()));
+    let loss = q.expm_times(t).dot(tape.constant(p.g.clone()));
+    let g = loss.backward();
+    (loss.item(), g.wrt(q), g.wrt(t))
+}
+
 thread_local! {
     static BATCH_TAPE: RefCell<Tape<f64>> = RefCell::new(Tape::new());
 }
@@ -418,6 +450,40 @@ fn run(args: &Args) -> Vec<Record> {
                 value: None,
                 data,
             });
+        }
+        // One generator at many times.
+        for n in [4usize, 20, 61] {
+            for count in [1_000usize, 10_000] {
+                if args.quick && (n > 32 || count > 1_000) {
+                    continue;
+                }
+                let file = read_json(&args.problems.join(format!("shared_n{n}_B{count}.json")));
+                let p = shared_problem(&file);
+                let mut rec = timing("shared", n, time(|| shared_grad(&p), args.quick));
+                let times: Vec<f64> = p.t.col(0).iter().copied().collect();
+                let e = expgrad::linalg::ExpmTimes::new(p.q.as_ref(), &times);
+                let squarings: u32 = e.squarings().iter().sum();
+                rec.note = format!(
+                    "one expm_times node: degree {}, {} squarings in all, {:.0} n×n products forward",
+                    e.degree(),
+                    squarings,
+                    e.forward_products()
+                );
+                rec.problem = if count == 1_000 { "B1000" } else { "B10000" };
+                results.push(rec);
+                if outputs_wanted {
+                    let (value, qbar, tbar) = shared_grad(&p);
+                    let mut data = flat(&qbar);
+                    data.extend(tbar.col(0).iter());
+                    outputs.push(Output {
+                        task: "shared",
+                        n,
+                        problem: if count == 1_000 { "B1000" } else { "B10000" },
+                        value: Some(value),
+                        data,
+                    });
+                }
+            }
         }
         // The action of the exponential on the sparse problems (forward only, as SciPy).
         for name in [

@@ -89,6 +89,63 @@ fn expm_times_matches_one_expm_node_per_time() {
 }
 
 #[test]
+fn expm_times_mul_gradcheck_and_agreement_with_expm_times() {
+    for (n, k, times) in [
+        (1usize, 1usize, vec![0.5]),
+        (3, 2, vec![0.1, 1.0, 5.0]),
+        (4, 1, vec![0.02, 0.7]),
+    ] {
+        let q = generator(40 + n as u64, n);
+        let t = Mat::from_fn(times.len(), 1, |i, _| times[i]);
+        let v = uniform_mat(41, n, k * times.len(), -1.0..1.0);
+        let opts = GradcheckOptions {
+            step: 1e-4,
+            ..Default::default()
+        };
+        assert_gradcheck!(
+            |x: &[Var]| x[0].expm_times_mul(x[1], x[2]),
+            &[q.clone(), t.clone(), v.clone()],
+            &opts
+        );
+        // The same model through expm_times and one matmul per block.
+        let c = uniform_mat(42, n, k * times.len(), -1.0..1.0);
+        let tape = Tape::new();
+        let (qv, tv, vv) = (
+            tape.var(q.clone()),
+            tape.var(t.clone()),
+            tape.var(v.clone()),
+        );
+        let fused = qv.expm_times_mul(tv, vv).dot(tape.constant(c.clone()));
+        let p = qv.expm_times(tv);
+        let parts: Vec<Var<f64>> = (0..times.len())
+            .map(|b| {
+                p.slice(0..n, b * n..(b + 1) * n)
+                    .matmul(vv.slice(0..n, b * k..(b + 1) * k))
+                    .dot(tape.constant(c.subcols(b * k, k).to_owned()))
+            })
+            .collect();
+        let split = expgrad_tape::add_n(&parts);
+        assert!((fused.item() - split.item()).abs() <= 1e-14 * (1.0 + split.item().abs()));
+        let (g1, g2) = (fused.backward(), split.backward());
+        for x in [qv, tv, vv] {
+            let (a, b) = (g1.wrt(x), g2.wrt(x));
+            assert!(
+                (&a - &b).norm_max() <= 1e-13 * (1.0 + b.norm_max()),
+                "{a:?} vs {b:?}"
+            );
+        }
+    }
+    let tape = Tape::new();
+    let q = tape.var(Mat::<f64>::zeros(2, 2));
+    let t = tape.var(Mat::<f64>::zeros(2, 1));
+    let e = q
+        .try_expm_times_mul(t, tape.var(Mat::<f64>::zeros(2, 3)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("expm_times_mul") && e.contains("2x3"), "{e}");
+}
+
+#[test]
 fn expm_times_rejects_bad_shapes_naming_the_op() {
     let tape = Tape::new();
     let q = tape.var(Mat::<f64>::zeros(2, 3));
