@@ -41,7 +41,7 @@ impl<T: Scalar> Op<T> for ExpmTimesMul {
         }
         let times: Vec<T> = t.col(0).iter().copied().collect();
         let p = ExpmTimes::try_new(q, &times).map_err(|e| e.with_op(OP))?;
-        let k = if b == 0 { 0 } else { v.ncols() / b };
+        let k = v.ncols().checked_div(b).unwrap_or(0);
         let mut w = Mat::zeros(q.nrows(), v.ncols());
         for j in 0..b {
             let vb = v.subcols(j * k, k);
@@ -65,7 +65,7 @@ impl<T: Scalar> Op<T> for ExpmTimesMul {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         let (n, b, v) = (p.dim(), p.len(), x[2]);
-        let k = if b == 0 { 0 } else { v.ncols() / b };
+        let k = v.ncols().checked_div(b).unwrap_or(0);
         let (mut qbar, mut tbar) = (None, None);
         if needs[0] || needs[1] {
             let mut pbar = Mat::zeros(n, n * b);
