@@ -146,6 +146,46 @@ fn expm_times_mul_gradcheck_and_agreement_with_expm_times() {
 }
 
 #[test]
+fn expm_batch_mul_gradcheck_and_agreement_with_expm_mul_per_block() {
+    for (n, k, b) in [(1usize, 1usize, 2usize), (3, 1, 3), (4, 2, 2), (5, 1, 2)] {
+        let x = uniform_mat(50 + n as u64, n, n * b, -1.5..1.5);
+        let v = uniform_mat(51 + n as u64, n, k * b, -1.0..1.0);
+        assert_gradcheck!(
+            |x: &[Var]| x[0].expm_batch_mul(x[1]),
+            &[x.clone(), v.clone()]
+        );
+        let c = uniform_mat(52, n, k * b, -1.0..1.0);
+        let tape = Tape::new();
+        let (xv, vv) = (tape.var(x.clone()), tape.var(v.clone()));
+        let batched = xv.expm_batch_mul(vv).dot(tape.constant(c.clone()));
+        let per: Vec<Var<f64>> = (0..b)
+            .map(|j| {
+                xv.slice(0..n, j * n..(j + 1) * n)
+                    .expm_mul(vv.slice(0..n, j * k..(j + 1) * k))
+                    .dot(tape.constant(c.subcols(j * k, k).to_owned()))
+            })
+            .collect();
+        let per = expgrad_tape::add_n(&per);
+        assert!((batched.item() - per.item()).abs() <= 1e-14 * (1.0 + per.item().abs()));
+        let (g1, g2) = (batched.backward(), per.backward());
+        for x in [xv, vv] {
+            let (a, b) = (g1.wrt(x), g2.wrt(x));
+            assert!(
+                (&a - &b).norm_max() <= 1e-14 * (1.0 + b.norm_max()),
+                "{a:?} vs {b:?}"
+            );
+        }
+    }
+    let tape = Tape::new();
+    let e = tape
+        .var(Mat::<f64>::zeros(2, 4))
+        .try_expm_batch_mul(tape.var(Mat::<f64>::zeros(2, 3)))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("expm_batch_mul") && e.contains("2x3"), "{e}");
+}
+
+#[test]
 fn expm_times_rejects_bad_shapes_naming_the_op() {
     let tape = Tape::new();
     let q = tape.var(Mat::<f64>::zeros(2, 3));

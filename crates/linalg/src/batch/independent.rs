@@ -6,8 +6,9 @@
 
 use super::PARALLEL_WORK;
 use crate::error::{LinalgError, unwrap_or_panic};
+use crate::kernels::gemm;
 use crate::{Expm, Scalar};
-use faer::{Mat, MatRef};
+use faer::{Accum, Mat, MatRef, Par};
 use rayon::prelude::*;
 
 /// `exp(X_b)` for `B` independent n×n matrices given side by side (n×(n·B), block `b` in
@@ -132,5 +133,65 @@ impl<T: Scalar> ExpmBatch<T> {
                 .copy_from(p.map_err(|e| e.with_op(OP))?);
         }
         Ok(out)
+    }
+
+    /// `W_b = exp(X_b)·V_b` for `v` n×(k·B) (block `b` in columns `b·k..(b+1)·k`), side by
+    /// side; `Err(ShapeMismatch)` unless `v` has n rows and a multiple of B columns.
+    pub fn try_mul(&self, v: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
+        let k = self.block_cols(v)?;
+        let mut out = Mat::zeros(self.n, v.ncols());
+        for (j, e) in self.each.iter().enumerate() {
+            let dst = out.subcols_mut(j * k, k);
+            gemm(
+                dst,
+                Accum::Replace,
+                e.value(),
+                v.subcols(j * k, k),
+                T::one(),
+                Par::Seq,
+            );
+        }
+        Ok(out)
+    }
+
+    /// `X̄_b = L(X_bᵀ, U_b·V_bᵀ)` for every block (`u`, `v` both n×(k·B)): the factored adjoint
+    /// of [`Expm::try_frechet_adjoint_factored`] per block, side by side (n×(n·B)) — the VJP of
+    /// `exp(X_b)·V_b` for the cotangent `U_b`.
+    pub fn try_adjoint_factored(
+        &self,
+        u: MatRef<'_, T>,
+        v: MatRef<'_, T>,
+    ) -> Result<Mat<T>, LinalgError> {
+        let k = self.block_cols(v)?;
+        if u.shape() != v.shape() {
+            return Err(LinalgError::ShapeMismatch {
+                op: OP,
+                lhs: u.shape(),
+                rhs: v.shape(),
+            });
+        }
+        let n = self.n;
+        let parts = map_blocks(n, self.len(), |j| {
+            self.each[j].try_frechet_adjoint_factored(u.subcols(j * k, k), v.subcols(j * k, k))
+        });
+        let mut out = Mat::zeros(n, n * self.len());
+        for (j, p) in parts.into_iter().enumerate() {
+            out.subcols_mut(j * n, n)
+                .copy_from(p.map_err(|e| e.with_op(OP))?);
+        }
+        Ok(out)
+    }
+
+    /// The number of columns `k` of every block of `v` (n×(k·B)).
+    fn block_cols(&self, v: MatRef<'_, T>) -> Result<usize, LinalgError> {
+        let b = self.len();
+        match v.ncols().checked_div(b) {
+            Some(k) if v.nrows() == self.n && k * b == v.ncols() => Ok(k),
+            _ => Err(LinalgError::ShapeMismatch {
+                op: OP,
+                lhs: self.values.shape(),
+                rhs: v.shape(),
+            }),
+        }
     }
 }
