@@ -21,7 +21,8 @@ The tasks (d, A, v, c from a dense problem file, X = Diag(d)·A = d[:, None] * A
 
 Timing protocol (the same as the Rust harness): warm-up call(s); reps r chosen so one
 measurement (r back-to-back calls) takes >= 20 ms; >= 7 measurements (>= 5 when a call
-takes more than 0.5 s, >= 3 when it takes more than 5 s), each the wall time of the r
+takes more than 0.5 s, >= 3 when it takes more than 5 s, 1 after the warm-up call when it
+takes more than 30 s), each the wall time of the r
 calls divided by r; the reported figure is the median. For JAX, outputs are waited on
 with block_until_ready, and compile_s = first-call time - steady median.
 
@@ -230,6 +231,8 @@ def bench(call, sync, quick, *, warm=True):
         count = 5
     if per_call > 5.0:
         count = 3
+    if per_call > 30.0:  # the largest shared-generator cases: minutes per call
+        count = 1
     if quick:
         count = min(count, 3)
     samples = []
