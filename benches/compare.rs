@@ -11,7 +11,7 @@
 //! takes ≥ 20 ms; ≥ 7 measurements (≥ 5 above 0.5 s per call, ≥ 3 above 5 s); the median of
 //! the per-call times. Everything runs inside a Rayon pool of `--threads` threads, and faer's
 //! global parallelism is set to match.
-use expgrad::diag::{SparseOrDense, diag_mul, expm_jacobian, expm_multiply_diag};
+use expgrad::diag::{SparseOrDense, diag_mul, diag_mul_batch, expm_jacobian, expm_multiply_diag};
 use expgrad::linalg::expm_multiply;
 use expgrad::linalg::{Expm, expm};
 use expgrad::tape::Tape;
@@ -154,6 +154,72 @@ fn action_problem(v: &Value) -> ActionProblem {
 /// The full Jacobian `∂w/∂d` by the O(n³) structured route.
 fn jacobian(p: &Problem) -> Mat<f64> {
     expm_jacobian(p.d.as_ref(), p.a.as_ref(), p.v.as_ref())
+}
+
+/// One generator at many times: `ℓ(Q, t) = Σ_b w_b·⟨C, exp(t_b·Q)⟩`.
+struct SharedProblem {
+    q: Mat<f64>,
+    t: Mat<f64>,
+    /// The cotangent of every `exp(t_b·Q)`, side by side: block b is `w_b·C` (n×(n·B)).
+    g: Mat<f64>,
+}
+
+fn shared_problem(v: &Value) -> SharedProblem {
+    let n = v["n"].as_u64().expect("n") as usize;
+    let (q, c, t, w) = (
+        floats(v, "Q"),
+        floats(v, "C"),
+        floats(v, "t"),
+        floats(v, "w"),
+    );
+    SharedProblem {
+        q: Mat::from_fn(n, n, |i, j| q[i * n + j]),
+        t: Mat::from_fn(t.len(), 1, |i, _| t[i]),
+        g: Mat::from_fn(n, n * t.len(), |i, j| w[j / n] * c[i * n + j % n]),
+    }
+}
+
+/// Value and gradient (`Q̄`, every `t̄_b`) through the one `expm_times` node.
+fn shared_grad(p: &SharedProblem) -> (f64, Mat<f64>, Mat<f64>) {
+    let tape = Tape::new();
+    let (q, t) = (tape.var(p.q.clone()), tape.var(p.t.clone()));
+    let loss = q.expm_times(t).dot(tape.constant(p.g.clone()));
+    let g = loss.backward();
+    (loss.item(), g.wrt(q), g.wrt(t))
+}
+
+/// The whole batch side by side: `d` n×B, `A` n×(n·B), `v`, `c` n×B.
+struct Stacked {
+    d: Mat<f64>,
+    a: Mat<f64>,
+    v: Mat<f64>,
+    c: Mat<f64>,
+}
+
+fn stack(problems: &[Problem]) -> Stacked {
+    let n = problems[0].n;
+    let b = problems.len();
+    Stacked {
+        d: Mat::from_fn(n, b, |i, j| problems[j].d[(i, 0)]),
+        a: Mat::from_fn(n, n * b, |i, j| problems[j / n].a[(i, j % n)]),
+        v: Mat::from_fn(n, b, |i, j| problems[j].v[(i, 0)]),
+        c: Mat::from_fn(n, b, |i, j| problems[j].c[(i, 0)]),
+    }
+}
+
+/// Every problem's value and gradient from ONE tape: `diag_mul_batch` then `expm_batch_mul`
+/// (one node each for the whole batch), the summed loss's gradient giving every `d̄_b`.
+fn batch_stacked(s: &Stacked) -> (Vec<f64>, Mat<f64>) {
+    let tape = Tape::new();
+    let d = tape.var(s.d.clone());
+    let w =
+        diag_mul_batch(d, tape.constant(s.a.clone())).expm_batch_mul(tape.constant(s.v.clone()));
+    let loss = w.dot(tape.constant(s.c.clone()));
+    let wv = w.value();
+    let values = (0..s.c.ncols())
+        .map(|j| (0..s.c.nrows()).map(|i| s.c[(i, j)] * wv[(i, j)]).sum())
+        .collect();
+    (values, loss.backward().wrt(d))
 }
 
 thread_local! {
@@ -342,6 +408,7 @@ fn run(args: &Args) -> Vec<Record> {
     let mut generic = Vec::new();
     let mut action = Vec::new();
     let mut action_outputs = Vec::new();
+    let mut per_problem = Vec::new();
     for &n in sizes {
         let file = read_json(&args.problems.join(format!("dense_n{n}.json")));
         let p = problem_at(&file, n, 0);
@@ -403,14 +470,24 @@ fn run(args: &Args) -> Vec<Record> {
         let problems: Vec<Problem> = (0..count)
             .map(|i| problem_from(&a, &d, &v, &c, n, i))
             .collect();
-        // The time of the whole batch of `count` problems.
+        // The time of the whole batch of `count` problems: one tape for all, and a tape per
+        // problem (Rayon over the problems).
+        let stacked = stack(&problems);
+        let mut rec = timing("batch", n, time(|| batch_stacked(&stacked), args.quick));
+        rec.problem = "batch";
+        rec.note = "one tape: diag_mul_batch, expm_batch_mul (one node each for the batch)".into();
+        results.push(rec);
         let mut rec = timing("batch", n, time(|| batch(&problems), args.quick));
         rec.problem = "batch";
-        results.push(rec);
+        per_problem.push(rec);
         if outputs_wanted {
-            let res = batch(&problems);
-            let mut data: Vec<f64> = res.iter().map(|r| r.0).collect();
-            data.extend(res.iter().flat_map(|r| flat(&r.1)));
+            let (values, grads) = batch_stacked(&stacked);
+            let mut data = values;
+            data.extend(
+                (0..count)
+                    .flat_map(|j| (0..n).map(move |i| (i, j)))
+                    .map(|(i, j)| grads[(i, j)]),
+            );
             outputs.push(Output {
                 task: "batch",
                 n,
@@ -418,6 +495,47 @@ fn run(args: &Args) -> Vec<Record> {
                 value: None,
                 data,
             });
+        }
+        // One generator at many times.
+        for n in [4usize, 20, 61] {
+            for count in [1_000usize, 10_000] {
+                if args.quick && (n > 32 || count > 1_000) {
+                    continue;
+                }
+                let file = read_json(&args.problems.join(format!("shared_n{n}_B{count}.json")));
+                let p = shared_problem(&file);
+                let mut rec = timing("shared", n, time(|| shared_grad(&p), args.quick));
+                let times: Vec<f64> = p.t.col(0).iter().copied().collect();
+                let e = expgrad::linalg::ExpmTimes::new(p.q.as_ref(), &times);
+                let squarings: u32 = e.squarings().iter().sum();
+                // What sharing saves: the products of B independent exponentials of t_b·Q.
+                let independent: f64 = times
+                    .iter()
+                    .map(|&tb| Expm::new((&p.q * faer::Scale(tb)).as_ref()).forward_products())
+                    .sum();
+                rec.note = format!(
+                    "one expm_times node: degree {}, {} squarings in all, {:.0} n×n products \
+                     forward (B independent Expm: {:.0})",
+                    e.degree(),
+                    squarings,
+                    e.forward_products(),
+                    independent
+                );
+                rec.problem = if count == 1_000 { "B1000" } else { "B10000" };
+                results.push(rec);
+                if outputs_wanted {
+                    let (value, qbar, tbar) = shared_grad(&p);
+                    let mut data = flat(&qbar);
+                    data.extend(tbar.col(0).iter());
+                    outputs.push(Output {
+                        task: "shared",
+                        n,
+                        problem: if count == 1_000 { "B1000" } else { "B10000" },
+                        value: Some(value),
+                        data,
+                    });
+                }
+            }
         }
         // The action of the exponential on the sparse problems (forward only, as SciPy).
         for name in [
@@ -466,6 +584,13 @@ fn run(args: &Args) -> Vec<Record> {
             threads: args.threads,
             results: action,
             outputs: action_outputs,
+        },
+        Record {
+            system: "expgrad (a tape per problem)".into(),
+            version: version.clone(),
+            threads: args.threads,
+            results: per_problem,
+            outputs: Vec::new(),
         },
         Record {
             system: "expgrad (expm + matmul)".into(),

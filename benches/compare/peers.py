@@ -15,11 +15,14 @@ The tasks (d, A, v, c from a dense problem file, X = Diag(d)·A = d[:, None] * A
     grad      value and gradient of l(d) = c·(exp(Diag(d)·A)·v) with respect to d
     jacobian  J[i, k] = dw_i/dd_k for w(d) = exp(Diag(d)·A)·v, n <= 256 (SciPy n <= 64)
     batch     value and gradient of 10,000 problems of size 4
+    shared    one generator at many times: value and gradient (w.r.t. Q and every t_b) of
+              l(Q, t) = sum_b w_b <C, exp(t_b Q)>, n in (4, 20, 61), B in (1,000, 10,000)
     action    w = exp(t·X)·v for sparse X with n = 99,856 (SciPy only: no derivative)
 
 Timing protocol (the same as the Rust harness): warm-up call(s); reps r chosen so one
 measurement (r back-to-back calls) takes >= 20 ms; >= 7 measurements (>= 5 when a call
-takes more than 0.5 s, >= 3 when it takes more than 5 s), each the wall time of the r
+takes more than 0.5 s, >= 3 when it takes more than 5 s, 1 after the warm-up call when it
+takes more than 30 s), each the wall time of the r
 calls divided by r; the reported figure is the median. For JAX, outputs are waited on
 with block_until_ready, and compile_s = first-call time - steady median.
 
@@ -28,7 +31,8 @@ Output: a JSON list of records
      "results": [{"task", "n", "problem", "median_s", "samples_s", "reps", "compile_s",
                   "note", "cpu_per_wall"}],
      "outputs": [{"task", "n", "problem", "value", "data"}]}     (threads = 1 only)
-where problem is "dense" (forward, grad, jacobian), "batch" (batch, n = 4) or
+where problem is "dense" (forward, grad, jacobian), "batch" (batch, n = 4), "B<count>"
+(shared) or
 "<matrix>_<target>" (action, e.g. "laplacian2d_20"). cpu_per_wall is the process CPU time
 over the wall time of the measurements, a check that the thread limit held.
 """
@@ -55,6 +59,7 @@ SCIPY_JACOBIAN_MAX_N = 64  # n calls of expm_frechet each; beyond this it takes 
 BATCH_COUNT, BATCH_N = 10_000, 4
 GRID = 316  # action problems: the GRID x GRID grid, n = GRID**2 = 99,856
 ACTION_TARGETS = (20, 100)  # t = target / ||X||_1
+SHARED_NS, SHARED_BS = (4, 20, 61), (1_000, 10_000)  # nucleotides, amino acids, codons
 SYSTEMS = ("torch", "jax", "scipy")
 
 MIN_MEASUREMENT_S = 0.020  # one measurement (r calls) lasts at least this long
@@ -75,6 +80,10 @@ def gen(out):
 
     dense_n{n}.json, n in DENSE_NS: rng = default_rng(20261125 + n); A = randn(n, n)/sqrt(n),
         d = 0.5 + rand(n), v = randn(n), c = randn(n), drawn in that order.
+    shared_n{n}_B{count}.json, n in SHARED_NS, count in SHARED_BS: rng =
+        default_rng(6100 + n + count); Q = rand(n, n) off the diagonal, rows summing to 0,
+        divided by -mean(diag Q); t = 10**uniform(-2, 0.7, count); w = randn(count);
+        C = randn(n, n).
     batch_n4.json: rng = default_rng(4242); 10,000 problems of n = 4, each drawn as above
         (A = randn(4, 4)/2, d, v, c), problem after problem; arrays concatenated
         problem-major.
@@ -116,6 +125,20 @@ def gen(out):
                {"count": BATCH_COUNT, "n": n,
                 **{k: np.concatenate([x.ravel() for x in xs]).tolist()
                    for k, xs in parts.items()}})
+
+    for n in SHARED_NS:
+        for count in SHARED_BS:
+            rng = np.random.default_rng(6100 + n + count)
+            q = rng.random((n, n))
+            np.fill_diagonal(q, 0.0)
+            np.fill_diagonal(q, -q.sum(axis=1))
+            q /= -np.mean(np.diag(q))  # one expected substitution per unit time
+            t = 10.0 ** rng.uniform(-2.0, 0.7, count)  # branch lengths 0.01 .. 5
+            w = rng.standard_normal(count)
+            c = rng.standard_normal((n, n))
+            write_json(out / f"shared_n{n}_B{count}.json",
+                       {"n": n, "count": count, "Q": q.ravel().tolist(), "t": t.tolist(),
+                        "w": w.tolist(), "C": c.ravel().tolist()})
 
     n = GRID * GRID
     v = np.random.default_rng(99).standard_normal(n)
@@ -208,6 +231,8 @@ def bench(call, sync, quick, *, warm=True):
         count = 5
     if per_call > 5.0:
         count = 3
+    if per_call > 30.0:  # the largest shared-generator cases: minutes per call
+        count = 1
     if quick:
         count = min(count, 3)
     samples = []
@@ -252,6 +277,24 @@ class Batch:
         self.A = np.array(p["A"], dtype=np.float64).reshape(count, n, n)
         self.d, self.v, self.c = (np.array(p[k], dtype=np.float64).reshape(count, n)
                                   for k in "dvc")
+
+
+class Shared:
+    def __init__(self, path):
+        import numpy as np
+
+        p = json.loads(Path(path).read_text())
+        self.n, self.count = n, count = p["n"], p["count"]
+        self.Q = np.array(p["Q"], dtype=np.float64).reshape(n, n)
+        self.C = np.array(p["C"], dtype=np.float64).reshape(n, n)
+        self.t = np.array(p["t"], dtype=np.float64)
+        self.w = np.array(p["w"], dtype=np.float64)
+
+
+def shared_output(value, qbar, tbar):
+    import numpy as np
+
+    return float(value), np.concatenate([np.asarray(qbar).ravel(), np.asarray(tbar)])
 
 
 class Action:
@@ -344,11 +387,26 @@ def setup_torch(threads):
                     lambda o: (None, np.concatenate([o[0].numpy(), o[1].numpy().ravel()])),
                     "one batched autograd call on (10000, 4, 4) tensors")
 
+    def shared(p):
+        Q0, t0, w, C = t(p.Q), t(p.t), t(p.w), t(p.C)
+
+        def call():  # matrix_exp of the stacked (B, n, n) tensor t_b·Q, one backward
+            Q = Q0.clone().requires_grad_()
+            tt = t0.clone().requires_grad_()
+            P = expm(tt[:, None, None] * Q)
+            loss = (w[:, None, None] * C * P).sum()
+            loss.backward()
+            return loss.detach(), Q.grad, tt.grad
+
+        return Case(call, lambda o: shared_output(o[0].item(), o[1].numpy(), o[2].numpy()),
+                    f"one batched autograd call on ({p.count}, {p.n}, {p.n}) tensors")
+
     info = "BLAS: " + ("MKL" if torch.backends.mkl.is_available() else "not MKL")
     if torch.version.cuda:
         info = f"CUDA {torch.version.cuda} build, run on the CPU; {info}"
     return torch.__version__, info, {
-        "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch}
+        "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch,
+        "shared": shared}
 
 
 def setup_jax(threads):
@@ -376,6 +434,12 @@ def setup_jax(threads):
     f_jac = jax.jit(jax.jacrev(w))
     f_batch = jax.jit(jax.vmap(jax.value_and_grad(loss)))
 
+    def shared_loss(Q, t, w, C):
+        P = jax.vmap(lambda tb: expm(tb * Q))(t)
+        return (w[:, None, None] * C * P).sum()
+
+    f_shared = jax.jit(jax.value_and_grad(shared_loss, argnums=(0, 1)))
+
     def forward(p):
         X = put(p.X)
         return Case(lambda: f_expm(X), lambda E: (None, np.asarray(E)), "jit(expm)", sync)
@@ -397,8 +461,15 @@ def setup_jax(threads):
                                                      np.asarray(o[1]).ravel()])),
                     "jit(vmap(value_and_grad))", sync)
 
+    def shared(p):
+        Q, t, w, C = put(p.Q), put(p.t), put(p.w), put(p.C)
+        return Case(lambda: f_shared(Q, t, w, C),
+                    lambda o: shared_output(o[0], o[1][0], o[1][1]),
+                    "jit(value_and_grad) of vmap(expm) over the times", sync)
+
     return jax.__version__, f"jaxlib {jaxlib.__version__}", {
-        "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch}
+        "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch,
+        "shared": shared}
 
 
 def setup_scipy(threads):
@@ -544,6 +615,13 @@ def run_system(system, problems, threads, quick):
             case("jacobian", n, "dense", tasks["jacobian"](p))
     p = Batch(problems / f"batch_n{BATCH_N}.json")
     case("batch", p.n, "batch", tasks["batch"](p))
+    if "shared" in tasks:
+        for n in SHARED_NS:
+            for count in SHARED_BS:
+                if quick and (n > QUICK_MAX_N or count > SHARED_BS[0]):
+                    continue
+                p = Shared(problems / f"shared_n{n}_B{count}.json")
+                case("shared", n, f"B{count}", tasks["shared"](p))
     if "action" in tasks:
         for name in ("laplacian2d", "markov"):
             for target in ACTION_TARGETS:

@@ -24,12 +24,13 @@ import sys
 from pathlib import Path
 
 TOLERANCE = 1e-8
-TASKS = ("forward", "grad", "jacobian", "batch", "action")
+TASKS = ("forward", "grad", "jacobian", "batch", "shared", "action")
 TASK_TITLES = {
     "forward": "forward: exp(X), X = Diag(d)·A",
     "grad": "grad: value and gradient of ℓ(d) = c·exp(Diag(d)·A)·v",
     "jacobian": "jacobian: ∂w/∂d, w = exp(Diag(d)·A)·v",
     "batch": "batch: value and gradient of 10,000 problems with n = 4",
+    "shared": "shared generator: value and gradient (Q and every t_b) of Σ_b w_b·⟨C, exp(t_b·Q)⟩",
     "action": "action: w = exp(t·X)·v, sparse X, n = 99,856 (forward only)",
 }
 PEER_ORDER = ("torch", "jax", "scipy")
@@ -183,7 +184,7 @@ def timings(records):
 def timing_table(task, rows):
     systems = sorted({s for by_system in rows.values() for s in by_system}, key=system_key)
     variants = [s for s in systems if is_expgrad(s) and s != "expgrad"]
-    head = ["problem" if task == "action" else "n"] + systems + ["fastest peer", "expgrad speed-up"]
+    head = ["problem" if task == "action" else "n, B" if task == "shared" else "n"] + systems + ["fastest peer", "expgrad speed-up"]
     head += [f"{s} speed-up" for s in variants]
     lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
     for row in sorted(rows, key=lambda row: row[2:] if task == "action" else row):
@@ -191,7 +192,7 @@ def timing_table(task, rows):
         t = {s: res["median_s"] for s, res in by_system.items()}
         peers = {s: x for s, x in t.items() if not is_expgrad(s)}
         best = min(peers, key=peers.get) if peers else None
-        label = row[0]
+        label = f"{row[0]}, {row[1]}" if task == "shared" else row[0]
         cells = [str(label)] + [fmt_time(t.get(s)) for s in systems]
         cells.append(f"{best} ({fmt_time(peers[best])})" if best else "—")
         for s in ["expgrad"] + variants:

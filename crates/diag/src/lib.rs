@@ -26,6 +26,7 @@
 //! Tests: `crates/diag/tests/ops.rs` (diag_mul, mul_diag, diag_mul_diag, diag, diag_part).
 #![warn(missing_docs)]
 
+mod batch;
 mod both;
 mod diagonal;
 mod expm_multiply;
@@ -34,6 +35,7 @@ mod left;
 mod operand;
 mod right;
 
+pub use batch::{DiagMulBatch, diag_mul_batch, try_diag_mul_batch};
 pub use both::{DiagMulDiag, diag_mul_diag, try_diag_mul_diag};
 pub use diagonal::{Diag, DiagPart, diag, diag_part, try_diag, try_diag_part};
 pub use expgrad_linalg::{ActionBudget, ActionParams, ExpmActionOptions, Side, StorePolicy};

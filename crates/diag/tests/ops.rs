@@ -118,3 +118,38 @@ fn shape_mismatches_name_both_shapes() {
         "diag_part: expected a square matrix, got shape 4x2"
     );
 }
+
+#[test]
+fn diag_mul_batch_gradcheck_and_agreement_with_diag_mul_per_block() {
+    for (n, m, b) in [(1usize, 1usize, 1usize), (3, 3, 2), (4, 2, 3), (2, 5, 4)] {
+        let d = rand_mat(60 + n as u64, n, b);
+        let a = rand_mat(61 + m as u64, n, m * b);
+        assert_gradcheck!(
+            |x: &[Var]| diag_mul_batch(x[0], x[1]),
+            &[d.clone(), a.clone()]
+        );
+        let tape = Tape::new();
+        let x = diag_mul_batch(tape.var(d.clone()), tape.constant(a.clone())).value();
+        for k in 0..b {
+            let dk = tape.var(d.subcols(k, 1).to_owned());
+            let xk = diag_mul(dk, tape.constant(a.subcols(k * m, m).to_owned())).value();
+            assert_eq!(x.subcols(k * m, m), xk.as_ref());
+        }
+    }
+    let tape = Tape::new();
+    let e = try_diag_mul_batch(
+        tape.var(Mat::<f64>::zeros(2, 2)),
+        tape.constant(Mat::<f64>::zeros(2, 3)),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            TapeError::ShapeMismatch {
+                op: "diag_mul_batch",
+                ..
+            }
+        ),
+        "{e}"
+    );
+}

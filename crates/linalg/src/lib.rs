@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod action;
+mod batch;
 mod error;
 mod expm;
 mod finite;
@@ -46,6 +47,7 @@ pub use action::{
     ExpmActionOptions, GradLinOp, LinOp, LowRankTerm, NoCotangent, PooledAction, Side,
     SparsePatternCotangent, StorePolicy, expm_multiply, try_expm_multiply, try_expm_multiply_with,
 };
+pub use batch::{ExpmBatch, ExpmTimes};
 pub use error::LinalgError;
 pub use expm::expm_frechet_block;
 pub use expm::{

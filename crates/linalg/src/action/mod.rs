@@ -16,7 +16,7 @@
 mod adjoint;
 mod forward;
 mod op;
-mod plan;
+pub(crate) mod plan;
 mod taylor;
 mod workspace;
 

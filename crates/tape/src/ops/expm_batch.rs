@@ -1,0 +1,63 @@
+//! `B` independent exponentials `exp(X_b)` as ONE node.
+//!
+//! Forward: [`ExpmBatch`] (one cached [`Expm`](expgrad_linalg::Expm) per block, Rayon across
+//! the blocks above a measured size). VJP: `X̄_b = L(X_bᵀ, Ḡ_b)` per block from those caches.
+//!
+//! Tests: `crates/tape/tests/batch.rs`.
+use crate::{Op, Scalar, TapeError, Var};
+use expgrad_linalg::ExpmBatch;
+use faer::{Mat, MatRef};
+
+/// `[exp(X_1) … exp(X_B)]` from `[X_1 … X_B]` (both n×(n·B)). VJP: `X̄_b = L(X_bᵀ, Ḡ_b)`.
+pub struct ExpmBatchOp;
+
+impl<T: Scalar> Op<T> for ExpmBatchOp {
+    type Residual = ExpmBatch<T>;
+    fn name(&self) -> &'static str {
+        "expm_batch"
+    }
+    fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ExpmBatch<T>), TapeError> {
+        let b = ExpmBatch::try_new(x[0])?;
+        Ok((b.values().to_owned(), b))
+    }
+    fn vjp(
+        &self,
+        b: &ExpmBatch<T>,
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        g: MatRef<'_, T>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
+        let xbar = match needs[0] {
+            true => Some(b.try_adjoint(g).map_err(|e| e.with_op("expm_batch"))?),
+            false => None,
+        };
+        Ok(vec![xbar])
+    }
+}
+
+impl<'t, T: Scalar> Var<'t, T> {
+    /// `exp(X_b)` of every n×n block of `self` (n×(n·B), block `b` in columns
+    /// `b·n..(b+1)·n`), side by side, as one node. Panics naming the op and the shape when
+    /// the number of columns is not a multiple of the number of rows, or like
+    /// [`Var::expm`] for a block.
+    ///
+    /// ```
+    /// use expgrad_tape::Tape;
+    /// use faer::mat;
+    /// let tape = Tape::new();
+    /// let x = tape.var(mat![[0.0, 1.0, -1.0, 0.0], [0.0, 0.0, 0.0, 2.0f64]]);
+    /// let e = x.expm_batch();
+    /// assert_eq!(e.value()[(0, 1)], 1.0); // exp([[0, 1], [0, 0]]) = [[1, 1], [0, 1]]
+    /// assert_eq!(x.slice(0..2, 2..4).expm().value(), e.slice(0..2, 2..4).value());
+    /// ```
+    #[track_caller]
+    pub fn expm_batch(self) -> Var<'t, T> {
+        self.apply(ExpmBatchOp, &[])
+    }
+
+    /// Fallible [`Var::expm_batch`].
+    pub fn try_expm_batch(self) -> Result<Var<'t, T>, TapeError> {
+        self.try_apply(ExpmBatchOp, &[])
+    }
+}
