@@ -12,131 +12,17 @@
 //! exact.
 
 use super::topology::Topology;
-use expgrad::tape::{Op, TapeError, Var, try_add_n};
-use faer::{Mat, MatRef};
-
-/// The horizontal concatenation `[A₀ A₁ …]` of matrices with equal row counts. VJP: each
-/// input gets its block of columns of the cotangent.
-pub struct Hcat;
-
-impl Op<f64> for Hcat {
-    type Residual = ();
-
-    fn name(&self) -> &'static str {
-        "hcat"
-    }
-
-    fn forward(&self, x: &[MatRef<'_, f64>]) -> Result<(Mat<f64>, ()), TapeError> {
-        let rows = x[0].nrows();
-        if let Some(b) = x.iter().find(|b| b.nrows() != rows) {
-            return Err(TapeError::ShapeMismatch {
-                op: "hcat",
-                lhs: x[0].shape(),
-                rhs: b.shape(),
-            });
-        }
-        let cols = x.iter().map(|b| b.ncols()).sum();
-        let mut out = Mat::<f64>::zeros(rows, cols);
-        let mut at = 0;
-        for b in x {
-            out.as_mut()
-                .submatrix_mut(0, at, rows, b.ncols())
-                .copy_from(*b);
-            at += b.ncols();
-        }
-        Ok((out, ()))
-    }
-
-    fn vjp(
-        &self,
-        _: &(),
-        x: &[MatRef<'_, f64>],
-        _: MatRef<'_, f64>,
-        g: MatRef<'_, f64>,
-        needs: &[bool],
-    ) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
-        let mut at = 0;
-        Ok(x.iter()
-            .zip(needs)
-            .map(|(b, &need)| {
-                let block = need.then(|| g.submatrix(0, at, b.nrows(), b.ncols()).to_owned());
-                at += b.ncols();
-                block
-            })
-            .collect())
-    }
-}
-
-/// Columns `start..start + width` of a matrix, with a dense VJP (the cotangent placed in
-/// zeros). The tape's own `slice` sends thin blocks back as low-rank factors, whose sum
-/// over hundreds of blocks of one stacked matrix grows in rank with every block; here each
-/// block's cotangent is a plain matrix, and their sum costs one pass over the stack.
-pub struct Columns {
-    /// First column taken.
-    pub start: usize,
-    /// Number of columns taken.
-    pub width: usize,
-}
-
-impl Op<f64> for Columns {
-    type Residual = ();
-
-    fn name(&self) -> &'static str {
-        "columns"
-    }
-
-    fn forward(&self, x: &[MatRef<'_, f64>]) -> Result<(Mat<f64>, ()), TapeError> {
-        if self.start + self.width > x[0].ncols() {
-            return Err(TapeError::ShapeMismatch {
-                op: "columns",
-                lhs: x[0].shape(),
-                rhs: (x[0].nrows(), self.start + self.width),
-            });
-        }
-        let rows = x[0].nrows();
-        Ok((
-            x[0].submatrix(0, self.start, rows, self.width).to_owned(),
-            (),
-        ))
-    }
-
-    fn vjp(
-        &self,
-        _: &(),
-        x: &[MatRef<'_, f64>],
-        _: MatRef<'_, f64>,
-        g: MatRef<'_, f64>,
-        needs: &[bool],
-    ) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
-        Ok(vec![needs[0].then(|| {
-            let mut out = Mat::zeros(x[0].nrows(), x[0].ncols());
-            out.as_mut()
-                .submatrix_mut(0, self.start, g.nrows(), self.width)
-                .copy_from(g);
-            out
-        })])
-    }
-}
+use expgrad::tape::{TapeError, Var, try_add_n};
+use faer::Mat;
 
 /// The transition matrices of all branches from one generator: `Q` (n × n) and the times
 /// `t` (B × 1) give the n × (n·B) matrix whose block `b` (columns `b·n..(b+1)·n`) is
 /// `exp(t_b·Q)`.
 ///
-/// Built here per branch (`Q.scale(t_b).expm()`, concatenated by [`Hcat`]) until the
-/// tape's shared-generator node `Var::expm_times(q, t)` lands, which has the same
-/// contract; this function is then `q.try_expm_times(t)`.
+/// One tape node, `Var::expm_times`: its reverse pass gives `Q̄` summed over the times and
+/// every `t̄_b`.
 pub fn transition_matrices<'t>(q: Var<'t>, t: Var<'t>) -> Result<Var<'t>, TapeError> {
-    let blocks = (0..t.shape().0)
-        .map(|b| q.try_scale(t.try_entry(b, 0)?)?.try_expm())
-        .collect::<Result<Vec<_>, _>>()?;
-    match blocks.split_first() {
-        Some((first, rest)) => first.try_apply(Hcat, rest),
-        None => Err(TapeError::ShapeMismatch {
-            op: "transition_matrices",
-            lhs: q.shape(),
-            rhs: t.shape(),
-        }),
-    }
+    q.try_expm_times(t)
 }
 
 /// The log-likelihood on the tape (see the module doc), or the error of the op that
@@ -159,7 +45,7 @@ pub fn log_likelihood<'t>(
     let n_pat = weights.nrows();
     let block = |k: usize, b: usize| {
         let start = (k * n_branches + b) * 4;
-        p.try_apply(Columns { start, width: 4 }, &[])
+        p.try_slice(0..4, start..start + 4)
             .and_then(|b| b.try_transpose())
     };
     let mut partials: Vec<Option<Vec<Var<'t>>>> = vec![None; topo.children.len()];
