@@ -12,6 +12,7 @@ use super::pruning::{log_likelihood, transition_matrices};
 use super::topology::Topology;
 use expgrad::tape::{Tape, Var};
 use faer::Mat;
+use std::rc::Rc;
 
 pub use expgrad::optim::Progress;
 
@@ -34,7 +35,7 @@ pub struct Model {
     /// The rate categories' mean rates (`[1.0]` without rate heterogeneity).
     pub rates: Vec<f64>,
     tips: Vec<Mat<f64>>,
-    weights: Mat<f64>,
+    weights: Rc<Vec<f64>>,
 }
 
 /// The parameters in their natural units.
@@ -58,10 +59,15 @@ impl Model {
         estimate_freqs: bool,
         rates: Vec<f64>,
     ) -> Self {
+        // Each tip's partials repeated for every rate category (patterns × 4K).
+        let k = rates.len();
         let tips = (0..topo.n_taxa())
-            .map(|i| patterns.tip_partials(i))
+            .map(|i| {
+                let t = patterns.tip_partials(i);
+                Mat::from_fn(t.nrows(), 4 * k, |p, j| t[(p, j % 4)])
+            })
             .collect();
-        let weights = patterns.weight_column();
+        let weights = Rc::new(patterns.weights.clone());
         Self {
             topo,
             patterns,

@@ -1,0 +1,170 @@
+//! One pruning step as one tape op: the scaled partial likelihoods of an internal node from
+//! its children's partials and the stacked transition matrices.
+//!
+//! Built from the tape's elementwise ops, a node of a 2762-pattern alignment costs about
+//! eight patterns × 4 matrices on the forward and as many on the reverse pass (a product, a
+//! scaling constant, a scaled product, and their cotangents); fused, it writes one output
+//! and keeps one product per child. Same function, same exact VJP.
+
+use expgrad::tape::{Op, TapeError};
+use faer::{Mat, MatRef, unzip, zip};
+use std::cell::Cell;
+use std::rc::Rc;
+
+/// The partials of node `v`, patterns × 4K (category `k` in columns `4k..4k+4`):
+/// `O = Diag(1/σ)·∏_c U_c` with `U_c[:, k] = L_c[:, k]·P_{c,k}ᵀ`, where `P_{c,k}` is block
+/// `k·B + c` of the stacked transition matrices (input 0, 4 × 4·B·K) and `L_c` the child's
+/// partials (inputs 1.., patterns × 4K). `σ_p` is the largest entry of row `p` of the
+/// product, a constant: `Σ_p w_p·log σ_p` is added to `log_scale`, and the VJP treats `σ`
+/// as fixed, which is exact (docs/phylo.md).
+///
+/// VJP, with `G = Diag(1/σ)·Ō` and `Ū_c = G ∘ ∏_{c'≠c} U_{c'}`: `L̄_c[:, k] = Ū_c[:, k]·P_{c,k}`
+/// and `P̄_{c,k} = Ū_c[:, k]ᵀ·L_c[:, k]`.
+pub struct PruneNode {
+    /// The children's node (= branch) indices, in the order of inputs 1...
+    pub children: Vec<usize>,
+    /// Number of branches B.
+    pub n_branches: usize,
+    /// Number of rate categories K.
+    pub n_cat: usize,
+    /// Pattern counts `w_p`.
+    pub weights: Rc<Vec<f64>>,
+    /// Where `Σ_p w_p·log σ_p` is added.
+    pub log_scale: Rc<Cell<f64>>,
+}
+
+/// What the VJP keeps: each child's `U_c`, and `1/σ`.
+pub struct Kept {
+    u: Vec<Mat<f64>>,
+    inv_sigma: Vec<f64>,
+}
+
+impl PruneNode {
+    fn block<'a>(&self, p: MatRef<'a, f64>, c: usize, k: usize) -> MatRef<'a, f64> {
+        p.submatrix(0, (k * self.n_branches + self.children[c]) * 4, 4, 4)
+    }
+}
+
+impl Op<f64> for PruneNode {
+    type Residual = Kept;
+
+    fn name(&self) -> &'static str {
+        "prune_node"
+    }
+
+    fn forward(&self, x: &[MatRef<'_, f64>]) -> Result<(Mat<f64>, Kept), TapeError> {
+        let (p, ls) = (x[0], &x[1..]);
+        let width = 4 * self.n_cat;
+        let n_pat = self.weights.len();
+        let need_p = (self.n_cat * self.n_branches * 4, 4);
+        if p.nrows() != 4 || p.ncols() != need_p.0 {
+            return Err(TapeError::ShapeMismatch {
+                op: "prune_node",
+                lhs: p.shape(),
+                rhs: (need_p.1, need_p.0),
+            });
+        }
+        if let Some(l) = ls.iter().find(|l| l.shape() != (n_pat, width)) {
+            return Err(TapeError::ShapeMismatch {
+                op: "prune_node",
+                lhs: l.shape(),
+                rhs: (n_pat, width),
+            });
+        }
+        let mut u = Vec::with_capacity(ls.len());
+        for (c, l) in ls.iter().enumerate() {
+            let mut uc = Mat::<f64>::zeros(n_pat, width);
+            for k in 0..self.n_cat {
+                let lk = l.submatrix(0, 4 * k, n_pat, 4);
+                uc.as_mut()
+                    .submatrix_mut(0, 4 * k, n_pat, 4)
+                    .copy_from(lk * self.block(p, c, k).transpose());
+            }
+            u.push(uc);
+        }
+        let mut out = u[0].clone();
+        for uc in &u[1..] {
+            zip!(out.as_mut(), uc.as_ref()).for_each(|unzip!(a, b)| *a *= *b);
+        }
+        let mut sigma = vec![0.0f64; n_pat];
+        for j in 0..width {
+            for (i, s) in sigma.iter_mut().enumerate() {
+                *s = s.max(out[(i, j)]);
+            }
+        }
+        if sigma.iter().any(|s| !(*s > 0.0 && s.is_finite())) {
+            return Err(TapeError::Domain {
+                op: "prune_node",
+                what: "a pattern's partial likelihoods are all zero (underflow, or data impossible under the model)",
+            });
+        }
+        let inv_sigma: Vec<f64> = sigma.iter().map(|s| 1.0 / s).collect();
+        for j in 0..width {
+            for i in 0..n_pat {
+                out[(i, j)] *= inv_sigma[i];
+            }
+        }
+        let add: f64 = sigma
+            .iter()
+            .zip(self.weights.iter())
+            .map(|(s, w)| w * s.ln())
+            .sum();
+        self.log_scale.set(self.log_scale.get() + add);
+        Ok((out, Kept { u, inv_sigma }))
+    }
+
+    fn vjp(
+        &self,
+        kept: &Kept,
+        x: &[MatRef<'_, f64>],
+        _: MatRef<'_, f64>,
+        g: MatRef<'_, f64>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
+        let (p, ls) = (x[0], &x[1..]);
+        let n_pat = self.weights.len();
+        let width = 4 * self.n_cat;
+        let scaled = Mat::from_fn(n_pat, width, |i, j| g[(i, j)] * kept.inv_sigma[i]);
+        let mut grads = vec![None];
+        let needs_any_child = needs[1..].iter().any(|n| *n);
+        let p_bar_needed = needs[0];
+        let mut p_acc = p_bar_needed.then(|| Mat::<f64>::zeros(p.nrows(), p.ncols()));
+        for c in 0..ls.len() {
+            if !(p_bar_needed || needs_any_child) {
+                grads.push(None);
+                continue;
+            }
+            // Ū_c = G ∘ ∏_{c' ≠ c} U_{c'}.
+            let mut ub = scaled.clone();
+            for (c2, u2) in kept.u.iter().enumerate() {
+                if c2 != c {
+                    zip!(ub.as_mut(), u2.as_ref()).for_each(|unzip!(a, b)| *a *= *b);
+                }
+            }
+            let mut lbar = needs[1 + c].then(|| Mat::<f64>::zeros(n_pat, width));
+            for k in 0..self.n_cat {
+                let ubk = ub.as_ref().submatrix(0, 4 * k, n_pat, 4);
+                let pk = self.block(p, c, k);
+                if let Some(lb) = lbar.as_mut() {
+                    lb.as_mut()
+                        .submatrix_mut(0, 4 * k, n_pat, 4)
+                        .copy_from(ubk * pk);
+                }
+                if let Some(acc) = p_acc.as_mut() {
+                    let lk = ls[c].submatrix(0, 4 * k, n_pat, 4);
+                    let col = (k * self.n_branches + self.children[c]) * 4;
+                    let mut blk = acc.as_mut().submatrix_mut(0, col, 4, 4);
+                    let add = ubk.transpose() * lk;
+                    for j in 0..4 {
+                        for i in 0..4 {
+                            blk[(i, j)] += add[(i, j)];
+                        }
+                    }
+                }
+            }
+            grads.push(lbar);
+        }
+        grads[0] = p_acc;
+        Ok(grads)
+    }
+}
