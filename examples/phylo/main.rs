@@ -75,8 +75,9 @@ pub struct Args {
     /// Stop when the gradient norm of the mean log-likelihood per site is below this.
     #[arg(long, default_value_t = 1e-9, allow_negative_numbers = true)]
     pub gtol: f64,
-    /// L-BFGS memory (correction pairs kept).
-    #[arg(long, default_value_t = 40, allow_negative_numbers = true)]
+    /// L-BFGS memory (correction pairs kept; on BRCA1, 100 pairs converge in 182
+    /// evaluations, 40 in 278, 20 in 516).
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true)]
     pub memory: usize,
     /// Write the fitted tree (Newick) here [default: target/examples/phylo.tree].
     #[arg(long)]

@@ -65,18 +65,13 @@ impl Patterns {
             f64::from((self.columns[p][i] >> s) & 1)
         })
     }
-
-    /// The pattern counts as a patterns × 1 column.
-    pub fn weight_column(&self) -> Mat<f64> {
-        Mat::from_fn(self.len(), 1, |p, _| self.weights[p])
-    }
 }
 
 /// The empirical base frequencies (A, C, G, T): counts of the unambiguous bases over all
 /// sequences and sites, gaps and ambiguity codes not counted (cogent3's default). `None`
-/// when there is no unambiguous base. A base that never occurs gets no pseudocount: the
-/// likelihood stays defined (its row of Q is still a proper generator), as in cogent3,
-/// which only raises such a frequency to 1e-6.
+/// when there is no unambiguous base. A base that never occurs gets no pseudocount; as in
+/// cogent3, its frequency is raised to 1e-6 (and the four renormalised) so that `Q` stays a
+/// proper generator.
 pub fn empirical_frequencies(records: &[Record]) -> Option<[f64; 4]> {
     let mut counts = [0.0f64; 4];
     for r in records {
