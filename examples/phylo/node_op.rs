@@ -8,6 +8,7 @@
 
 use expgrad::tape::{Op, TapeError};
 use faer::{Mat, MatRef, unzip, zip};
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -45,6 +46,27 @@ impl PruneNode {
     }
 }
 
+/// Column `j` of `m` as a slice (copied if its entries are not contiguous).
+fn column(m: MatRef<'_, f64>, j: usize) -> Cow<'_, [f64]> {
+    match m.col(j).try_as_col_major() {
+        Some(c) => Cow::Borrowed(c.as_slice()),
+        None => Cow::Owned(m.col(j).iter().copied().collect()),
+    }
+}
+
+/// Columns `first..first + 4` of `m`.
+fn columns(m: MatRef<'_, f64>, first: usize) -> [Cow<'_, [f64]>; 4] {
+    [0, 1, 2, 3].map(|i| column(m, first + i))
+}
+
+/// `dst = Σ_i a_i·x_i` over four columns.
+fn combine<S: AsRef<[f64]>>(dst: &mut [f64], a: [f64; 4], x: &[S; 4]) {
+    let (x0, x1, x2, x3) = (x[0].as_ref(), x[1].as_ref(), x[2].as_ref(), x[3].as_ref());
+    for ((((d, v0), v1), v2), v3) in dst.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3) {
+        *d = a[0] * v0 + a[1] * v1 + a[2] * v2 + a[3] * v3;
+    }
+}
+
 impl Op<f64> for PruneNode {
     type Residual = Kept;
 
@@ -71,14 +93,17 @@ impl Op<f64> for PruneNode {
                 rhs: (n_pat, width),
             });
         }
+        // U_c[:, 4k + j] = Σ_i P_{c,k}[j, i]·L_c[:, 4k + i], column by column.
         let mut u = Vec::with_capacity(ls.len());
         for (c, l) in ls.iter().enumerate() {
             let mut uc = Mat::<f64>::zeros(n_pat, width);
             for k in 0..self.n_cat {
-                let lk = l.submatrix(0, 4 * k, n_pat, 4);
-                uc.as_mut()
-                    .submatrix_mut(0, 4 * k, n_pat, 4)
-                    .copy_from(lk * self.block(p, c, k).transpose());
+                let pk = self.block(p, c, k);
+                let lc = columns(*l, 4 * k);
+                for j in 0..4 {
+                    let a = [pk[(j, 0)], pk[(j, 1)], pk[(j, 2)], pk[(j, 3)]];
+                    combine(uc.col_as_slice_mut(4 * k + j), a, &lc);
+                }
             }
             u.push(uc);
         }
@@ -123,41 +148,53 @@ impl Op<f64> for PruneNode {
     ) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
         let (p, ls) = (x[0], &x[1..]);
         let n_pat = self.weights.len();
-        let width = 4 * self.n_cat;
-        let scaled = Mat::from_fn(n_pat, width, |i, j| g[(i, j)] * kept.inv_sigma[i]);
         let mut grads = vec![None];
-        let needs_any_child = needs[1..].iter().any(|n| *n);
-        let p_bar_needed = needs[0];
-        let mut p_acc = p_bar_needed.then(|| Mat::<f64>::zeros(p.nrows(), p.ncols()));
+        let mut p_acc = needs[0].then(|| Mat::<f64>::zeros(p.nrows(), p.ncols()));
+        // One column of Ū_c at a time: ū_j = (ḡ_j / σ) ∘ ∏_{c' ≠ c} U_{c'}[:, j].
+        let mut ub = [
+            vec![0.0; n_pat],
+            vec![0.0; n_pat],
+            vec![0.0; n_pat],
+            vec![0.0; n_pat],
+        ];
         for c in 0..ls.len() {
-            if !(p_bar_needed || needs_any_child) {
+            if !(needs[0] || needs[1 + c]) {
                 grads.push(None);
                 continue;
             }
-            // Ū_c = G ∘ ∏_{c' ≠ c} U_{c'}.
-            let mut ub = scaled.clone();
-            for (c2, u2) in kept.u.iter().enumerate() {
-                if c2 != c {
-                    zip!(ub.as_mut(), u2.as_ref()).for_each(|unzip!(a, b)| *a *= *b);
-                }
-            }
-            let mut lbar = needs[1 + c].then(|| Mat::<f64>::zeros(n_pat, width));
+            let mut lbar = needs[1 + c].then(|| Mat::<f64>::zeros(n_pat, 4 * self.n_cat));
             for k in 0..self.n_cat {
-                let ubk = ub.as_ref().submatrix(0, 4 * k, n_pat, 4);
+                for (j, buf) in ub.iter_mut().enumerate() {
+                    let col = 4 * k + j;
+                    let gj = column(g, col);
+                    for ((b, gv), s) in buf.iter_mut().zip(gj.iter()).zip(&kept.inv_sigma) {
+                        *b = gv * s;
+                    }
+                    for (c2, u2) in kept.u.iter().enumerate() {
+                        if c2 != c {
+                            for (b, v) in buf.iter_mut().zip(u2.col_as_slice(col)) {
+                                *b *= v;
+                            }
+                        }
+                    }
+                }
                 let pk = self.block(p, c, k);
+                let ubs = [&ub[0][..], &ub[1][..], &ub[2][..], &ub[3][..]];
                 if let Some(lb) = lbar.as_mut() {
-                    lb.as_mut()
-                        .submatrix_mut(0, 4 * k, n_pat, 4)
-                        .copy_from(ubk * pk);
+                    // L̄[:, i] = Σ_j Ū[:, j]·P[j, i].
+                    for i in 0..4 {
+                        let a = [pk[(0, i)], pk[(1, i)], pk[(2, i)], pk[(3, i)]];
+                        combine(lb.col_as_slice_mut(4 * k + i), a, &ubs);
+                    }
                 }
                 if let Some(acc) = p_acc.as_mut() {
-                    let lk = ls[c].submatrix(0, 4 * k, n_pat, 4);
-                    let col = (k * self.n_branches + self.children[c]) * 4;
-                    let mut blk = acc.as_mut().submatrix_mut(0, col, 4, 4);
-                    let add = ubk.transpose() * lk;
-                    for j in 0..4 {
-                        for i in 0..4 {
-                            blk[(i, j)] += add[(i, j)];
+                    // P̄[j, i] = ⟨Ū[:, j], L[:, i]⟩.
+                    let lc = columns(ls[c], 4 * k);
+                    let at = (k * self.n_branches + self.children[c]) * 4;
+                    for i in 0..4 {
+                        for (j, u) in ubs.iter().enumerate() {
+                            let d: f64 = u.iter().zip(lc[i].iter()).map(|(a, b)| a * b).sum();
+                            acc[(j, at + i)] += d;
                         }
                     }
                 }
