@@ -34,7 +34,7 @@ pub struct Model {
     pub estimate_freqs: bool,
     /// The rate categories' mean rates (`[1.0]` without rate heterogeneity).
     pub rates: Vec<f64>,
-    tips: Vec<Mat<f64>>,
+    tips: Rc<Vec<Mat<f64>>>,
     weights: Rc<Vec<f64>>,
 }
 
@@ -66,7 +66,8 @@ impl Model {
                 let t = patterns.tip_partials(i);
                 Mat::from_fn(t.nrows(), 4 * k, |p, j| t[(p, j % 4)])
             })
-            .collect();
+            .collect::<Vec<_>>()
+            .into();
         let weights = Rc::new(patterns.weights.clone());
         Self {
             topo,
@@ -178,9 +179,8 @@ impl Model {
                 .map_err(|e| at("rate categories", e))?
         };
         let p = transition_matrices(q, times).map_err(|e| at("transition matrices", e))?;
-        let tips: Vec<Var<'t>> = self.tips.iter().map(|t| tape.constant(t.clone())).collect();
         let cat = vec![1.0 / k as f64; k];
-        log_likelihood(&self.topo, p, pi, &tips, &self.weights, &cat)
+        log_likelihood(&self.topo, p, pi, &self.tips, &self.weights, &cat)
     }
 
     /// The log-likelihood of `theta` and its gradient.

@@ -15,15 +15,18 @@ use std::rc::Rc;
 /// The partials of node `v`, patterns × 4K (category `k` in columns `4k..4k+4`):
 /// `O = Diag(1/σ)·∏_c U_c` with `U_c[:, k] = L_c[:, k]·P_{c,k}ᵀ`, where `P_{c,k}` is block
 /// `k·B + c` of the stacked transition matrices (input 0, 4 × 4·B·K) and `L_c` the child's
-/// partials (inputs 1.., patterns × 4K). `σ_p` is the largest entry of row `p` of the
+/// partials (patterns × 4K): a tip's are constants held by the op (not tape nodes, so not
+/// copied onto every tape), an internal child's are the inputs 1.. in the children's order. `σ_p` is the largest entry of row `p` of the
 /// product, a constant: `Σ_p w_p·log σ_p` is added to `log_scale`, and the VJP treats `σ`
 /// as fixed, which is exact (docs/phylo.md).
 ///
 /// VJP, with `G = Diag(1/σ)·Ō` and `Ū_c = G ∘ ∏_{c'≠c} U_{c'}`: `L̄_c[:, k] = Ū_c[:, k]·P_{c,k}`
 /// and `P̄_{c,k} = Ū_c[:, k]ᵀ·L_c[:, k]`.
 pub struct PruneNode {
-    /// The children's node (= branch) indices, in the order of inputs 1...
+    /// The children's node (= branch) indices; those below `tips.len()` are tips.
     pub children: Vec<usize>,
+    /// The tips' partials (patterns × 4K each), indexed by taxon.
+    pub tips: Rc<Vec<Mat<f64>>>,
     /// Number of branches B.
     pub n_branches: usize,
     /// Number of rate categories K.
@@ -41,6 +44,31 @@ pub struct Kept {
 }
 
 impl PruneNode {
+    /// Each child's partials: a tip's from `tips`, an internal child's the next input; an
+    /// error when the inputs do not match the internal children.
+    fn partials<'a>(
+        &'a self,
+        inputs: &[MatRef<'a, f64>],
+    ) -> Result<Vec<MatRef<'a, f64>>, TapeError> {
+        let mut next = inputs.iter();
+        let ls = self
+            .children
+            .iter()
+            .map(|&c| match self.tips.get(c) {
+                Some(t) => Some(t.as_ref()),
+                None => next.next().copied(),
+            })
+            .collect::<Option<Vec<_>>>();
+        match ls {
+            Some(ls) if next.next().is_none() => Ok(ls),
+            _ => Err(TapeError::ShapeMismatch {
+                op: "prune_node",
+                lhs: (inputs.len(), 0),
+                rhs: (self.children.len(), 0),
+            }),
+        }
+    }
+
     fn block<'a>(&self, p: MatRef<'a, f64>, c: usize, k: usize) -> MatRef<'a, f64> {
         p.submatrix(0, (k * self.n_branches + self.children[c]) * 4, 4, 4)
     }
@@ -75,7 +103,8 @@ impl Op<f64> for PruneNode {
     }
 
     fn forward(&self, x: &[MatRef<'_, f64>]) -> Result<(Mat<f64>, Kept), TapeError> {
-        let (p, ls) = (x[0], &x[1..]);
+        let p = x[0];
+        let ls = self.partials(&x[1..])?;
         let width = 4 * self.n_cat;
         let n_pat = self.weights.len();
         let need_p = (self.n_cat * self.n_branches * 4, 4);
@@ -146,9 +175,11 @@ impl Op<f64> for PruneNode {
         g: MatRef<'_, f64>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
-        let (p, ls) = (x[0], &x[1..]);
+        let p = x[0];
+        let ls = self.partials(&x[1..])?;
         let n_pat = self.weights.len();
         let mut grads = vec![None];
+        let mut input = 0;
         let mut p_acc = needs[0].then(|| Mat::<f64>::zeros(p.nrows(), p.ncols()));
         // One column of Ū_c at a time: ū_j = (ḡ_j / σ) ∘ ∏_{c' ≠ c} U_{c'}[:, j].
         let mut ub = [
@@ -158,11 +189,22 @@ impl Op<f64> for PruneNode {
             vec![0.0; n_pat],
         ];
         for c in 0..ls.len() {
-            if !(needs[0] || needs[1 + c]) {
-                grads.push(None);
+            // A tip has no input (and no cotangent); an internal child is input 1 + input.
+            let need_l = match self.tips.get(self.children[c]) {
+                Some(_) => false,
+                None => {
+                    input += 1;
+                    needs[input]
+                }
+            };
+            let is_input = self.children[c] >= self.tips.len();
+            if !(needs[0] || need_l) {
+                if is_input {
+                    grads.push(None);
+                }
                 continue;
             }
-            let mut lbar = needs[1 + c].then(|| Mat::<f64>::zeros(n_pat, 4 * self.n_cat));
+            let mut lbar = need_l.then(|| Mat::<f64>::zeros(n_pat, 4 * self.n_cat));
             for k in 0..self.n_cat {
                 for (j, buf) in ub.iter_mut().enumerate() {
                     let col = 4 * k + j;
@@ -199,7 +241,9 @@ impl Op<f64> for PruneNode {
                     }
                 }
             }
-            grads.push(lbar);
+            if is_input {
+                grads.push(lbar);
+            }
         }
         grads[0] = p_acc;
         Ok(grads)

@@ -31,15 +31,15 @@ pub fn transition_matrices<'t>(q: Var<'t>, t: Var<'t>) -> Result<Var<'t>, TapeEr
 /// The log-likelihood on the tape (see the module doc), or the error of the op that
 /// failed. `p` is [`transition_matrices`]`(Q, t)` for the times of all categories (category
 /// `k`, branch `b` is block `k·B + b`), `pi` the root frequencies (4 × 1), `tips` the tips'
-/// partial likelihoods (patterns × 4K: the same 4 columns for each of the K categories,
-/// constants), `weights` the pattern counts and `category_weights` the categories'
+/// partial likelihoods (patterns × 4K: the same 4 columns for each of the K categories;
+/// constants, shared by every evaluation), `weights` the pattern counts and `category_weights` the categories'
 /// probabilities (one entry without rate heterogeneity). Each internal node is one
 /// [`PruneNode`] op.
 pub fn log_likelihood<'t>(
     topo: &Topology,
     p: Var<'t>,
     pi: Var<'t>,
-    tips: &[Var<'t>],
+    tips: &Rc<Vec<Mat<f64>>>,
     weights: &Rc<Vec<f64>>,
     category_weights: &[f64],
 ) -> Result<Var<'t>, String> {
@@ -49,15 +49,11 @@ pub fn log_likelihood<'t>(
     let mut partials: Vec<Option<Var<'t>>> = vec![None; topo.children.len()];
     for v in topo.n_taxa()..topo.children.len() {
         let children = topo.children[v].clone();
-        let below: Vec<Var<'t>> = children
-            .iter()
-            .map(|&c| match partials[c] {
-                Some(l) => l,
-                None => tips[c],
-            })
-            .collect();
+        // The internal children's partials are the op's inputs; the tips' it holds itself.
+        let below: Vec<Var<'t>> = children.iter().filter_map(|&c| partials[c]).collect();
         let op = PruneNode {
             children,
+            tips: tips.clone(),
             n_branches: topo.n_branches(),
             n_cat,
             weights: weights.clone(),
