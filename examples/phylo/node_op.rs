@@ -188,7 +188,7 @@ impl Op<f64> for PruneNode {
             vec![0.0; n_pat],
             vec![0.0; n_pat],
         ];
-        for c in 0..ls.len() {
+        for (c, lc_all) in ls.iter().enumerate() {
             // A tip has no input (and no cotangent); an internal child is input 1 + input.
             let need_l = match self.tips.get(self.children[c]) {
                 Some(_) => false,
@@ -231,7 +231,7 @@ impl Op<f64> for PruneNode {
                 }
                 if let Some(acc) = p_acc.as_mut() {
                     // P̄[j, i] = ⟨Ū[:, j], L[:, i]⟩.
-                    let lc = columns(ls[c], 4 * k);
+                    let lc = columns(*lc_all, 4 * k);
                     let at = (k * self.n_branches + self.children[c]) * 4;
                     for i in 0..4 {
                         for (j, u) in ubs.iter().enumerate() {
