@@ -120,9 +120,9 @@ impl Model {
         }
     }
 
-    /// The starting point: exchangeabilities 1, the file's branch lengths (0.1 where it
-    /// gives none or a non-positive one), the empirical frequencies.
-    pub fn start(&self) -> Vec<f64> {
+    /// The starting point: exchangeabilities 1, the file's branch lengths (`length` where
+    /// it gives none or a non-positive one), the empirical frequencies.
+    pub fn start(&self, length: f64) -> Vec<f64> {
         self.theta(&Params {
             exchangeabilities: [1.0; 6],
             freqs: self.freqs,
@@ -130,7 +130,7 @@ impl Model {
                 .topo
                 .lengths
                 .iter()
-                .map(|l| l.filter(|l| *l > 0.0).unwrap_or(0.1))
+                .map(|l| l.filter(|l| *l > 0.0).unwrap_or(length))
                 .collect(),
         })
     }

@@ -48,7 +48,7 @@ fn gradient_matches_finite_differences() {
         (true, phylo::gamma::category_rates(0.7, 4)),
     ] {
         let m = small(freqs, rates);
-        let mut th = m.start();
+        let mut th = m.start(0.1);
         // Away from the start's round numbers, every parameter different.
         for (i, x) in th.iter_mut().enumerate() {
             *x += 0.05 * ((i * 7 % 5) as f64 - 2.0);
@@ -188,7 +188,7 @@ fn recovers_simulated_parameters() {
         vec![1.0],
     );
     let fit = m
-        .fit(m.start(), &model::FitOptions::default(), |_| {})
+        .fit(m.start(0.1), &model::FitOptions::default(), |_| {})
         .unwrap();
     assert!(fit.converged(), "{}", fit.reason());
     let est = m.params(&fit.x);
@@ -220,7 +220,7 @@ fn all_missing_columns_contribute_nothing() {
     // Same π for both (the gaps add no base anyway).
     assert_eq!(m0.freqs, m1.freqs);
     m1.freqs = m0.freqs;
-    let th = m0.start();
+    let th = m0.start(0.1);
     let (l0, g0) = m0.log_likelihood_and_grad(&th).unwrap();
     let (l1, g1) = m1.log_likelihood_and_grad(&th).unwrap();
     // "----" and "-N?N" are the same pattern (every state allowed), of weight 2.
