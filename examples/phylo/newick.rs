@@ -110,7 +110,8 @@ pub fn parse(text: &str) -> Result<Tree, String> {
             }
         } else {
             while *pos < chars.len() && !"():,;[".contains(chars[*pos]) {
-                name.push(if chars[*pos] == '_' { ' ' } else { chars[*pos] });
+                // Underscores are kept (not read as blanks): FASTA names keep theirs.
+                name.push(chars[*pos]);
                 *pos += 1;
             }
             name = name.trim().to_string();
@@ -223,7 +224,7 @@ fn quote(name: &str) -> String {
     if !name.is_empty()
         && name
             .chars()
-            .all(|c| !"():,;[]'_".contains(c) && !c.is_whitespace())
+            .all(|c| !"():,;[]'".contains(c) && !c.is_whitespace())
     {
         name.to_string()
     } else {
@@ -270,7 +271,7 @@ mod tests {
     fn parses_lengths_labels_quotes_and_comments() {
         let t = parse(" ((a:0.1,'b c':2e-1)x:0.3 [note], d_e, (f)) ;\n").unwrap();
         let names: Vec<&str> = t.tips().iter().map(|&v| t.nodes[v].name.as_str()).collect();
-        assert_eq!(names, ["a", "b c", "d e", "f"]);
+        assert_eq!(names, ["a", "b c", "d_e", "f"]);
         let root = &t.nodes[t.root];
         assert_eq!(root.children.len(), 3);
         let x = &t.nodes[root.children[0]];
