@@ -9,7 +9,7 @@
 use expgrad::tape::{Op, TapeError};
 use faer::{Mat, MatRef, unzip, zip};
 use std::borrow::Cow;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// The partials of node `v`, patterns × 4K (category `k` in columns `4k..4k+4`):
@@ -17,7 +17,7 @@ use std::rc::Rc;
 /// `k·B + c` of the stacked transition matrices (input 0, 4 × 4·B·K) and `L_c` the child's
 /// partials (patterns × 4K): a tip's are constants held by the op (not tape nodes, so not
 /// copied onto every tape), an internal child's are the inputs 1.. in the children's order. `σ_p` is the largest entry of row `p` of the
-/// product, a constant: `Σ_p w_p·log σ_p` is added to `log_scale`, and the VJP treats `σ`
+/// product, a constant: `σ` is multiplied into `log_scale`, and the VJP treats `σ`
 /// as fixed, which is exact (docs/phylo.md).
 ///
 /// VJP, with `G = Diag(1/σ)·Ō` and `Ū_c = G ∘ ∏_{c'≠c} U_{c'}`: `L̄_c[:, k] = Ū_c[:, k]·P_{c,k}`
@@ -33,8 +33,52 @@ pub struct PruneNode {
     pub n_cat: usize,
     /// Pattern counts `w_p`.
     pub weights: Rc<Vec<f64>>,
-    /// Where `Σ_p w_p·log σ_p` is added.
-    pub log_scale: Rc<Cell<f64>>,
+    /// Where the scale factors are gathered.
+    pub log_scale: Rc<RefCell<ScaleSum>>,
+}
+
+/// `Σ_v Σ_p w_p·log σ_{v,p}` over the nodes, gathered with one logarithm per pattern rather
+/// than one per node and pattern: each pattern's factors are multiplied together (all are
+/// in (0, 1]: partials are probabilities), and the product's log is taken only when it gets
+/// near underflow, and at the end.
+#[derive(Clone, Debug)]
+pub struct ScaleSum {
+    product: Vec<f64>,
+    logs: f64,
+}
+
+impl ScaleSum {
+    /// No factor yet, for `n_pat` patterns.
+    pub fn new(n_pat: usize) -> Self {
+        Self {
+            product: vec![1.0; n_pat],
+            logs: 0.0,
+        }
+    }
+
+    fn gather(&mut self, sigma: &[f64], weights: &[f64]) {
+        for ((p, s), w) in self.product.iter_mut().zip(sigma).zip(weights) {
+            let next = *p * s;
+            if next < 1e-250 {
+                // Logs of the two factors, so that the product itself never underflows.
+                self.logs += w * (p.ln() + s.ln());
+                *p = 1.0;
+            } else {
+                *p = next;
+            }
+        }
+    }
+
+    /// `Σ_p w_p·log(∏_v σ_{v,p})`.
+    pub fn total(&self, weights: &[f64]) -> f64 {
+        self.logs
+            + self
+                .product
+                .iter()
+                .zip(weights)
+                .map(|(p, w)| w * p.ln())
+                .sum::<f64>()
+    }
 }
 
 /// What the VJP keeps: each child's `U_c`, and `1/σ`.
@@ -158,12 +202,13 @@ impl Op<f64> for PruneNode {
                 out[(i, j)] *= inv_sigma[i];
             }
         }
-        let add: f64 = sigma
-            .iter()
-            .zip(self.weights.iter())
-            .map(|(s, w)| w * s.ln())
-            .sum();
-        self.log_scale.set(self.log_scale.get() + add);
+        self.log_scale
+            .try_borrow_mut()
+            .map_err(|_| TapeError::Domain {
+                op: "prune_node",
+                what: "the scale accumulator is in use",
+            })?
+            .gather(&sigma, &self.weights);
         Ok((out, Kept { u, inv_sigma }))
     }
 

@@ -11,11 +11,11 @@
 //! are those of the unscaled likelihood (docs/phylo.md); the gradient through the tape is
 //! exact.
 
-use super::node_op::PruneNode;
+use super::node_op::{PruneNode, ScaleSum};
 use super::topology::Topology;
 use expgrad::tape::{TapeError, Var};
 use faer::Mat;
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 /// The transition matrices of all branches from one generator: `Q` (n × n) and the times
@@ -45,7 +45,7 @@ pub fn log_likelihood<'t>(
 ) -> Result<Var<'t>, String> {
     let tape = p.tape();
     let n_cat = category_weights.len();
-    let log_scale = Rc::new(Cell::new(0.0));
+    let log_scale = Rc::new(RefCell::new(ScaleSum::new(weights.len())));
     let mut partials: Vec<Option<Var<'t>>> = vec![None; topo.children.len()];
     for v in topo.n_taxa()..topo.children.len() {
         let children = topo.children[v].clone();
@@ -79,6 +79,6 @@ pub fn log_likelihood<'t>(
         .and_then(|rp| root.try_matmul(rp))
         .and_then(|site| site.try_log())
         .and_then(|l| l.try_dot(w))
-        .and_then(|l| l.try_add(log_scale.get()))
+        .and_then(|l| l.try_add(log_scale.borrow().total(weights)))
         .map_err(|e| format!("root: site likelihoods: {e}"))
 }
