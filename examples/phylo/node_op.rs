@@ -131,6 +131,25 @@ fn columns(m: MatRef<'_, f64>, first: usize) -> [Cow<'_, [f64]>; 4] {
     [0, 1, 2, 3].map(|i| column(m, first + i))
 }
 
+/// `⟨a, b⟩` with eight independent partial sums (a single running sum is one long chain
+/// of dependent additions, which the compiler may not reorder into SIMD lanes).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
 /// `dst = Σ_i a_i·x_i` over four columns.
 fn combine<S: AsRef<[f64]>>(dst: &mut [f64], a: [f64; 4], x: &[S; 4]) {
     let (x0, x1, x2, x3) = (x[0].as_ref(), x[1].as_ref(), x[2].as_ref(), x[3].as_ref());
@@ -186,8 +205,8 @@ impl Op<f64> for PruneNode {
         }
         let mut sigma = vec![0.0f64; n_pat];
         for j in 0..width {
-            for (i, s) in sigma.iter_mut().enumerate() {
-                *s = s.max(out[(i, j)]);
+            for (s, v) in sigma.iter_mut().zip(out.col_as_slice(j)) {
+                *s = s.max(*v);
             }
         }
         if sigma.iter().any(|s| !(*s > 0.0 && s.is_finite())) {
@@ -198,8 +217,8 @@ impl Op<f64> for PruneNode {
         }
         let inv_sigma: Vec<f64> = sigma.iter().map(|s| 1.0 / s).collect();
         for j in 0..width {
-            for i in 0..n_pat {
-                out[(i, j)] *= inv_sigma[i];
+            for (v, s) in out.col_as_slice_mut(j).iter_mut().zip(&inv_sigma) {
+                *v *= s;
             }
         }
         self.log_scale
@@ -280,7 +299,7 @@ impl Op<f64> for PruneNode {
                     let at = (k * self.n_branches + self.children[c]) * 4;
                     for i in 0..4 {
                         for (j, u) in ubs.iter().enumerate() {
-                            let d: f64 = u.iter().zip(lc[i].iter()).map(|(a, b)| a * b).sum();
+                            let d = dot(u, &lc[i]);
                             acc[(j, at + i)] += d;
                         }
                     }
