@@ -13,8 +13,9 @@ pub struct Gradients<'t, T = f64> {
     pub(crate) generation: u32,
     /// The adjoints as the sweep left them (a low-rank one stays factored) …
     pub(crate) adj: Vec<Option<Cotangent<T>>>,
-    /// … formed as dense matrices on first request.
-    pub(crate) dense: Vec<OnceCell<Mat<T>>>,
+    /// … the low-rank ones formed as dense matrices on first request (the list itself is
+    /// made on the first such request; a dense adjoint is returned as it is).
+    pub(crate) dense: OnceCell<Vec<OnceCell<Mat<T>>>>,
 }
 
 impl<T: Scalar> Gradients<'_, T> {
@@ -23,8 +24,15 @@ impl<T: Scalar> Gradients<'_, T> {
     #[track_caller]
     pub fn get(&self, v: Var<'_, T>) -> Option<&Mat<T>> {
         self.check(v);
-        let a = self.adj.get(v.index)?.as_ref()?;
-        Some(self.dense[v.index].get_or_init(|| a.to_dense()))
+        match self.adj.get(v.index)?.as_ref()? {
+            Cotangent::Dense(m) => Some(m),
+            low_rank => {
+                let dense = self
+                    .dense
+                    .get_or_init(|| (0..self.adj.len()).map(|_| OnceCell::new()).collect());
+                Some(dense[v.index].get_or_init(|| low_rank.to_dense()))
+            }
+        }
     }
 
     /// The adjoint of `v`, zeros of `v`'s shape when `v` does not reach the output.
@@ -45,6 +53,14 @@ impl<T: Scalar> Gradients<'_, T> {
             core::ptr::eq(v.tape, self.tape) && v.generation == self.generation,
             "Gradients::get: a Var from another tape (or from before tape.clear()) was used"
         );
+    }
+}
+
+impl<T> Drop for Gradients<'_, T> {
+    /// The adjoint list goes back to the tape for the next sweep, its matrices with it.
+    fn drop(&mut self) {
+        // The next sweep (or `Tape::clear`) recycles the adjoints it holds.
+        self.tape.spare_adj.set(core::mem::take(&mut self.adj));
     }
 }
 
