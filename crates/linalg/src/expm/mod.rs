@@ -81,7 +81,7 @@ pub(crate) enum Kind<T: RealField + 'static> {
     Pade(Box<Pade<T>>),
     /// Scaling and squaring with an optimised Taylor polynomial.
     Taylor(Box<Taylor<T>>),
-    /// The same Taylor scheme on stack arrays, for dense n ≤ 8 ([`small`]): the value lives in
+    /// The same Taylor scheme on stack arrays, for dense n ≤ 12 ([`small`]): the value lives in
     /// the cache (`Expm::value` is then empty).
     Small(small::Small<T>),
 }
