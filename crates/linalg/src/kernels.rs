@@ -46,8 +46,8 @@ pub fn small_scratch<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
     crate::memory::small_take(r, c).unwrap_or_else(|| Mat::zeros(r, c))
 }
 
-/// Gives `m` to this thread's pool of small matrices (kept when it has at most 256 entries
-/// and the pool has room, else freed).
+/// Gives `m` to this thread's pool of small matrices (kept when it has at most 256 entries,
+/// else freed; a full pool frees its oldest entry instead).
 pub fn small_recycle<T: RealField + 'static>(m: Mat<T>) {
     crate::memory::small_give(m)
 }

@@ -148,14 +148,16 @@ pub(crate) fn small_take<T: 'static>(r: usize, c: usize) -> Option<Mat<T>> {
     out
 }
 
-/// Keeps `m` in the pool of small matrices when it is small and the pool has room.
+/// Keeps `m` in the pool of small matrices when it is small; a full pool drops its oldest
+/// entry (so that a shape given back more often than taken cannot starve the others).
 pub(crate) fn small_give<T: 'static>(mut m: Mat<T>) {
     fn push<U>(pool: SmallPool<U>, m: Mat<U>) {
         let _ = pool.try_with(|p| {
             let mut p = p.borrow_mut();
-            if p.len() < SMALL_ENTRIES {
-                p.push(m);
+            if p.len() >= SMALL_ENTRIES {
+                p.swap_remove(0);
             }
+            p.push(m);
         });
     }
     let size = m.nrows() * m.ncols();

@@ -5,6 +5,7 @@ use crate::cotangent::Cotangent;
 use crate::tape::Tape;
 use crate::var::Var;
 use core::cell::OnceCell;
+use expgrad_linalg::kernels;
 use faer::Mat;
 
 /// The result of a backward sweep: `∂(output·seed)/∂v` for every tracked `v` it reached.
@@ -39,7 +40,11 @@ impl<T: Scalar> Gradients<'_, T> {
     #[track_caller]
     pub fn wrt(&self, v: Var<'_, T>) -> Mat<T> {
         match self.get(v) {
-            Some(g) => g.clone(),
+            Some(g) => {
+                let mut out = kernels::small_scratch(g.nrows(), g.ncols());
+                out.copy_from(g);
+                out
+            }
             None => {
                 let (r, c) = v.shape();
                 Mat::zeros(r, c)
