@@ -14,7 +14,13 @@
 //!   random matrix scaled to ‖X‖₁ ∈ {0.01, 1, 3, 10, 40, 200} (the crossover of docs/math.md
 //!   §13; the product counts are printed once per case).
 //!
-//! Run: `cargo bench --bench linalg` (filter with e.g. `cargo bench --bench linalg -- expm/`).
+//! * `small/{forward,adjoint_factored}{,_general}/n`, n = 4, 8: `Expm::try_new` and the
+//!   rank-one `frechet_adjoint_factored` on `X = Diag(d)·A` (`d` in [0.5, 1.5], as the
+//!   comparison problems), through the small-n fast path and through the general path
+//!   (`Expm::try_new_general`).
+//!
+//! Run: `cargo bench --bench linalg` (filter with e.g. `cargo bench --bench linalg -- expm/`;
+//! the small-n cases alone, a few seconds: `cargo bench --bench linalg -- small/`).
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -141,8 +147,46 @@ fn bench_family(c: &mut Criterion) {
     group.finish();
 }
 
+/// `(X = Diag(d)·A, c, v)` for the small-n cases.
+fn small_inputs(n: usize) -> (Mat<f64>, Mat<f64>, Mat<f64>) {
+    let mut r = rng(0x5aa1_0000 + n as u64);
+    let a = randn_scaled(&mut r, n, n, 1.0 / (n as f64).sqrt());
+    let d = randn_scaled(&mut r, n, 1, 1.0);
+    let x = Mat::from_fn(n, n, |i, j| (1.0 + 0.5 * d[(i, 0)].tanh()) * a[(i, j)]);
+    let c = randn_scaled(&mut r, n, 1, 1.0);
+    let v = randn_scaled(&mut r, n, 1, 1.0);
+    (x, c, v)
+}
+
+fn bench_small(c: &mut Criterion) {
+    let mut group = c.benchmark_group("small");
+    group
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1));
+    for n in [4usize, 8] {
+        let (x, cv, v) = small_inputs(n);
+        let general = |x: &Mat<f64>| Expm::try_new_general(x.as_ref(), ExpmFamily::Auto).unwrap();
+        group.bench_function(BenchmarkId::new("forward", n), |b| {
+            b.iter(|| Expm::new(black_box(x.as_ref())))
+        });
+        group.bench_function(BenchmarkId::new("forward_general", n), |b| {
+            b.iter(|| general(black_box(&x)))
+        });
+        let (fs, fg) = (Expm::new(x.as_ref()), general(&x));
+        group.bench_function(BenchmarkId::new("adjoint_factored", n), |b| {
+            b.iter(|| black_box(&fs).frechet_adjoint_factored(cv.as_ref(), v.as_ref()))
+        });
+        group.bench_function(BenchmarkId::new("adjoint_factored_general", n), |b| {
+            b.iter(|| black_box(&fg).frechet_adjoint_factored(cv.as_ref(), v.as_ref()))
+        });
+    }
+    group.finish();
+}
+
 criterion_group!(
     benches,
+    bench_small,
     bench_family,
     bench_matmul,
     bench_expm,

@@ -8,8 +8,15 @@
 //! * `tape_reuse/{fresh,cleared}/n`: one optimisation step (value + gradient) on a new tape
 //!   vs on one tape reused with `clear()`.
 //!
-//! Run: `cargo bench --bench tape`
+//! * `small_grad/diag_expm_mul/n`, n = 4, 8: one value + gradient step of
+//!   `ℓ(d) = cᵀ exp(Diag(d)·A) v` w.r.t. `d` on a reused tape
+//!   (`diag_mul(d, A).expm_mul(v)`, `c.dot(w)`, `backward().wrt(d)`): the small-n path end to
+//!   end, tape overhead included.
+//!
+//! Run: `cargo bench --bench tape` (the small-n cases alone: `cargo bench --bench tape --
+//! small_grad`)
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use expgrad::diag::diag_mul;
 use expgrad::linalg::Expm;
 use expgrad::tape::Tape;
 use faer::Mat;
@@ -113,5 +120,31 @@ fn bench_reuse(cr: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_tape, bench_reuse);
+fn bench_small(cr: &mut Criterion) {
+    let mut g = cr.benchmark_group("small_grad");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(300));
+    for n in [4usize, 8] {
+        let mut rng = StdRng::seed_from_u64(0x5aa1 + n as u64);
+        let s = 1.0 / (n as f64).sqrt();
+        let a = Mat::from_fn(n, n, |_, _| s * rng.random_range(-1.7..1.7));
+        let d = Mat::from_fn(n, 1, |_, _| rng.random_range(0.5..1.5));
+        let v = Mat::from_fn(n, 1, |_, _| rng.random_range(-1.0..1.0));
+        let c = Mat::from_fn(n, 1, |_, _| rng.random_range(-1.0..1.0));
+        let tape = Tape::new();
+        g.bench_function(BenchmarkId::new("diag_expm_mul", n), |b| {
+            b.iter(|| {
+                tape.clear();
+                let dv = tape.var(d.clone());
+                let w = diag_mul(dv, tape.constant(a.clone())).expm_mul(tape.constant(v.clone()));
+                let loss = tape.constant(c.clone()).dot(w);
+                black_box((loss.item(), loss.backward().wrt(dv)))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_small, bench_tape, bench_reuse);
 criterion_main!(benches);

@@ -30,11 +30,26 @@ pub fn par_for(n: usize) -> Par {
 }
 
 /// `a·b` in a new matrix, with the given parallelism: the "allocate and multiply" helper of
-/// the crates (the forward pass takes its matrices from the per-thread pool instead).
-pub fn product<T: RealField>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Mat<T> {
-    let mut out = Mat::zeros(a.nrows(), b.ncols());
+/// the crates (the forward pass takes its matrices from the per-thread pool instead; a
+/// small result comes from the pool of small matrices, [`small_scratch`]).
+pub fn product<T: RealField + 'static>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Mat<T> {
+    let mut out = small_scratch(a.nrows(), b.ncols());
     matmul_into(out.as_mut(), a, b, par);
     out
+}
+
+/// An r×c matrix whose every entry the caller overwrites before reading: from this thread's
+/// pool of small matrices (at most 256 entries) when it holds one of that shape, else new
+/// zeros. With [`small_recycle`], how the tape's small node values and cotangents avoid
+/// glibc's aligned-allocation path.
+pub fn small_scratch<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
+    crate::memory::small_take(r, c).unwrap_or_else(|| Mat::zeros(r, c))
+}
+
+/// Gives `m` to this thread's pool of small matrices (kept when it has at most 256 entries,
+/// else freed; a full pool frees its oldest entry instead).
+pub fn small_recycle<T: RealField + 'static>(m: Mat<T>) {
+    crate::memory::small_give(m)
 }
 
 /// `dst = a · b`.

@@ -107,6 +107,71 @@ pub(crate) fn recycle<T: RealField + 'static>(m: Mat<T>) {
     });
 }
 
+/// Most matrices the pool of small matrices keeps, per thread and scalar type.
+const SMALL_ENTRIES: usize = 32;
+
+/// Largest matrix (in entries) the pool of small matrices keeps (16×16).
+pub(crate) const SMALL_MAX_ENTRIES: usize = 256;
+
+thread_local! {
+    /// Small matrices (tape node values, cotangents, the small path's results), typed, with
+    /// no box per entry: faer allocates every matrix 64-byte aligned, and glibc serves an
+    /// aligned request outside its thread cache (`_int_memalign`: 20% of an n = 4
+    /// value-and-gradient step on the tape, perf).
+    static SMALL_F64: RefCell<Vec<Mat<f64>>> = const { RefCell::new(Vec::new()) };
+    static SMALL_F32: RefCell<Vec<Mat<f32>>> = const { RefCell::new(Vec::new()) };
+}
+
+type SmallPool<U> = &'static std::thread::LocalKey<RefCell<Vec<Mat<U>>>>;
+
+/// An r×c matrix from the pool of small matrices (contents arbitrary), if it holds one.
+pub(crate) fn small_take<T: 'static>(r: usize, c: usize) -> Option<Mat<T>> {
+    fn pop<U>(pool: SmallPool<U>, r: usize, c: usize) -> Option<Mat<U>> {
+        pool.try_with(|p| {
+            let mut p = p.borrow_mut();
+            let i = p.iter().rposition(|m| m.nrows() == r && m.ncols() == c)?;
+            Some(p.swap_remove(i))
+        })
+        .ok()
+        .flatten()
+    }
+    if r * c == 0 || r * c > SMALL_MAX_ENTRIES {
+        return None;
+    }
+    let mut out: Option<Mat<T>> = None;
+    let any: &mut dyn Any = &mut out;
+    if let Some(m) = any.downcast_mut::<Option<Mat<f64>>>() {
+        *m = pop(&SMALL_F64, r, c);
+    } else if let Some(m) = any.downcast_mut::<Option<Mat<f32>>>() {
+        *m = pop(&SMALL_F32, r, c);
+    }
+    out
+}
+
+/// Keeps `m` in the pool of small matrices when it is small; a full pool drops its oldest
+/// entry (so that a shape given back more often than taken cannot starve the others).
+pub(crate) fn small_give<T: 'static>(mut m: Mat<T>) {
+    fn push<U>(pool: SmallPool<U>, m: Mat<U>) {
+        let _ = pool.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() >= SMALL_ENTRIES {
+                p.swap_remove(0);
+            }
+            p.push(m);
+        });
+    }
+    let size = m.nrows() * m.ncols();
+    if size == 0 || size > SMALL_MAX_ENTRIES {
+        return;
+    }
+    let any: &mut dyn Any = &mut m;
+    if let Some(m) = any.downcast_mut::<Mat<f64>>() {
+        push(&SMALL_F64, core::mem::replace(m, Mat::new()));
+    } else if let Some(m) = any.downcast_mut::<Mat<f32>>() {
+        push(&SMALL_F32, core::mem::replace(m, Mat::new()));
+    }
+}
+
 /// This thread's [`ActionWorkspace`] for `T` (empty if none is held).
 pub(crate) fn take_workspace<T: RealField + 'static>() -> ActionWorkspace<T> {
     POOL.try_with(|p| {

@@ -5,6 +5,7 @@ use crate::cotangent::Cotangent;
 use crate::tape::Tape;
 use crate::var::Var;
 use core::cell::OnceCell;
+use expgrad_linalg::kernels;
 use faer::Mat;
 
 /// The result of a backward sweep: `∂(output·seed)/∂v` for every tracked `v` it reached.
@@ -13,8 +14,9 @@ pub struct Gradients<'t, T = f64> {
     pub(crate) generation: u32,
     /// The adjoints as the sweep left them (a low-rank one stays factored) …
     pub(crate) adj: Vec<Option<Cotangent<T>>>,
-    /// … formed as dense matrices on first request.
-    pub(crate) dense: Vec<OnceCell<Mat<T>>>,
+    /// … the low-rank ones formed as dense matrices on first request (the list itself is
+    /// made on the first such request; a dense adjoint is returned as it is).
+    pub(crate) dense: OnceCell<Vec<OnceCell<Mat<T>>>>,
 }
 
 impl<T: Scalar> Gradients<'_, T> {
@@ -23,15 +25,26 @@ impl<T: Scalar> Gradients<'_, T> {
     #[track_caller]
     pub fn get(&self, v: Var<'_, T>) -> Option<&Mat<T>> {
         self.check(v);
-        let a = self.adj.get(v.index)?.as_ref()?;
-        Some(self.dense[v.index].get_or_init(|| a.to_dense()))
+        match self.adj.get(v.index)?.as_ref()? {
+            Cotangent::Dense(m) => Some(m),
+            low_rank => {
+                let dense = self
+                    .dense
+                    .get_or_init(|| (0..self.adj.len()).map(|_| OnceCell::new()).collect());
+                Some(dense[v.index].get_or_init(|| low_rank.to_dense()))
+            }
+        }
     }
 
     /// The adjoint of `v`, zeros of `v`'s shape when `v` does not reach the output.
     #[track_caller]
     pub fn wrt(&self, v: Var<'_, T>) -> Mat<T> {
         match self.get(v) {
-            Some(g) => g.clone(),
+            Some(g) => {
+                let mut out = kernels::small_scratch(g.nrows(), g.ncols());
+                out.copy_from(g);
+                out
+            }
             None => {
                 let (r, c) = v.shape();
                 Mat::zeros(r, c)
@@ -45,6 +58,14 @@ impl<T: Scalar> Gradients<'_, T> {
             core::ptr::eq(v.tape, self.tape) && v.generation == self.generation,
             "Gradients::get: a Var from another tape (or from before tape.clear()) was used"
         );
+    }
+}
+
+impl<T> Drop for Gradients<'_, T> {
+    /// The adjoint list goes back to the tape for the next sweep, its matrices with it.
+    fn drop(&mut self) {
+        // The next sweep (or `Tape::clear`) recycles the adjoints it holds.
+        self.tape.spare_adj.set(core::mem::take(&mut self.adj));
     }
 }
 

@@ -72,18 +72,38 @@ pub trait Op<T: Scalar>: 'static {
     ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
         vjp_dense(self, residual, inputs, output, cotangent, needs_grad)
     }
+
+    /// [`Op::vjp_factored`] writing one cotangent per input into `out` (empty on entry), in
+    /// input order, instead of returning a new `Vec`: the entry the tape's reverse sweep calls,
+    /// with one buffer for every node. The default calls [`Op::vjp_factored`]; ops on small
+    /// matrices, where the two `Vec`s of the default path cost as much as the arithmetic,
+    /// override it (the built-in `dot` and `expm_mul`, `expgrad-diag`'s `diag_mul`).
+    #[allow(clippy::too_many_arguments)]
+    fn vjp_into(
+        &self,
+        residual: &Self::Residual,
+        inputs: &[MatRef<'_, T>],
+        output: MatRef<'_, T>,
+        cotangent: &Cotangent<T>,
+        needs_grad: &[bool],
+        out: &mut Vec<Option<Cotangent<T>>>,
+    ) -> Result<(), TapeError> {
+        out.extend(self.vjp_factored(residual, inputs, output, cotangent, needs_grad)?);
+        Ok(())
+    }
 }
 
 /// An op together with its residuals, type-erased for storage on the tape.
 pub(crate) trait Recorded<T: Scalar> {
     fn name(&self) -> &'static str;
-    fn vjp(
+    fn vjp_into(
         &self,
         inputs: &[MatRef<'_, T>],
         output: MatRef<'_, T>,
         cotangent: &Cotangent<T>,
         needs_grad: &[bool],
-    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError>;
+        out: &mut Vec<Option<Cotangent<T>>>,
+    ) -> Result<(), TapeError>;
 }
 
 pub(crate) struct WithResidual<O: Op<T>, T: Scalar> {
@@ -95,14 +115,15 @@ impl<T: Scalar, O: Op<T>> Recorded<T> for WithResidual<O, T> {
     fn name(&self) -> &'static str {
         self.op.name()
     }
-    fn vjp(
+    fn vjp_into(
         &self,
         inputs: &[MatRef<'_, T>],
         output: MatRef<'_, T>,
         cotangent: &Cotangent<T>,
         needs_grad: &[bool],
-    ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
+        out: &mut Vec<Option<Cotangent<T>>>,
+    ) -> Result<(), TapeError> {
         self.op
-            .vjp_factored(&self.residual, inputs, output, cotangent, needs_grad)
+            .vjp_into(&self.residual, inputs, output, cotangent, needs_grad, out)
     }
 }

@@ -11,6 +11,7 @@ use crate::op::{Op, Recorded, WithResidual};
 use crate::var::Var;
 use core::cell::{Cell, OnceCell, RefCell};
 use core::fmt;
+use expgrad_linalg::kernels;
 use faer::{Mat, MatRef};
 
 /// One recorded value: a leaf (`op = None`) or the output of an op on earlier nodes.
@@ -43,6 +44,30 @@ pub struct Tape<T = f64> {
     pub(crate) nodes: RefCell<Vec<Node<T>>>,
     pub(crate) parents: RefCell<Vec<usize>>,
     pub(crate) generation: Cell<u32>,
+    /// The reverse sweep's buffers, kept between sweeps (a dropped [`Gradients`] gives its
+    /// adjoint list back): a sweep over a small model allocates only its cotangents.
+    pub(crate) spare_adj: Cell<Vec<Option<Cotangent<T>>>>,
+    spare_grads: Cell<Vec<Option<Cotangent<T>>>>,
+}
+
+/// Inputs gathered on the stack by [`Tape::try_apply`] and the reverse sweep (more go
+/// through a `Vec`).
+const STACK_INPUTS: usize = 4;
+
+/// `f(&[values of idx…])`, the values gathered on the stack when there are at most
+/// [`STACK_INPUTS`] of them.
+fn with_values<T, R>(nodes: &[Node<T>], idx: &[usize], f: impl FnOnce(&[MatRef<'_, T>]) -> R) -> R {
+    if idx.len() <= STACK_INPUTS {
+        let empty: &[T] = &[];
+        let mut stack = [MatRef::from_column_major_slice(empty, 0, 0); STACK_INPUTS];
+        for (s, &i) in stack.iter_mut().zip(idx) {
+            *s = nodes[i].value.as_ref();
+        }
+        f(&stack[..idx.len()])
+    } else {
+        let heap: Vec<MatRef<'_, T>> = idx.iter().map(|&i| nodes[i].value.as_ref()).collect();
+        f(&heap)
+    }
 }
 
 impl<T: Scalar> Default for Tape<T> {
@@ -58,6 +83,8 @@ impl<T: Scalar> Tape<T> {
             nodes: RefCell::new(Vec::new()),
             parents: RefCell::new(Vec::new()),
             generation: Cell::new(0),
+            spare_adj: Cell::new(Vec::new()),
+            spare_grads: Cell::new(Vec::new()),
         }
     }
 
@@ -120,9 +147,15 @@ impl<T: Scalar> Tape<T> {
     }
 
     /// Forgets every node but keeps the buffers, for optimisation loops: memory stays flat.
-    /// `Var`s recorded before are invalidated: using one panics (`ForeignVar`).
+    /// `Var`s recorded before are invalidated: using one panics (`ForeignVar`). Small node
+    /// values go to the thread's pool of small matrices, for the next iteration's ops.
     pub fn clear(&self) {
-        self.nodes.borrow_mut().clear();
+        for node in self.nodes.borrow_mut().drain(..) {
+            kernels::small_recycle(node.value);
+        }
+        let mut adj = self.spare_adj.take();
+        recycle_adjoints(&mut adj);
+        self.spare_adj.set(adj);
         self.parents.borrow_mut().clear();
         self.generation.set(self.generation.get().wrapping_add(1));
     }
@@ -144,12 +177,19 @@ impl<T: Scalar> Tape<T> {
         }
         let (value, residual, tracked) = {
             let nodes = self.nodes.borrow();
-            let values: Vec<MatRef<'_, T>> = inputs
-                .iter()
-                .map(|v| nodes[v.index].value.as_ref())
-                .collect();
             let tracked = inputs.iter().any(|v| nodes[v.index].tracked);
-            let (value, residual) = op.forward(&values)?;
+            let mut idx = [0usize; STACK_INPUTS];
+            let heap: Vec<usize>;
+            let idx: &[usize] = if inputs.len() <= STACK_INPUTS {
+                for (s, v) in idx.iter_mut().zip(inputs) {
+                    *s = v.index;
+                }
+                &idx[..inputs.len()]
+            } else {
+                heap = inputs.iter().map(|v| v.index).collect();
+                &heap
+            };
+            let (value, residual) = with_values(&nodes, idx, |values| op.forward(values))?;
             finite(op.name(), &value)?;
             (value, residual, tracked)
         };
@@ -220,23 +260,34 @@ impl<T: Scalar> Tape<T> {
     ) -> Result<Gradients<'_, T>, TapeError> {
         let nodes = self.nodes.borrow();
         let parents = self.parents.borrow();
-        let mut adj: Vec<Option<Cotangent<T>>> = Vec::with_capacity(out + 1);
+        let mut adj = self.spare_adj.take();
+        recycle_adjoints(&mut adj);
         adj.resize_with(out + 1, || None);
         if nodes[out].tracked {
             adj[out] = Some(Cotangent::Dense(seed));
         }
-        let mut needs: Vec<bool> = Vec::new();
-        let mut inputs: Vec<MatRef<'_, T>> = Vec::new();
+        let mut grads = self.spare_grads.take();
+        let mut needs_heap: Vec<bool> = Vec::new();
         for i in (0..=out).rev() {
             let node = &nodes[i];
             let Some(op) = &node.op else { continue };
             let Some(g) = adj[i].take() else { continue };
             let ps = &parents[node.p0..node.p0 + node.np];
-            needs.clear();
-            needs.extend(ps.iter().map(|&p| nodes[p].tracked));
-            inputs.clear();
-            inputs.extend(ps.iter().map(|&p| nodes[p].value.as_ref()));
-            let grads = op.vjp(&inputs, node.value.as_ref(), &g, &needs)?;
+            let mut needs_stack = [false; STACK_INPUTS];
+            let needs: &[bool] = if ps.len() <= STACK_INPUTS {
+                for (s, &p) in needs_stack.iter_mut().zip(ps) {
+                    *s = nodes[p].tracked;
+                }
+                &needs_stack[..ps.len()]
+            } else {
+                needs_heap.clear();
+                needs_heap.extend(ps.iter().map(|&p| nodes[p].tracked));
+                &needs_heap
+            };
+            grads.clear();
+            with_values(&nodes, ps, |inputs| {
+                op.vjp_into(inputs, node.value.as_ref(), &g, needs, &mut grads)
+            })?;
             assert_eq!(
                 grads.len(),
                 ps.len(),
@@ -245,7 +296,7 @@ impl<T: Scalar> Tape<T> {
                 grads.len(),
                 ps.len()
             );
-            for (k, gk) in grads.into_iter().enumerate() {
+            for (k, gk) in grads.drain(..).enumerate() {
                 let (Some(gk), true) = (gk, needs[k]) else {
                     continue;
                 };
@@ -277,6 +328,7 @@ impl<T: Scalar> Tape<T> {
             }
             adj[i] = Some(g);
         }
+        self.spare_grads.set(grads);
         // Factored adjoints are formed on request; one whose entries could overflow (the bound
         // r·max|u|·max|v| is not finite) is formed and checked now, so that none is ±∞ later.
         for (i, a) in adj.iter_mut().enumerate() {
@@ -291,9 +343,22 @@ impl<T: Scalar> Tape<T> {
         Ok(Gradients {
             tape: self,
             generation: self.generation.get(),
-            dense: (0..adj.len()).map(|_| OnceCell::new()).collect(),
+            dense: OnceCell::new(),
             adj,
         })
+    }
+}
+
+/// Empties `adj` (a dropped [`Gradients`]' adjoints), its small matrices to the thread's pool.
+fn recycle_adjoints<T: Scalar>(adj: &mut Vec<Option<Cotangent<T>>>) {
+    for c in adj.drain(..).flatten() {
+        match c {
+            Cotangent::Dense(m) => kernels::small_recycle(m),
+            Cotangent::LowRank { u, v } => {
+                kernels::small_recycle(u);
+                kernels::small_recycle(v);
+            }
+        }
     }
 }
 

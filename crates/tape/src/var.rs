@@ -93,6 +93,11 @@ impl<'t, T: Scalar> Var<'t, T> {
         op: O,
         others: &[Var<'t, T>],
     ) -> Result<Var<'t, T>, TapeError> {
+        if others.len() < 4 {
+            let mut inputs = [self; 4];
+            inputs[1..=others.len()].copy_from_slice(others);
+            return self.tape.try_apply(op, &inputs[..=others.len()]);
+        }
         let mut inputs = Vec::with_capacity(others.len() + 1);
         inputs.push(self);
         inputs.extend_from_slice(others);
@@ -115,8 +120,9 @@ impl<'t, T: Scalar> Var<'t, T> {
                 shape,
             });
         }
-        self.tape
-            .backward_from(self.index, Mat::from_fn(1, 1, |_, _| T::one()))
+        let mut seed = expgrad_linalg::kernels::small_scratch::<T>(1, 1);
+        seed[(0, 0)] = T::one();
+        self.tape.backward_from(self.index, seed)
     }
 
     /// Vector–Jacobian product: gradients of `⟨seed, self⟩` for a cotangent `seed` of this

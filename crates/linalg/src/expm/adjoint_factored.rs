@@ -66,6 +66,7 @@ impl<T: Scalar> Expm<T> {
             return Err(LinalgError::NonFinite { op: OP });
         }
         let g = match &self.kind {
+            Kind::Small(t) => t.adjoint_factored(u, v)?,
             Kind::Pade(p) if !self.transposed && factored_pays(&**p, 15, n, u.ncols()) => {
                 factored(&**p, u, v)
             }

@@ -52,7 +52,7 @@ pub fn try_expm_frechet<T: Scalar>(
     check_direction(OP, a.shape(), e)?;
     let f = Expm::try_new(a).map_err(|err| err.with_op(OP))?;
     let l = f.try_frechet(e).map_err(|err| err.with_op(OP))?;
-    Ok((f.value, l))
+    Ok((f.into_value(), l))
 }
 
 fn check_direction<T: Scalar>(
@@ -116,6 +116,7 @@ impl<T: Scalar> Expm<T> {
                 let l = t.frechet_approximant(e, tr);
                 squarings_derivative(&t.squares, t.s, l, tr, |r, i| t.square(r, i))
             }
+            Kind::Small(t) => t.frechet(e, tr),
         };
         if all_finite(l.as_ref()) {
             Ok(l)

@@ -28,6 +28,7 @@ mod frechet;
 pub(crate) mod pade;
 mod row_jacobian;
 mod select;
+mod small;
 pub(crate) mod structured;
 pub(crate) mod taylor;
 
@@ -80,6 +81,9 @@ pub(crate) enum Kind<T: RealField + 'static> {
     Pade(Box<Pade<T>>),
     /// Scaling and squaring with an optimised Taylor polynomial.
     Taylor(Box<Taylor<T>>),
+    /// The same Taylor scheme on stack arrays, for dense n ≤ 12 ([`small`]): the value lives in
+    /// the cache (`Expm::value` is then empty).
+    Small(small::Small<T>),
 }
 
 /// Everything the forward pass computed that the derivatives reuse.
@@ -131,7 +135,7 @@ pub fn expm<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
 /// assert!(matches!(try_expm(a.as_ref()), Err(LinalgError::NotSquare { .. })));
 /// ```
 pub fn try_expm<T: Scalar>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
-    Expm::try_new(a).map(|f| f.value)
+    Expm::try_new(a).map(Expm::into_value)
 }
 
 fn strictly_lower_is_zero<T: Scalar>(a: MatRef<'_, T>) -> bool {
@@ -163,6 +167,21 @@ impl<T: Scalar> Expm<T> {
     /// # Ok::<(), expgrad_linalg::LinalgError>(())
     /// ```
     pub fn try_new_with(a: MatRef<'_, T>, family: ExpmFamily) -> Result<Self, LinalgError> {
+        Self::try_new_impl(a, family, true)
+    }
+
+    /// [`Expm::try_new_with`] without the small-n fast path: the general (pooled `Mat`)
+    /// path at every n, for tests and benchmarks that compare the two. Not part of the API.
+    #[doc(hidden)]
+    pub fn try_new_general(a: MatRef<'_, T>, family: ExpmFamily) -> Result<Self, LinalgError> {
+        Self::try_new_impl(a, family, false)
+    }
+
+    fn try_new_impl(
+        a: MatRef<'_, T>,
+        family: ExpmFamily,
+        small_path: bool,
+    ) -> Result<Self, LinalgError> {
         const OP: &str = "expm";
         check_square_finite(OP, a)?;
         let lower_zero = strictly_lower_is_zero(a);
@@ -177,6 +196,21 @@ impl<T: Scalar> Expm<T> {
                 transposed: false,
                 kind: Kind::Diagonal(d),
             }
+        } else if small_path
+            && small::fits(a.nrows())
+            && !(lower_zero || upper_zero)
+            && family != ExpmFamily::Pade
+        {
+            // Dense and small: the same Taylor scheme on stack arrays.
+            let small = small::Small::new(a);
+            if !all_finite(small.value()) {
+                return Err(LinalgError::Overflow { op: OP });
+            }
+            return Ok(Self {
+                value: Mat::new(),
+                transposed: false,
+                kind: Kind::Small(small),
+            });
         } else {
             // Lower triangular input goes through its (upper triangular) transpose.
             let transposed = upper_zero;
@@ -213,12 +247,26 @@ impl<T: Scalar> Expm<T> {
 
     /// `exp(A)`.
     pub fn value(&self) -> MatRef<'_, T> {
-        self.value.as_ref()
+        match &self.kind {
+            Kind::Small(s) => s.value(),
+            _ => self.value.as_ref(),
+        }
+    }
+
+    /// `exp(A)`, owned (consumes the cache).
+    pub(crate) fn into_value(self) -> Mat<T> {
+        match &self.kind {
+            Kind::Small(s) => s.value().to_owned(),
+            _ => self.value,
+        }
     }
 
     /// Dimension `n` of the n×n matrix `A`.
     pub fn dim(&self) -> usize {
-        self.value.nrows()
+        match &self.kind {
+            Kind::Small(s) => s.n,
+            _ => self.value.nrows(),
+        }
     }
 
     /// `(m, s)`: the degree of the Padé approximant or the order of the Taylor scheme, and
@@ -228,6 +276,7 @@ impl<T: Scalar> Expm<T> {
             Kind::Diagonal(_) => (0, 0),
             Kind::Pade(p) => (p.m, p.s),
             Kind::Taylor(t) => (t.order(), t.s),
+            Kind::Small(t) => (taylor::schemes::schemes()[t.id].order, t.s),
         }
     }
 
@@ -237,7 +286,7 @@ impl<T: Scalar> Expm<T> {
         match &self.kind {
             Kind::Diagonal(_) => "diagonal",
             Kind::Pade(_) => "pade",
-            Kind::Taylor(_) => "taylor",
+            Kind::Taylor(_) | Kind::Small(_) => "taylor",
         }
     }
 
@@ -254,6 +303,7 @@ impl<T: Scalar> Expm<T> {
                 base + 4.0 / 3.0 + f64::from(p.s)
             }
             Kind::Taylor(t) => taylor::schemes::schemes()[t.id].products as f64 + f64::from(t.s),
+            Kind::Small(t) => taylor::schemes::schemes()[t.id].products as f64 + f64::from(t.s),
         }
     }
 
@@ -271,6 +321,9 @@ impl<T: Scalar> Expm<T> {
                 base + 2.0 * f64::from(p.s)
             }
             Kind::Taylor(t) => {
+                2.0 * taylor::schemes::schemes()[t.id].products as f64 + 2.0 * f64::from(t.s)
+            }
+            Kind::Small(t) => {
                 2.0 * taylor::schemes::schemes()[t.id].products as f64 + 2.0 * f64::from(t.s)
             }
         }

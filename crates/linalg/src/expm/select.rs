@@ -177,6 +177,31 @@ pub(crate) fn choose<T: Scalar>(
     }
     let n = A.nrows();
     let par = par_for(n);
+    let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| pool::product(x, y, par);
+    let mut pows: Vec<(usize, Mat<T>)> = Vec::new();
+    let log2_a = log2_norm1(A).to_f64().unwrap();
+    let (id, s) = choose_taylor::<T>(log2_a, |k| {
+        let m = match k {
+            2 => product(A, A),
+            3 => product(pows[0].1.as_ref(), A),
+            4 => product(pows[0].1.as_ref(), pows[0].1.as_ref()),
+            _ => product(pows[2].1.as_ref(), A),
+        };
+        let l = log2_norm1(m.as_ref()).to_f64().unwrap();
+        pows.push((k, m));
+        l
+    });
+    Choice::Taylor(id, s, pows)
+}
+
+/// The Taylor half of [`choose`], over any storage of the powers (the general path's pooled
+/// matrices, the small path's stack arrays): `log2_a = log2 ‖A‖₁`, and `power(k)` forms
+/// `A^k` for k = 2, 3, 4, 5, in that order and each at most once (`A² = A·A`, `A³ = A²·A`,
+/// `A⁴ = A²·A²`, `A⁵ = A⁴·A`), and returns `log2 ‖A^k‖₁`. Returns the scheme id and `s`.
+pub(crate) fn choose_taylor<T: Scalar>(
+    log2_a: f64,
+    mut power: impl FnMut(usize) -> f64,
+) -> (usize, u32) {
     let all = schemes();
     let eps = T::epsilon().to_f64().unwrap();
     let single = eps >= f64::from(f32::EPSILON);
@@ -190,42 +215,32 @@ pub(crate) fn choose<T: Scalar>(
             all[id].theta_f64
         }
     };
-    let log2_a = log2_norm1(A).to_f64().unwrap();
     // Stage 1: ‖A‖₁ alone, for the schemes that need at most A² (T1–T8); from T12 on the
     // schemes form A² and A³ anyway, whose exact norms may allow a cheaper one.
     for id in 0..=3.min(top) {
         if log2_a <= theta(id).log2() {
-            return Choice::Taylor(id, 0, Vec::new());
+            return (id, 0);
         }
     }
     // Stage 2: A², A³ and their exact norms.
-    let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| pool::product(x, y, par);
-    let root = |m: &Mat<T>, k: f64| log2_norm1(m.as_ref()).to_f64().unwrap() / k;
-    let a2 = product(A, A);
-    let a3 = product(a2.as_ref(), A);
-    let (l2, l3) = (root(&a2, 2.0), root(&a3, 3.0));
+    let (l2, l3) = (power(2) / 2.0, power(3) / 3.0);
     let mut log2_alpha = log2_a.min(l2.max(l3));
-    let mut pows = vec![(2, a2), (3, a3)];
     for id in 3..=top.min(5) {
         if log2_alpha <= theta(id).log2() {
-            return Choice::Taylor(id, 0, pows);
+            return (id, 0);
         }
     }
     if top >= 6 {
         // Stage 3: the Sastre schemes form A⁴ (and A⁵): refine α with them.
-        let a4 = product(pows[0].1.as_ref(), pows[0].1.as_ref());
-        let l4 = root(&a4, 4.0);
+        let l4 = power(4) / 4.0;
         log2_alpha = log2_alpha.min(l3.max(l4));
-        pows.push((4, a4));
         if log2_alpha <= theta(6).log2() {
-            return Choice::Taylor(6, 0, pows);
+            return (6, 0);
         }
-        let a5 = product(pows[2].1.as_ref(), A);
-        let l5 = root(&a5, 5.0);
+        let l5 = power(5) / 5.0;
         log2_alpha = log2_alpha.min(l4.max(l5));
-        pows.push((5, a5));
     }
     let s = (log2_alpha - theta(top).log2()).ceil().max(0.0);
     let s = if s.is_finite() { s as u32 } else { 0 };
-    Choice::Taylor(top, s, pows)
+    (top, s)
 }

@@ -210,6 +210,6 @@ pub(crate) fn hstack<T: RealField>(vs: &[Mat<T>]) -> Mat<T> {
 }
 
 /// `x·y` with the parallelism of `x`'s size.
-pub(crate) fn product<T: RealField>(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Mat<T> {
+pub(crate) fn product<T: RealField + 'static>(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Mat<T> {
     crate::kernels::product(x, y, par_for(x.nrows()))
 }

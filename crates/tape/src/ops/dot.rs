@@ -1,7 +1,8 @@
 //! Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ` (1×1). VJP: `ā = ḡ b`, `b̄ = ḡ a`.
 use super::{frobenius, same_shape};
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
-use faer::{Mat, MatRef, Scale};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
+use expgrad_linalg::kernels;
+use faer::{Mat, MatRef, unzip, zip};
 
 /// Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ`, a 1×1 result. VJP: `ā = ḡ b`, `b̄ = ḡ a`.
 pub struct Dot;
@@ -13,8 +14,9 @@ impl<T: Scalar> Op<T> for Dot {
     }
     fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
         same_shape("dot", x[0], x[1])?;
-        let s = frobenius(x[0], x[1]);
-        Ok((Mat::from_fn(1, 1, |_, _| s), ()))
+        let mut out = kernels::small_scratch::<T>(1, 1);
+        out[(0, 0)] = frobenius(x[0], x[1]);
+        Ok((out, ()))
     }
     fn vjp(
         &self,
@@ -24,12 +26,38 @@ impl<T: Scalar> Op<T> for Dot {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        let g = g[(0, 0)];
-        Ok(vec![
-            needs[0].then(|| x[1] * Scale(g)),
-            needs[1].then(|| x[0] * Scale(g)),
-        ])
+        Ok(cotangents(x, g[(0, 0)], needs).into())
     }
+    fn vjp_into(
+        &self,
+        r: &(),
+        x: &[MatRef<'_, T>],
+        y: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+        out: &mut Vec<Option<Cotangent<T>>>,
+    ) -> Result<(), TapeError> {
+        // A 1×1 cotangent is never held factored.
+        let Cotangent::Dense(g) = g else {
+            out.extend(self.vjp_factored(r, x, y, g, needs)?);
+            return Ok(());
+        };
+        out.extend(cotangents(x, g[(0, 0)], needs).map(|c| c.map(Cotangent::Dense)));
+        Ok(())
+    }
+}
+
+/// `(ḡ b, ḡ a)` where needed.
+fn cotangents<T: Scalar>(x: &[MatRef<'_, T>], g: T, needs: &[bool]) -> [Option<Mat<T>>; 2] {
+    let scaled = |m: MatRef<'_, T>| {
+        let mut out = kernels::small_scratch::<T>(m.nrows(), m.ncols());
+        zip!(&mut out, m).for_each(|unzip!(o, m)| *o = *m * g);
+        out
+    };
+    [
+        needs[0].then(|| scaled(x[1])),
+        needs[1].then(|| scaled(x[0])),
+    ]
 }
 
 impl<'t, T: Scalar> Var<'t, T> {

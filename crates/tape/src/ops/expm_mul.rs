@@ -8,7 +8,7 @@
 //!
 //! Tests: `crates/tape/tests/ops.rs`.
 use super::matmul::product;
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
 
@@ -47,18 +47,42 @@ impl<T: Scalar> Op<T> for ExpmMul {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        let xbar = match needs[0] {
-            true => Some(
-                f.try_frechet_adjoint_factored(g, x[1])
-                    .map_err(|e| e.with_op("expm_mul"))?,
-            ),
-            false => None,
-        };
-        Ok(vec![
-            xbar,
-            needs[1].then(|| product(f.value().transpose(), g)),
-        ])
+        Ok(cotangents(f, x, g, needs)?.into())
     }
+    fn vjp_into(
+        &self,
+        f: &Expm<T>,
+        x: &[MatRef<'_, T>],
+        y: MatRef<'_, T>,
+        g: &Cotangent<T>,
+        needs: &[bool],
+        out: &mut Vec<Option<Cotangent<T>>>,
+    ) -> Result<(), TapeError> {
+        let Cotangent::Dense(g) = g else {
+            out.extend(self.vjp_factored(f, x, y, g, needs)?);
+            return Ok(());
+        };
+        let cs = cotangents(f, x, g.as_ref(), needs)?;
+        out.extend(cs.map(|c| c.map(Cotangent::Dense)));
+        Ok(())
+    }
+}
+
+/// `(L(Xᵀ, W̄Vᵀ), exp(X)ᵀW̄)` where needed.
+fn cotangents<T: Scalar>(
+    f: &Expm<T>,
+    x: &[MatRef<'_, T>],
+    g: MatRef<'_, T>,
+    needs: &[bool],
+) -> Result<[Option<Mat<T>>; 2], TapeError> {
+    let xbar = match needs[0] {
+        true => Some(
+            f.try_frechet_adjoint_factored(g, x[1])
+                .map_err(|e| e.with_op("expm_mul"))?,
+        ),
+        false => None,
+    };
+    Ok([xbar, needs[1].then(|| product(f.value().transpose(), g))])
 }
 
 impl<'t, T: Scalar> Var<'t, T> {

@@ -69,13 +69,15 @@ fn operands(steps: &[Step]) -> Vec<bool> {
 
 /// What the interpreter derives from a scheme's program, once per scheme: the pure powers,
 /// the product operands (kept for the derivative) and the power-basis plan.
-struct Layout {
-    power: Vec<Option<usize>>,
-    keep: Vec<bool>,
+pub(crate) struct Layout {
+    /// For every node, `Some(k)` when it is the plain power `B^k`.
+    pub(crate) power: Vec<Option<usize>>,
+    /// Whether the node is an operand of a product (kept for the derivative).
+    pub(crate) keep: Vec<bool>,
     plan: Option<PowerPlan>,
 }
 
-fn layout(id: usize) -> &'static Layout {
+pub(crate) fn layout(id: usize) -> &'static Layout {
     static L: std::sync::OnceLock<Vec<Layout>> = std::sync::OnceLock::new();
     &L.get_or_init(|| {
         schemes()
