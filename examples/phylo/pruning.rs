@@ -38,6 +38,7 @@
 //! too (the op's output is a scalar, so its VJP is the cotangent times that gradient).
 
 use expgrad::tape::{Op, TapeError, Var};
+use faer::traits::pulp::{Arch, Simd, WithSimd};
 use faer::{Mat, MatRef};
 use rayon::prelude::*;
 use std::cell::RefCell;
@@ -297,7 +298,35 @@ impl LogLikelihood {
     }
 }
 
+/// [`chunk`] over a range of chunks, compiled for the best instruction set the processor
+/// has (AVX2 and FMA where present: 4-wide fused multiply-adds on the 4-state vectors; the
+/// build's baseline is SSE2), chosen at run time by `pulp`.
+struct Chunks<'a> {
+    d: &'a Data,
+    pr: &'a Prepared,
+    pi: &'a V4,
+    w: &'a mut Work,
+    chunks: std::ops::Range<usize>,
+    acc: &'a mut Acc,
+}
+
+impl WithSimd for Chunks<'_> {
+    type Output = Result<(), TapeError>;
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) -> Self::Output {
+        let n_pat = self.d.n_pat();
+        for ch in self.chunks {
+            let p0 = ch * CHUNK;
+            let n = CHUNK.min(n_pat - p0);
+            chunk(self.d, self.pr, self.pi, self.w, p0, n, self.acc)?;
+        }
+        Ok(())
+    }
+}
+
 /// Forward and reverse pass over patterns `p0..p0 + n` (n ≤ CHUNK), added into `acc`.
+#[inline(always)]
 fn chunk(
     d: &Data,
     pr: &Prepared,
@@ -552,12 +581,14 @@ impl Op<f64> for LogLikelihood {
                 WORK.with(|cell| {
                     let mut w = cell.borrow_mut();
                     w.fit(d);
-                    for ch in c0..c1 {
-                        let p0 = ch * CHUNK;
-                        let n = CHUNK.min(n_pat - p0);
-                        chunk(d, pr, &pi, &mut w, p0, n, acc)?;
-                    }
-                    Ok::<(), TapeError>(())
+                    Arch::new().dispatch(Chunks {
+                        d,
+                        pr,
+                        pi: &pi,
+                        w: &mut w,
+                        chunks: c0..c1,
+                        acc,
+                    })
                 })
             })?;
         // The tasks' sums, in order.
