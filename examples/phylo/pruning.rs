@@ -123,26 +123,22 @@ impl Data {
     }
 }
 
-/// One task's sums: `ℓ`, the gradient with respect to the internal branches' matrices, the
-/// tips' sums of `pre` per state set, and the gradient with respect to `π`.
+/// One task's sums: `ℓ`, the gradient with respect to the transition matrices and with
+/// respect to `π`.
 #[derive(Clone, Debug)]
 struct Acc {
     lnl: f64,
-    /// Block `k·B + c` (internal `c`): row `i` is `Σ_p pre[i]·L̃_c[p]`.
-    inner: Vec<[V4; 4]>,
-    /// `k·n_taxa + c` (tip `c`): entry `m` is `Σ_{p: mask = m} pre[p]`.
-    tip: Vec<[V4; 16]>,
+    /// Block `k·B + c`: `grad[i][j] = Σ_p pre[p, i]·L̃_c[p, j]`.
+    grad: Vec<[V4; 4]>,
     pi: V4,
 }
 
 impl Acc {
     fn reset(&mut self, d: &Data) {
-        let (b, k, nt) = (d.n_branches(), d.n_cat(), d.n_taxa);
+        let (b, k) = (d.n_branches(), d.n_cat());
         self.lnl = 0.0;
-        self.inner.clear();
-        self.inner.resize(b * k, [[0.0; 4]; 4]);
-        self.tip.clear();
-        self.tip.resize(nt * k, [[0.0; 4]; 16]);
+        self.grad.clear();
+        self.grad.resize(b * k, [[0.0; 4]; 4]);
         self.pi = [0.0; 4];
     }
 }
@@ -184,6 +180,8 @@ struct Work {
     big: Vec<f64>,
     /// Each pattern's `w_p / L̃_p`.
     coef: Vec<f64>,
+    /// The reverse pass's `pre` of the current branch.
+    sib: Vec<V4>,
 }
 
 impl Work {
@@ -196,6 +194,7 @@ impl Work {
         self.exps.resize(CHUNK, 0);
         self.big.resize(CHUNK, 0.0);
         self.coef.resize(CHUNK, 0.0);
+        self.sib.resize(CHUNK, [0.0; 4]);
     }
 }
 
@@ -224,17 +223,50 @@ fn domain(what: &'static str) -> TapeError {
     }
 }
 
+/// `a·b + c`, fused where the processor has FMA (`F`).
+#[inline(always)]
+fn fma<const F: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if F { a.mul_add(b, c) } else { a * b + c }
+}
+
 /// `Σ_j l[j]·cols[j]`.
 #[inline(always)]
-fn apply(cols: &[V4; 4], l: &V4) -> V4 {
-    let mut u = [0.0; 4];
-    for j in 0..4 {
+fn apply<const F: bool>(cols: &[V4; 4], l: &V4) -> V4 {
+    let mut u = cols[0].map(|c| c * l[0]);
+    for j in 1..4 {
         for i in 0..4 {
-            u[i] += cols[j][i] * l[j];
+            u[i] = fma::<F>(cols[j][i], l[j], u[i]);
         }
     }
     u
 }
+
+/// `g += x ⊗ l`: `g[i][j] += x[i]·l[j]`.
+#[inline(always)]
+fn outer<const F: bool>(g: &mut [V4; 4], x: &V4, l: &V4) {
+    for i in 0..4 {
+        for j in 0..4 {
+            g[i][j] = fma::<F>(x[i], l[j], g[i][j]);
+        }
+    }
+}
+
+/// The indicator vector of each state set.
+const INDICATOR: [V4; 16] = {
+    let mut t = [[0.0; 4]; 16];
+    let mut m = 0;
+    while m < 16 {
+        let mut j = 0;
+        while j < 4 {
+            if (m >> j) & 1 == 1 {
+                t[m][j] = 1.0;
+            }
+            j += 1;
+        }
+        m += 1;
+    }
+    t
+};
 
 #[inline(always)]
 fn mul(a: &V4, b: &V4) -> V4 {
@@ -319,7 +351,11 @@ impl WithSimd for Chunks<'_> {
         for ch in self.chunks {
             let p0 = ch * CHUNK;
             let n = CHUNK.min(n_pat - p0);
-            chunk(self.d, self.pr, self.pi, self.w, p0, n, self.acc)?;
+            if S::IS_SCALAR {
+                chunk::<false>(self.d, self.pr, self.pi, self.w, p0, n, self.acc)?;
+            } else {
+                chunk::<true>(self.d, self.pr, self.pi, self.w, p0, n, self.acc)?;
+            }
         }
         Ok(())
     }
@@ -327,7 +363,7 @@ impl WithSimd for Chunks<'_> {
 
 /// Forward and reverse pass over patterns `p0..p0 + n` (n ≤ CHUNK), added into `acc`.
 #[inline(always)]
-fn chunk(
+fn chunk<const F: bool>(
     d: &Data,
     pr: &Prepared,
     pi: &V4,
@@ -346,6 +382,7 @@ fn chunk(
         exps,
         big,
         coef,
+        sib,
     } = w;
     let slot = |node: usize, k: usize| (node * kk + k) * CHUNK;
     exps[..n].fill(0);
@@ -377,12 +414,12 @@ fn chunk(
                     let cols = &pr.cols[k * b + c];
                     if ci == 0 {
                         for ((x, o), l) in uc.iter_mut().zip(dst.iter_mut()).zip(lc) {
-                            *x = apply(cols, l);
+                            *x = apply::<F>(cols, l);
                             *o = *x;
                         }
                     } else {
                         for ((x, o), l) in uc.iter_mut().zip(dst.iter_mut()).zip(lc) {
-                            *x = apply(cols, l);
+                            *x = apply::<F>(cols, l);
                             *o = mul(o, x);
                         }
                     }
@@ -462,26 +499,22 @@ fn chunk(
         for (ci, &c) in kids.iter().enumerate() {
             for k in 0..kk {
                 let (head, tail) = out.split_at_mut(slot(iv, k));
-                let av = &tail[..n];
-                // pre = a_v ∘ ∏ of the siblings' U, built in `pre`.
-                let sib = |p: usize| {
-                    let mut x = av[p];
-                    for (si, &s) in kids.iter().enumerate() {
-                        if si != ci {
-                            x = mul(&x, &u[slot(s, k) + p]);
+                // pre_c = a_v ∘ ∏ of the siblings' U.
+                let pre = &mut sib[..n];
+                pre.copy_from_slice(&tail[..n]);
+                for (si, &s) in kids.iter().enumerate() {
+                    if si != ci {
+                        for (x, y) in pre.iter_mut().zip(&u[slot(s, k)..][..n]) {
+                            *x = mul(x, y);
                         }
                     }
-                    x
-                };
+                }
+                let mut g = [[0.0; 4]; 4];
                 if c < nt {
-                    let t = &mut acc.tip[k * nt + c];
+                    // A tip's partials are the indicator of its state set.
                     let ms = &d.masks[c][p0..p0 + n];
-                    for (p, &m) in ms.iter().enumerate() {
-                        let x = sib(p);
-                        let e = &mut t[usize::from(m & 15)];
-                        for i in 0..4 {
-                            e[i] += x[i];
-                        }
+                    for (x, &m) in pre.iter().zip(ms) {
+                        outer::<F>(&mut g, x, &INDICATOR[usize::from(m & 15)]);
                     }
                 } else {
                     let ic = c - nt;
@@ -489,27 +522,16 @@ fn chunk(
                     let rows = &pr.rows[k * b + c];
                     let mc = &mult[ic * CHUNK..][..n];
                     let ac = &mut head[slot(ic, k)..][..n];
-                    let mut g = [[0.0; 4]; 4];
-                    for (p, ((o, l), &s)) in ac.iter_mut().zip(lc).zip(mc).enumerate() {
-                        let x = sib(p);
-                        for i in 0..4 {
-                            for j in 0..4 {
-                                g[i][j] += x[i] * l[j];
-                            }
-                        }
-                        let mut y = [0.0; 4];
-                        for i in 0..4 {
-                            for j in 0..4 {
-                                y[j] += x[i] * rows[i][j];
-                            }
-                        }
+                    for (((o, l), &s), x) in ac.iter_mut().zip(lc).zip(mc).zip(pre.iter()) {
+                        outer::<F>(&mut g, x, l);
+                        let y = apply::<F>(rows, x);
                         *o = y.map(|q| q * s);
                     }
-                    let dst = &mut acc.inner[k * b + c];
-                    for i in 0..4 {
-                        for j in 0..4 {
-                            dst[i][j] += g[i][j];
-                        }
+                }
+                let dst = &mut acc.grad[k * b + c];
+                for i in 0..4 {
+                    for j in 0..4 {
+                        dst[i][j] += g[i][j];
                     }
                 }
             }
@@ -527,7 +549,7 @@ impl Op<f64> for LogLikelihood {
 
     fn forward(&self, x: &[MatRef<'_, f64>]) -> Result<(Mat<f64>, Gradient), TapeError> {
         let d = &*self.data;
-        let (b, kk, nt) = (d.n_branches(), d.n_cat(), d.n_taxa);
+        let (b, kk) = (d.n_branches(), d.n_cat());
         let (p, pim) = match x {
             [p, pi] => (*p, *pi),
             _ => {
@@ -567,8 +589,7 @@ impl Op<f64> for LogLikelihood {
         let n_tasks = n_chunks.clamp(1, TASKS);
         ws.accs.resize_with(n_tasks, || Acc {
             lnl: 0.0,
-            inner: Vec::new(),
-            tip: Vec::new(),
+            grad: Vec::new(),
             pi: [0.0; 4],
         });
         let pr = &ws.prepared;
@@ -600,25 +621,10 @@ impl Op<f64> for LogLikelihood {
             for i in 0..4 {
                 gpi[(i, 0)] += acc.pi[i];
             }
-            for k in 0..kk {
-                for c in 0..b {
-                    let at = 4 * (k * b + c);
-                    if c < nt {
-                        let t = &acc.tip[k * nt + c];
-                        for (m, e) in t.iter().enumerate() {
-                            for j in (0..4).filter(|j| (m >> j) & 1 == 1) {
-                                for i in 0..4 {
-                                    gp[(i, at + j)] += e[i];
-                                }
-                            }
-                        }
-                    } else {
-                        let g = &acc.inner[k * b + c];
-                        for i in 0..4 {
-                            for j in 0..4 {
-                                gp[(i, at + j)] += g[i][j];
-                            }
-                        }
+            for (blk, g) in acc.grad.iter().enumerate() {
+                for i in 0..4 {
+                    for j in 0..4 {
+                        gp[(i, 4 * blk + j)] += g[i][j];
                     }
                 }
             }
