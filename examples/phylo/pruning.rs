@@ -499,33 +499,39 @@ fn chunk<const F: bool>(
         for (ci, &c) in kids.iter().enumerate() {
             for k in 0..kk {
                 let (head, tail) = out.split_at_mut(slot(iv, k));
-                // pre_c = a_v ∘ ∏ of the siblings' U.
-                let pre = &mut sib[..n];
-                pre.copy_from_slice(&tail[..n]);
-                for (si, &s) in kids.iter().enumerate() {
-                    if si != ci {
-                        for (x, y) in pre.iter_mut().zip(&u[slot(s, k)..][..n]) {
-                            *x = mul(x, y);
-                        }
-                    }
-                }
+                let av = &tail[..n];
+                let us = |s: usize| &u[slot(s, k)..][..n];
                 let mut g = [[0.0; 4]; 4];
-                if c < nt {
-                    // A tip's partials are the indicator of its state set.
-                    let ms = &d.masks[c][p0..p0 + n];
-                    for (x, &m) in pre.iter().zip(ms) {
-                        outer::<F>(&mut g, x, &INDICATOR[usize::from(m & 15)]);
-                    }
+                let child = if c < nt {
+                    Child::Tip(&d.masks[c][p0..p0 + n])
                 } else {
                     let ic = c - nt;
-                    let lc = &post[slot(ic, k)..][..n];
-                    let rows = &pr.rows[k * b + c];
-                    let mc = &mult[ic * CHUNK..][..n];
-                    let ac = &mut head[slot(ic, k)..][..n];
-                    for (((o, l), &s), x) in ac.iter_mut().zip(lc).zip(mc).zip(pre.iter()) {
-                        outer::<F>(&mut g, x, l);
-                        let y = apply::<F>(rows, x);
-                        *o = y.map(|q| q * s);
+                    Child::Inner {
+                        l: &post[slot(ic, k)..][..n],
+                        rows: &pr.rows[k * b + c],
+                        mult: &mult[ic * CHUNK..][..n],
+                        a: &mut head[slot(ic, k)..][..n],
+                    }
+                };
+                // pre_c = a_v ∘ ∏ of the siblings' U: formed on the fly for one or two
+                // siblings, in a buffer for more.
+                match kids.len() {
+                    2 => back::<F, 1>(av, [us(kids[1 - ci])], child, &mut g),
+                    3 => {
+                        let (s1, s2) = ((ci + 1) % 3, (ci + 2) % 3);
+                        back::<F, 2>(av, [us(kids[s1]), us(kids[s2])], child, &mut g);
+                    }
+                    _ => {
+                        let pre = &mut sib[..n];
+                        pre.copy_from_slice(av);
+                        for (si, &s) in kids.iter().enumerate() {
+                            if si != ci {
+                                for (x, y) in pre.iter_mut().zip(us(s)) {
+                                    *x = mul(x, y);
+                                }
+                            }
+                        }
+                        back::<F, 0>(pre, [], child, &mut g);
                     }
                 }
                 let dst = &mut acc.grad[k * b + c];
@@ -538,6 +544,56 @@ fn chunk<const F: bool>(
         }
     }
     Ok(())
+}
+
+/// The child end of a branch in the reverse pass.
+enum Child<'a> {
+    /// A tip: its state sets.
+    Tip(&'a [u8]),
+    /// An internal node: its scaled partials `l`, the branch's matrix by rows, its scale
+    /// multipliers, and its `a` to be written.
+    Inner {
+        l: &'a [V4],
+        rows: &'a [V4; 4],
+        mult: &'a [f64],
+        a: &'a mut [V4],
+    },
+}
+
+/// One branch of the reverse pass: with `pre[p] = av[p] ∘ ∏ sibs[·][p]`, adds
+/// `Σ_p pre[p] ⊗ L̃_c[p]` to `g` and, for an internal child, writes its
+/// `a_c[p] = mult_c[p]·P_cᵀ·pre[p]`.
+#[inline(always)]
+fn back<const F: bool, const NS: usize>(
+    av: &[V4],
+    sibs: [&[V4]; NS],
+    child: Child<'_>,
+    g: &mut [V4; 4],
+) {
+    let n = av.len();
+    let pre = |p: usize| {
+        let mut x = av[p];
+        for s in &sibs {
+            x = mul(&x, &s[p]);
+        }
+        x
+    };
+    match child {
+        Child::Tip(ms) => {
+            for (p, &m) in ms[..n].iter().enumerate() {
+                // A tip's partials are the indicator of its state set.
+                outer::<F>(g, &pre(p), &INDICATOR[usize::from(m & 15)]);
+            }
+        }
+        Child::Inner { l, rows, mult, a } => {
+            for (p, ((o, l), &s)) in a[..n].iter_mut().zip(&l[..n]).zip(&mult[..n]).enumerate() {
+                let x = pre(p);
+                outer::<F>(g, &x, l);
+                let y = apply::<F>(rows, &x);
+                *o = y.map(|q| q * s);
+            }
+        }
+    }
 }
 
 impl Op<f64> for LogLikelihood {
