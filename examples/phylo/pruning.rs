@@ -485,8 +485,8 @@ fn chunk<const F: bool>(
             .zip(mroot)
         {
             let g = rho * f;
-            for i in 0..4 {
-                acc.pi[i] += g * x[i];
+            for (a, y) in acc.pi.iter_mut().zip(x) {
+                *a += g * y;
             }
             let h = g * s;
             *o = pi.map(|q| q * h);
