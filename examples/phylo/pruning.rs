@@ -125,7 +125,9 @@ impl Data {
 
 /// One task's sums: `ℓ`, the gradient with respect to the transition matrices and with
 /// respect to `π`.
+/// Aligned to two cache lines, so that tasks on different threads never write to one line.
 #[derive(Clone, Debug)]
+#[repr(align(128))]
 struct Acc {
     lnl: f64,
     /// Block `k·B + c`: `grad[i][j] = Σ_p pre[p, i]·L̃_c[p, j]`.
@@ -467,13 +469,16 @@ fn chunk<const F: bool>(
         }
     }
     let ws = &d.weights[p0..p0 + n];
+    let mut lnl = 0.0;
     for ((z, &wp), &e) in coef.iter_mut().zip(ws).zip(&exps[..n]) {
         if !(*z > 0.0 && z.is_finite()) {
             return Err(domain("a site likelihood is zero or not finite"));
         }
-        acc.lnl += wp * (z.ln() + f64::from(e) * std::f64::consts::LN_2);
+        lnl += wp * (z.ln() + f64::from(e) * std::f64::consts::LN_2);
         *z = wp / *z;
     }
+    acc.lnl += lnl;
+    let mut pi_bar = [0.0; 4];
     let mroot = &mult[ir * CHUNK..][..n];
     for k in 0..kk {
         let rho = d.cat_weights[k];
@@ -485,12 +490,15 @@ fn chunk<const F: bool>(
             .zip(mroot)
         {
             let g = rho * f;
-            for (a, y) in acc.pi.iter_mut().zip(x) {
+            for (a, y) in pi_bar.iter_mut().zip(x) {
                 *a += g * y;
             }
             let h = g * s;
             *o = pi.map(|q| q * h);
         }
+    }
+    for (a, y) in acc.pi.iter_mut().zip(pi_bar) {
+        *a += y;
     }
     // Pre-order.
     for v in (nt..nn).rev() {
