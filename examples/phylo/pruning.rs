@@ -18,8 +18,8 @@
 //! below 2⁻¹²⁸, its partials there are multiplied by the power of two that brings that entry
 //! into [1, 2), and the exponent is added to the pattern's tally; `ℓ` adds back
 //! `w_p·(tally)·log 2`. Powers of two are exact, so the scaling changes no digit of the
-//! partials, and underflow cannot happen for any tree (the test of a 600-taxon tree has site
-//! likelihoods below 10⁻³⁰⁸).
+//! partials; since every node's partials start above 2⁻¹²⁸, only a single node's product
+//! could underflow (the test of a 600-taxon tree has site likelihoods below 10⁻³⁰⁸).
 //!
 //! **Reverse** (pre-order; Felsenstein 1981; Ji et al. 2020, "Gradients do grow on trees").
 //! With `pre_c[p, k] = out_v ∘ ∏_{s ≠ c} U_s` the outside probabilities at the top of the
