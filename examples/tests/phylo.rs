@@ -429,6 +429,29 @@ fn gradient_is_exact_through_the_scaling() {
     assert!(report.passed, "{report}");
 }
 
+/// A multifurcation (a root with five children and an internal node with three): the
+/// reverse pass forms the siblings' products in a buffer there; the gradient against central
+/// differences.
+#[test]
+fn gradient_matches_finite_differences_at_multifurcations() {
+    let text = ">a\nACGTRAGT\n>b\nACGTAAGC\n>c\nATGCYCGA\n>d\nACCTTAG-\n>e\nGCGTTAGA\n>f\nACGAAAGT\n>g\nTCGTAACT\n";
+    let m = model_of(
+        text,
+        "(a:0.1,b:0.2,(c:0.3,d:0.05,e:0.2):0.1,f:0.15,g:0.25);",
+        false,
+        vec![1.0],
+    );
+    assert_eq!(m.topo.children[m.topo.root()].len(), 5);
+    let th = m.start(0.1);
+    let x = Mat::from_fn(th.len(), 1, |i, _| th[i]);
+    let report = gradcheck_with(
+        |xs| m.log_likelihood(xs[0]).unwrap(),
+        &[x],
+        &GradcheckOptions::default(),
+    );
+    assert!(report.passed, "{report}");
+}
+
 /// The time of one value-and-gradient evaluation on BRCA1 (when `bash scripts/fetch_brca1.sh`
 /// has fetched it): the fastest of 100, at the start values. Run with
 /// `cargo test --release -p expgrad-examples --test phylo -- --ignored --nocapture`.
