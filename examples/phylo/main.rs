@@ -16,7 +16,6 @@ pub mod gamma;
 pub mod gtr;
 pub mod model;
 pub mod newick;
-pub mod node_op;
 pub mod patterns;
 pub mod plot;
 pub mod pruning;

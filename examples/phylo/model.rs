@@ -8,10 +8,11 @@
 
 use super::gtr::rate_matrix;
 use super::patterns::Patterns;
-use super::pruning::{log_likelihood, transition_matrices};
+use super::pruning::{Data, Workspace, log_likelihood, transition_matrices};
 use super::topology::Topology;
 use expgrad::tape::{Tape, Var};
 use faer::Mat;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use expgrad::optim::Progress;
@@ -34,8 +35,8 @@ pub struct Model {
     pub estimate_freqs: bool,
     /// The rate categories' mean rates (`[1.0]` without rate heterogeneity).
     pub rates: Vec<f64>,
-    tips: Rc<Vec<Mat<f64>>>,
-    weights: Rc<Vec<f64>>,
+    data: Rc<Data>,
+    work: Rc<RefCell<Workspace>>,
 }
 
 /// The parameters in their natural units.
@@ -59,24 +60,25 @@ impl Model {
         estimate_freqs: bool,
         rates: Vec<f64>,
     ) -> Self {
-        // Each tip's partials repeated for every rate category (patterns × 4K).
+        let masks = (0..topo.n_taxa())
+            .map(|i| patterns.columns.iter().map(|c| c[i]).collect())
+            .collect();
         let k = rates.len();
-        let tips = (0..topo.n_taxa())
-            .map(|i| {
-                let t = patterns.tip_partials(i);
-                Mat::from_fn(t.nrows(), 4 * k, |p, j| t[(p, j % 4)])
-            })
-            .collect::<Vec<_>>()
-            .into();
-        let weights = Rc::new(patterns.weights.clone());
+        let data = Rc::new(Data::new(
+            topo.n_taxa(),
+            topo.children.clone(),
+            masks,
+            patterns.weights.clone(),
+            vec![1.0 / k as f64; k],
+        ));
         Self {
             topo,
             patterns,
             freqs,
             estimate_freqs,
             rates,
-            tips,
-            weights,
+            data,
+            work: Rc::default(),
         }
     }
 
@@ -179,8 +181,7 @@ impl Model {
                 .map_err(|e| at("rate categories", e))?
         };
         let p = transition_matrices(q, times).map_err(|e| at("transition matrices", e))?;
-        let cat = vec![1.0 / k as f64; k];
-        log_likelihood(&self.topo, p, pi, &self.tips, &self.weights, &cat)
+        log_likelihood(&self.data, &self.work, p, pi)
     }
 
     /// The log-likelihood of `theta` and its gradient.

@@ -377,3 +377,106 @@ fn scaling_keeps_tiny_likelihoods_finite() {
         "{ll} vs {by_site}"
     );
 }
+
+/// The gradient where the scaling is at work: on a 150-taxon caterpillar tree with long
+/// branches, the partials fall below 2⁻¹²⁸ (the rescaling threshold) at the nodes near the
+/// root, so their power-of-two factors enter the reverse pass; the gradient still matches
+/// central differences (`expgrad::gradcheck`, relative 1e-6).
+#[test]
+fn gradient_is_exact_through_the_scaling() {
+    let n = 150;
+    let mut tree = String::from("(t0:0.8,t1:0.9");
+    for i in 2..n - 1 {
+        tree = format!("({tree}):0.3,t{i}:0.{}", 5 + i % 5);
+    }
+    tree = format!("{tree},t{}:0.7);", n - 1);
+    let t = newick::parse(&tree).unwrap();
+    let names: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
+    let topo = topology::Topology::new(&t, &names).unwrap();
+    let lengths: Vec<f64> = topo.lengths.iter().map(|l| l.unwrap()).collect();
+    let records = simulate::simulate(
+        &topo,
+        &lengths,
+        &simulate::SMALL_EXCHANGEABILITIES,
+        &simulate::SMALL_FREQS,
+        3,
+        0.0,
+        11,
+    )
+    .unwrap();
+    let freqs = patterns::empirical_frequencies(&records).unwrap();
+    let m = model::Model::new(
+        topo,
+        patterns::Patterns::new(&records),
+        freqs,
+        true,
+        vec![1.0],
+    );
+    let mut th = m.start(0.1);
+    for (i, x) in th.iter_mut().enumerate() {
+        *x += 0.05 * ((i * 7 % 5) as f64 - 2.0);
+    }
+    let (ll, _) = m.log_likelihood_and_grad(&th).unwrap();
+    // Below 2⁻¹²⁸ per site on average: some node rescaled every pattern.
+    let sites = m.patterns.n_sites as f64;
+    assert!(ll / sites < -128.0 * std::f64::consts::LN_2, "{ll}");
+    let x = Mat::from_fn(th.len(), 1, |i, _| th[i]);
+    let report = gradcheck_with(
+        |xs| m.log_likelihood(xs[0]).unwrap(),
+        &[x],
+        &GradcheckOptions::default(),
+    );
+    assert!(report.passed, "{report}");
+}
+
+/// A multifurcation (a root with five children and an internal node with three): the
+/// reverse pass forms the siblings' products in a buffer there; the gradient against central
+/// differences.
+#[test]
+fn gradient_matches_finite_differences_at_multifurcations() {
+    let text = ">a\nACGTRAGT\n>b\nACGTAAGC\n>c\nATGCYCGA\n>d\nACCTTAG-\n>e\nGCGTTAGA\n>f\nACGAAAGT\n>g\nTCGTAACT\n";
+    let m = model_of(
+        text,
+        "(a:0.1,b:0.2,(c:0.3,d:0.05,e:0.2):0.1,f:0.15,g:0.25);",
+        false,
+        vec![1.0],
+    );
+    assert_eq!(m.topo.children[m.topo.root()].len(), 5);
+    let th = m.start(0.1);
+    let x = Mat::from_fn(th.len(), 1, |i, _| th[i]);
+    let report = gradcheck_with(
+        |xs| m.log_likelihood(xs[0]).unwrap(),
+        &[x],
+        &GradcheckOptions::default(),
+    );
+    assert!(report.passed, "{report}");
+}
+
+/// The time of one value-and-gradient evaluation on BRCA1 (when `bash scripts/fetch_brca1.sh`
+/// has fetched it): the fastest of 100, at the start values. Run with
+/// `cargo test --release -p expgrad-examples --test phylo -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing, needs the BRCA1 data"]
+fn brca1_evaluation_time() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/phylo-data");
+    let (fa, tr) = (format!("{root}/brca1.fasta"), format!("{root}/murphy.tree"));
+    let (Ok(fa), Ok(tr)) = (std::fs::read_to_string(fa), std::fs::read_to_string(tr)) else {
+        eprintln!("no BRCA1 data in {root}: skipped");
+        return;
+    };
+    let m = model_of(&fa, &tr, false, vec![1.0]);
+    let th = m.start(0.1);
+    let mut best = f64::INFINITY;
+    for _ in 0..100 {
+        let t = std::time::Instant::now();
+        let (l, _) = m.log_likelihood_and_grad(&th).unwrap();
+        best = best.min(t.elapsed().as_secs_f64());
+        assert!(l.is_finite());
+    }
+    eprintln!(
+        "BRCA1 ({} patterns): {:.3} ms per value+gradient evaluation ({} rayon threads)",
+        m.patterns.len(),
+        best * 1e3,
+        rayon::current_num_threads()
+    );
+}
