@@ -14,6 +14,8 @@
 //!   *Functions of Matrices*, eq. 10.42).
 //!
 //! Exact shortcuts: diagonal input (including 1×1 and 0×0) is exponentiated entrywise.
+//! Dense input with n ≤ 12 runs the same Taylor scheme on stack arrays ([`small`]: bitwise
+//! the same results, no per-call allocation beyond the cache and the derivatives' results).
 //!
 //! [`Expm`] keeps `s`, the degree, the scaled powers (and the LU of `q_m` for Padé), `R₀` and
 //! every squaring, so that [`Expm::frechet`] and [`Expm::frechet_adjoint`] cost about two

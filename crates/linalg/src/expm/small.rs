@@ -37,7 +37,13 @@ use faer::{Mat, MatRef};
 pub(crate) const SMALL_MAX: usize = 12;
 
 /// Most nodes of any scheme's program (S30: 14).
-const MAX_NODES: usize = 16;
+const MAX_NODES: usize = 14;
+
+/// Most nodes kept for the derivative (the operands of products; S30: 9).
+const MAX_KEPT: usize = 9;
+
+/// Most terms of any combination step.
+const MAX_TERMS: usize = 8;
 
 /// An N×N matrix on the stack, column-major: `m[j][i]` is entry `(i, j)`.
 type M<T, const N: usize> = [[T; N]; N];
@@ -118,11 +124,13 @@ fn load<T: Scalar, const N: usize>(a: MatRef<'_, T>) -> M<T, N> {
     core::array::from_fn(|j| core::array::from_fn(|i| a[(i, j)]))
 }
 
-fn load_slice<T: Scalar, const N: usize>(a: &[T], tr: bool) -> M<T, N> {
-    if tr {
-        core::array::from_fn(|j| core::array::from_fn(|i| a[j + N * i]))
-    } else {
-        core::array::from_fn(|j| core::array::from_fn(|i| a[i + N * j]))
+/// `out ← ` the N×N matrix stored column-major in `a`, or its transpose when `tr`.
+fn load_slice<T: Scalar, const N: usize>(out: &mut M<T, N>, a: &[T], tr: bool) {
+    let a = &a[..N * N];
+    for (j, col) in out.iter_mut().enumerate() {
+        for (i, x) in col.iter_mut().enumerate() {
+            *x = if tr { a[j + N * i] } else { a[i + N * j] };
+        }
     }
 }
 
@@ -140,64 +148,72 @@ fn to_mat<T: Scalar, const N: usize>(m: &M<T, N>) -> Mat<T> {
     out
 }
 
-/// `a·b`, summed as [`gemm`](crate::kernels::gemm)'s small loops sum (`0 + a_i0 b_0j + …`).
+/// `out ← a·b`, or `out += a·b` when `ACC` (the product summed apart, then added, as
+/// `Accum::Add`): each entry summed as [`gemm`](crate::kernels::gemm)'s small loops sum,
+/// `0 + a_i0 b_0j + a_i1 b_1j + …`.
 #[inline(always)]
-fn mul<T: Scalar, const N: usize>(a: &M<T, N>, b: &M<T, N>) -> M<T, N> {
-    core::array::from_fn(|j| {
+fn mul<T: Scalar, const N: usize, const ACC: bool>(out: &mut M<T, N>, a: &M<T, N>, b: &M<T, N>) {
+    for (o, bj) in out.iter_mut().zip(b) {
         let mut col = [T::zero(); N];
-        for p in 0..N {
-            let bpj = b[j][p];
-            for i in 0..N {
-                col[i] += a[p][i] * bpj;
+        for (ap, &bpj) in a.iter().zip(bj) {
+            for (c, &aip) in col.iter_mut().zip(ap) {
+                *c += aip * bpj;
             }
         }
-        col
-    })
+        if ACC {
+            for (o, c) in o.iter_mut().zip(col) {
+                *o += c;
+            }
+        } else {
+            *o = col;
+        }
+    }
 }
 
-/// `dst += a·b` (the product summed apart, then added, as `Accum::Add`).
+/// `a·b` in a new array.
 #[inline(always)]
-fn mul_acc<T: Scalar, const N: usize>(dst: &mut M<T, N>, a: &M<T, N>, b: &M<T, N>) {
-    let ab = mul(a, b);
-    for j in 0..N {
-        for i in 0..N {
-            dst[j][i] += ab[j][i];
-        }
-    }
+fn product<T: Scalar, const N: usize>(a: &M<T, N>, b: &M<T, N>) -> M<T, N> {
+    let mut out = zero::<T, N>();
+    mul::<T, N, false>(&mut out, a, b);
+    out
 }
 
-/// `Σ c·x + c₀I`, summed as [`lincomb`](crate::expm::lincomb) sums: left to right from the
-/// first term for up to six terms, from zero beyond (its column kernel).
+/// `out ← Σ c·x + c₀I` over `nodes`, summed as [`lincomb`](crate::expm::lincomb) sums:
+/// left to right from the first term for up to six terms, from zero beyond (its column
+/// kernel).
 fn lincomb<T: Scalar, const N: usize>(
+    out: &mut M<T, N>,
     terms: &[(usize, f64)],
-    nodes: &[M<T, N>; MAX_NODES],
+    nodes: &[M<T, N>],
     c0: T,
-) -> M<T, N> {
-    let mut out = zero::<T, N>();
-    let mut rest = terms;
-    if terms.len() <= 6 {
-        if let Some(((k, c), tail)) = terms.split_first() {
-            let (c, x) = (T::from(*c).unwrap(), &nodes[*k]);
-            for j in 0..N {
-                for i in 0..N {
-                    out[j][i] = c * x[j][i];
-                }
-            }
-            rest = tail;
-        }
+) {
+    // Column by column, the column's sums in registers (term by term over the whole matrix,
+    // the accumulator is stored back after every term).
+    let m = terms.len();
+    assert!(m <= MAX_TERMS, "a combination of {m} terms");
+    let mut cs = [T::zero(); MAX_TERMS];
+    let mut xs = [&nodes[0]; MAX_TERMS];
+    for (t, (k, c)) in terms.iter().enumerate() {
+        cs[t] = T::from(*c).unwrap();
+        xs[t] = &nodes[*k];
     }
-    for (k, c) in rest {
-        let (c, x) = (T::from(*c).unwrap(), &nodes[*k]);
-        for j in 0..N {
-            for i in 0..N {
-                out[j][i] += c * x[j][i];
+    let first = usize::from((1..=6).contains(&m));
+    for (j, o) in out.iter_mut().enumerate() {
+        let mut col = [T::zero(); N];
+        if first == 1 {
+            for (c, x) in col.iter_mut().zip(&xs[0][j]) {
+                *c = cs[0] * *x;
             }
         }
+        for t in first..m {
+            for (c, x) in col.iter_mut().zip(&xs[t][j]) {
+                *c += cs[t] * *x;
+            }
+        }
+        *o = col;
+        // After the store: a scalar store into `col` then its vector reload stalled (perf).
+        o[j] += c0;
     }
-    for (i, col) in out.iter_mut().enumerate() {
-        col[i] += c0;
-    }
-    out
 }
 
 /// `a ← 2^k a`, in the steps of [`scale_pow2`](crate::expm::scale_pow2).
@@ -341,36 +357,40 @@ impl<T: Scalar> Small<T> {
         let nn = N * N;
         let steps = &schemes()[self.id].steps;
         let keep = &layout(self.id).keep;
-        let mut vals = [zero::<T, N>(); MAX_NODES];
-        let mut slot = 0;
-        for (i, &k) in keep.iter().enumerate() {
-            if k {
-                vals[i] = load_slice::<T, N>(&self.data[slot * nn..(slot + 1) * nn], tr);
-                slot += 1;
-            }
+        // The kept nodes, by slot (`slot[node]`), transposed when `tr`.
+        let mut vals = [zero::<T, N>(); MAX_KEPT];
+        let mut slot = [0usize; MAX_NODES];
+        let kept = keep
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k)
+            .map(|(node, _)| node);
+        for (i, node) in kept.enumerate() {
+            load_slice(&mut vals[i], &self.data[i * nn..], tr);
+            slot[node] = i;
         }
         let mut tan = [zero::<T, N>(); MAX_NODES];
         tan[0] = e;
         scale_pow2(&mut tan[0], -(self.s as i32));
         for (k, step) in steps.iter().enumerate() {
-            let t = match step {
+            let (done, rest) = tan.split_at_mut(k + 1);
+            let out = &mut rest[0];
+            match step {
                 Step::Prod(i, j) => {
-                    let mut m = mul(&tan[*i], &vals[*j]);
-                    mul_acc(&mut m, &vals[*i], &tan[*j]);
-                    m
+                    mul::<T, N, false>(out, &done[*i], &vals[slot[*j]]);
+                    mul::<T, N, true>(out, &vals[slot[*i]], &done[*j]);
                 }
                 // The identity term's derivative is zero.
-                Step::Comb(terms, _) => lincomb(terms, &tan, T::zero()),
-            };
-            tan[k + 1] = t;
+                Step::Comb(terms, _) => lincomb(out, terms, done, T::zero()),
+            }
         }
         let mut l = tan[steps.len()];
+        let (mut r, mut next) = (zero::<T, N>(), zero::<T, N>());
         for i in 0..self.s as usize {
-            let off = (self.kept + i) * nn;
-            let r = load_slice::<T, N>(&self.data[off..off + nn], tr);
-            let mut next = mul(&r, &l);
-            mul_acc(&mut next, &l, &r);
-            l = next;
+            load_slice(&mut r, &self.data[(self.kept + i) * nn..], tr);
+            mul::<T, N, false>(&mut next, &r, &l);
+            mul::<T, N, true>(&mut next, &l, &r);
+            core::mem::swap(&mut l, &mut next);
         }
         l
     }
@@ -385,10 +405,10 @@ fn forward<T: Scalar, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
     let log2_a = log2_norm1(input).to_f64().unwrap();
     let (id, s) = choose_taylor::<T>(log2_a, |k| {
         let m = match k {
-            2 => mul(&a0, &a0),
-            3 => mul(&pows[0], &a0),
-            4 => mul(&pows[0], &pows[0]),
-            _ => mul(&pows[2], &a0),
+            2 => product(&a0, &a0),
+            3 => product(&pows[0], &a0),
+            4 => product(&pows[0], &pows[0]),
+            _ => product(&pows[2], &a0),
         };
         pows[k - 2] = m;
         formed = k - 1;
@@ -406,22 +426,22 @@ fn forward<T: Scalar, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
             && pows[..formed].iter().all(all_finite));
     for (k, step) in scheme.steps.iter().enumerate() {
         let node = k + 1;
-        let value = match step {
+        let (done, rest) = nodes.split_at_mut(node);
+        let out = &mut rest[0];
+        match step {
             Step::Prod(i, j) => {
                 match lay.power[node].filter(|&p| reuse && (2..=formed + 1).contains(&p)) {
                     Some(p) => {
-                        let mut m = pows[p - 2];
+                        *out = pows[p - 2];
                         if s > 0 {
-                            scale_pow2(&mut m, -(p as i32) * s as i32);
+                            scale_pow2(out, -(p as i32) * s as i32);
                         }
-                        m
                     }
-                    None => mul(&nodes[*i], &nodes[*j]),
+                    None => mul::<T, N, false>(out, &done[*i], &done[*j]),
                 }
             }
-            Step::Comb(terms, c0) => lincomb(terms, &nodes, T::from(*c0).unwrap()),
-        };
-        nodes[node] = value;
+            Step::Comb(terms, c0) => lincomb(out, terms, done, T::from(*c0).unwrap()),
+        }
     }
     let mut r = nodes[scheme.steps.len()];
     let kept = lay.keep.iter().filter(|&&k| k).count();
@@ -429,10 +449,11 @@ fn forward<T: Scalar, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
     for (i, _) in lay.keep.iter().enumerate().filter(|(_, k)| **k) {
         data.extend_from_slice(nodes[i].as_flattened());
     }
+    let mut next = zero::<T, N>();
     for _ in 0..s {
-        let next = mul(&r, &r);
+        mul::<T, N, false>(&mut next, &r, &r);
         data.extend_from_slice(r.as_flattened());
-        r = next;
+        core::mem::swap(&mut r, &mut next);
     }
     data.extend_from_slice(r.as_flattened());
     Small {
@@ -450,8 +471,14 @@ mod tests {
 
     #[test]
     fn every_program_fits_the_node_arrays() {
-        for s in schemes() {
+        for (id, s) in schemes().iter().enumerate() {
             assert!(s.steps.len() < MAX_NODES);
+            assert!(layout(id).keep.iter().filter(|k| **k).count() <= MAX_KEPT);
+            for st in &s.steps {
+                if let Step::Comb(terms, _) = st {
+                    assert!(terms.len() <= MAX_TERMS);
+                }
+            }
         }
     }
 }
