@@ -451,32 +451,3 @@ fn gradient_matches_finite_differences_at_multifurcations() {
     );
     assert!(report.passed, "{report}");
 }
-
-/// The time of one value-and-gradient evaluation on BRCA1 (when `bash scripts/fetch_brca1.sh`
-/// has fetched it): the fastest of 100, at the start values. Run with
-/// `cargo test --release -p expgrad-examples --test phylo -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing, needs the BRCA1 data"]
-fn brca1_evaluation_time() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/phylo-data");
-    let (fa, tr) = (format!("{root}/brca1.fasta"), format!("{root}/murphy.tree"));
-    let (Ok(fa), Ok(tr)) = (std::fs::read_to_string(fa), std::fs::read_to_string(tr)) else {
-        eprintln!("no BRCA1 data in {root}: skipped");
-        return;
-    };
-    let m = model_of(&fa, &tr, false, vec![1.0]);
-    let th = m.start(0.1);
-    let mut best = f64::INFINITY;
-    for _ in 0..100 {
-        let t = std::time::Instant::now();
-        let (l, _) = m.log_likelihood_and_grad(&th).unwrap();
-        best = best.min(t.elapsed().as_secs_f64());
-        assert!(l.is_finite());
-    }
-    eprintln!(
-        "BRCA1 ({} patterns): {:.3} ms per value+gradient evaluation ({} rayon threads)",
-        m.patterns.len(),
-        best * 1e3,
-        rayon::current_num_threads()
-    );
-}
