@@ -197,16 +197,24 @@ impl<T: Scalar> ExpmTimes<T> {
             Vec::new()
         };
         if squarings > 0 {
-            let square = |(v, &sb): (&mut [T], &u32)| {
-                let mut tmp = vec![T::zero(); nn];
+            // One scratch matrix per worker, not per time.
+            let scratch = || vec![T::zero(); nn];
+            let square = |tmp: &mut Vec<T>, (v, &sb): (&mut [T], &u32)| {
                 for _ in 0..sb {
-                    square_in_place(v, &mut tmp, n);
+                    square_in_place(v, tmp, n);
                 }
             };
             if parallel(squarings * nn * n) {
-                values.par_chunks_mut(nn).zip(s.par_iter()).for_each(square);
+                values
+                    .par_chunks_mut(nn)
+                    .zip(s.par_iter())
+                    .for_each_init(scratch, square);
             } else {
-                values.chunks_mut(nn).zip(s.iter()).for_each(square);
+                let mut tmp = scratch();
+                values
+                    .chunks_mut(nn)
+                    .zip(s.iter())
+                    .for_each(|x| square(&mut tmp, x));
             }
         }
         if values.iter().any(|x| !x.is_finite()) {
@@ -300,13 +308,16 @@ impl<T: Scalar> ExpmTimes<T> {
         }
         let squarings: usize = self.s.iter().map(|&x| x as usize).sum();
         if squarings > 0 {
-            let undo = |((gb, &sb), root): ((&mut [T], &u32), &[T])| {
+            // One chain buffer per worker (X_0 … X_{s−1} and a scratch), grown as needed.
+            let undo = |chain: &mut Vec<T>, ((gb, &sb), root): ((&mut [T], &u32), &[T])| {
                 if sb == 0 {
                     return;
                 }
                 let sb = sb as usize;
                 // X_0 = R_b, X_{i+1} = X_i², i < s_b: recomputed bitwise as the forward did.
-                let mut chain = vec![T::zero(); nn * (sb + 1)];
+                if chain.len() < nn * (sb + 1) {
+                    chain.resize(nn * (sb + 1), T::zero());
+                }
                 chain[..nn].copy_from_slice(root);
                 for i in 1..sb {
                     let (done, rest) = chain.split_at_mut(i * nn);
@@ -321,19 +332,20 @@ impl<T: Scalar> ExpmTimes<T> {
                 }
                 let (xs, tmp) = chain.split_at_mut(sb * nn);
                 for i in (0..sb).rev() {
-                    square_adjoint(gb, col(xs, nn, i), tmp, n);
+                    square_adjoint(gb, col(xs, nn, i), &mut tmp[..nn], n);
                 }
             };
             if parallel(3 * squarings * nn * n) {
                 rbar.par_chunks_mut(nn)
                     .zip(self.s.par_iter())
                     .zip(self.roots.par_chunks(nn))
-                    .for_each(undo);
+                    .for_each_init(Vec::new, undo);
             } else {
+                let mut chain = Vec::new();
                 rbar.chunks_mut(nn)
                     .zip(self.s.iter())
                     .zip(self.roots.chunks(nn))
-                    .for_each(undo);
+                    .for_each(|x| undo(&mut chain, x));
             }
         }
         let rows = m + 1;
