@@ -316,21 +316,34 @@ fn help_documents_the_real_data() {
     );
 }
 
+/// A caterpillar tree on tips `t0 … t{n−1}`: `(…((t0:a,t1:b):inner,t2:tip(2)):inner…)`, the
+/// last tip `tip(n−1)` too; its topology and branch lengths.
+fn caterpillar(
+    n: usize,
+    tip: impl Fn(usize) -> String,
+    a: &str,
+    b: &str,
+    inner: &str,
+) -> (topology::Topology, Vec<f64>) {
+    let mut tree = format!("(t0:{a},t1:{b}");
+    for i in 2..n - 1 {
+        tree = format!("({tree}):{inner},t{i}:{}", tip(i));
+    }
+    tree = format!("{tree},t{}:{});", n - 1, tip(n - 1));
+    let t = newick::parse(&tree).unwrap();
+    let names: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
+    let topo = topology::Topology::new(&t, &names).unwrap();
+    let lengths = topo.lengths.iter().map(|l| l.unwrap()).collect();
+    (topo, lengths)
+}
+
 /// Scaling: on a 600-taxon caterpillar tree the site likelihoods are far below the smallest
 /// double (log-likelihood per site < −745), yet the log-likelihood and its gradient are
 /// finite, and agree with the sum of the per-site values computed one site at a time.
 #[test]
 fn scaling_keeps_tiny_likelihoods_finite() {
     let n = 600;
-    let mut tree = String::from("(t0:1,t1:1");
-    for i in 2..n - 1 {
-        tree = format!("({tree}):0.1,t{i}:1");
-    }
-    tree = format!("{tree},t{}:1);", n - 1);
-    let t = newick::parse(&tree).unwrap();
-    let names: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
-    let topo = topology::Topology::new(&t, &names).unwrap();
-    let lengths: Vec<f64> = topo.lengths.iter().map(|l| l.unwrap()).collect();
+    let (topo, lengths) = caterpillar(n, |_| "1".into(), "1", "1", "0.1");
     let records = simulate::simulate(
         &topo,
         &lengths,
@@ -385,15 +398,16 @@ fn scaling_keeps_tiny_likelihoods_finite() {
 #[test]
 fn gradient_is_exact_through_the_scaling() {
     let n = 150;
-    let mut tree = String::from("(t0:0.8,t1:0.9");
-    for i in 2..n - 1 {
-        tree = format!("({tree}):0.3,t{i}:0.{}", 5 + i % 5);
-    }
-    tree = format!("{tree},t{}:0.7);", n - 1);
-    let t = newick::parse(&tree).unwrap();
-    let names: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
-    let topo = topology::Topology::new(&t, &names).unwrap();
-    let lengths: Vec<f64> = topo.lengths.iter().map(|l| l.unwrap()).collect();
+    let (topo, lengths) = caterpillar(
+        n,
+        |i| match i == n - 1 {
+            true => "0.7".into(),
+            false => format!("0.{}", 5 + i % 5),
+        },
+        "0.8",
+        "0.9",
+        "0.3",
+    );
     let records = simulate::simulate(
         &topo,
         &lengths,
