@@ -2,7 +2,7 @@
 //! `b·m..(b+1)·m`), `X[i, bm+j] = d[i,b]·A[i, bm+j]`.
 //!
 //! VJP: `d̄[i,b] = Σ_j X̄[i,bm+j]·A[i,bm+j]`, `Ā = d ∘ X̄` blockwise. O(n·m·B) each.
-use expgrad_tape::{IntoVar, Op, Scalar, TapeError, Var};
+use expgrad_tape::{IntoVar, Op, Real, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// The op behind [`diag_mul_batch`].
@@ -20,7 +20,7 @@ fn block_cols<T>(d: MatRef<'_, T>, a: MatRef<'_, T>) -> Result<usize, TapeError>
     }
 }
 
-impl<T: Scalar> Op<T> for DiagMulBatch {
+impl<T: Real> Op<T> for DiagMulBatch {
     type Residual = ();
     fn name(&self) -> &'static str {
         "diag_mul_batch"
@@ -70,12 +70,12 @@ impl<T: Scalar> Op<T> for DiagMulBatch {
 /// assert_eq!(x.value(), faer::mat![[2.0, 10.0], [3.0, -100.0]]);
 /// ```
 #[track_caller]
-pub fn diag_mul_batch<'t, T: Scalar>(d: Var<'t, T>, a: impl IntoVar<'t, T>) -> Var<'t, T> {
+pub fn diag_mul_batch<'t, T: Real>(d: Var<'t, T>, a: impl IntoVar<'t, T>) -> Var<'t, T> {
     d.apply(DiagMulBatch, &[a.into_var(d.tape())])
 }
 
 /// Fallible [`diag_mul_batch`].
-pub fn try_diag_mul_batch<'t, T: Scalar>(
+pub fn try_diag_mul_batch<'t, T: Real>(
     d: Var<'t, T>,
     a: impl IntoVar<'t, T>,
 ) -> Result<Var<'t, T>, TapeError> {

@@ -2,13 +2,13 @@
 //!
 //! VJP: `l̄ᵢ = Σⱼ X̄ᵢⱼ Aᵢⱼ rⱼ`, `r̄ⱼ = Σᵢ X̄ᵢⱼ lᵢ Aᵢⱼ`, `Ā = Diag(l)·X̄·Diag(r)`. O(nm).
 use crate::check_diag;
-use expgrad_tape::{Op, Scalar, TapeError, Var};
+use expgrad_tape::{Op, Real, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// The op behind [`diag_mul_diag`].
 pub struct DiagMulDiag;
 
-impl<T: Scalar> Op<T> for DiagMulDiag {
+impl<T: Real> Op<T> for DiagMulDiag {
     type Residual = ();
     fn name(&self) -> &'static str {
         "diag_mul_diag"
@@ -52,12 +52,12 @@ impl<T: Scalar> Op<T> for DiagMulDiag {
 /// `Diag(l)·A·Diag(r)` for `A` n×m, `l` n×1, `r` m×1. Panics naming the shapes if they do
 /// not fit.
 #[track_caller]
-pub fn diag_mul_diag<'t, T: Scalar>(l: Var<'t, T>, a: Var<'t, T>, r: Var<'t, T>) -> Var<'t, T> {
+pub fn diag_mul_diag<'t, T: Real>(l: Var<'t, T>, a: Var<'t, T>, r: Var<'t, T>) -> Var<'t, T> {
     l.apply(DiagMulDiag, &[a, r])
 }
 
 /// Fallible [`diag_mul_diag`].
-pub fn try_diag_mul_diag<'t, T: Scalar>(
+pub fn try_diag_mul_diag<'t, T: Real>(
     l: Var<'t, T>,
     a: Var<'t, T>,
     r: Var<'t, T>,

@@ -1,13 +1,13 @@
 //! `diag(d)` (n×1 → n×n diagonal matrix) and `diag_part(X)` (n×n → n×1): adjoint pairs.
 //!
 //! VJPs: `diag`: `d̄ᵢ = X̄ᵢᵢ`; `diag_part`: `X̄ = Diag(ḡ)`.
-use expgrad_tape::{Op, Scalar, TapeError, Var};
+use expgrad_tape::{Op, Real, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// The op behind [`diag`].
 pub struct Diag;
 
-impl<T: Scalar> Op<T> for Diag {
+impl<T: Real> Op<T> for Diag {
     type Residual = ();
     fn name(&self) -> &'static str {
         "diag"
@@ -44,7 +44,7 @@ impl<T: Scalar> Op<T> for Diag {
 /// The op behind [`diag_part`].
 pub struct DiagPart;
 
-impl<T: Scalar> Op<T> for DiagPart {
+impl<T: Real> Op<T> for DiagPart {
     type Residual = ();
     fn name(&self) -> &'static str {
         "diag_part"
@@ -77,22 +77,22 @@ impl<T: Scalar> Op<T> for DiagPart {
 /// The n×n diagonal matrix with `d` (n×1) on its diagonal. Panics naming the shape if `d` is
 /// not a column.
 #[track_caller]
-pub fn diag<T: Scalar>(d: Var<'_, T>) -> Var<'_, T> {
+pub fn diag<T: Real>(d: Var<'_, T>) -> Var<'_, T> {
     d.apply(Diag, &[])
 }
 
 /// Fallible [`diag`]: `ShapeMismatch` unless `d` is a column.
-pub fn try_diag<T: Scalar>(d: Var<'_, T>) -> Result<Var<'_, T>, TapeError> {
+pub fn try_diag<T: Real>(d: Var<'_, T>) -> Result<Var<'_, T>, TapeError> {
     d.try_apply(Diag, &[])
 }
 
 /// The diagonal of a square `X` as an n×1 column. Panics naming the shape if `X` is not square.
 #[track_caller]
-pub fn diag_part<T: Scalar>(x: Var<'_, T>) -> Var<'_, T> {
+pub fn diag_part<T: Real>(x: Var<'_, T>) -> Var<'_, T> {
     x.apply(DiagPart, &[])
 }
 
 /// Fallible [`diag_part`]: `NotSquare` unless `x` is square.
-pub fn try_diag_part<T: Scalar>(x: Var<'_, T>) -> Result<Var<'_, T>, TapeError> {
+pub fn try_diag_part<T: Real>(x: Var<'_, T>) -> Result<Var<'_, T>, TapeError> {
     x.try_apply(DiagPart, &[])
 }

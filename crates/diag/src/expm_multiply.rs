@@ -9,7 +9,7 @@
 use crate::SparseOrDense;
 use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmActionOptions, Side};
 use expgrad_tape::ops::{ActionOperand, ExpmMultiply};
-use expgrad_tape::{Scalar, TapeError, Var};
+use expgrad_tape::{Real, TapeError, Var};
 use faer::{Mat, MatRef};
 use std::sync::Arc;
 
@@ -30,7 +30,7 @@ impl<T> DiagOperand<T> {
     }
 }
 
-impl<T: Scalar> ActionOperand<T> for DiagOperand<T> {
+impl<T: Real> ActionOperand<T> for DiagOperand<T> {
     type Op = DiagScaled<T, Arc<SparseOrDense<T>>>;
     fn name(&self) -> &'static str {
         match self.side {
@@ -105,7 +105,7 @@ fn node<T>(
 /// assert!((&g1 - &g2).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_multiply_diag<'t, T: Scalar>(
+pub fn expm_multiply_diag<'t, T: Real>(
     d: Var<'t, T>,
     a: &Arc<SparseOrDense<T>>,
     v: Var<'t, T>,
@@ -116,7 +116,7 @@ pub fn expm_multiply_diag<'t, T: Scalar>(
 
 /// Fallible [`expm_multiply_diag`]: shape errors, non-finite inputs, overflow, or an exceeded
 /// [`ActionBudget`](expgrad_linalg::ActionBudget) as a [`TapeError`], never a panic or abort.
-pub fn try_expm_multiply_diag<'t, T: Scalar>(
+pub fn try_expm_multiply_diag<'t, T: Real>(
     d: Var<'t, T>,
     a: &Arc<SparseOrDense<T>>,
     v: Var<'t, T>,
@@ -128,7 +128,7 @@ pub fn try_expm_multiply_diag<'t, T: Scalar>(
 /// [`expm_multiply_diag`] with the parameter, store and budget options of
 /// [`ExpmAction`](expgrad_linalg::ExpmAction).
 #[track_caller]
-pub fn expm_multiply_diag_with<'t, T: Scalar>(
+pub fn expm_multiply_diag_with<'t, T: Real>(
     d: Var<'t, T>,
     a: &Arc<SparseOrDense<T>>,
     v: Var<'t, T>,
@@ -139,7 +139,7 @@ pub fn expm_multiply_diag_with<'t, T: Scalar>(
 }
 
 /// Fallible [`expm_multiply_diag_with`].
-pub fn try_expm_multiply_diag_with<'t, T: Scalar>(
+pub fn try_expm_multiply_diag_with<'t, T: Real>(
     d: Var<'t, T>,
     a: &Arc<SparseOrDense<T>>,
     v: Var<'t, T>,
@@ -169,7 +169,7 @@ pub fn try_expm_multiply_diag_with<'t, T: Scalar>(
 /// assert!((&g1 - &g2).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_multiply_mul_diag<'t, T: Scalar>(
+pub fn expm_multiply_mul_diag<'t, T: Real>(
     a: &Arc<SparseOrDense<T>>,
     d: Var<'t, T>,
     v: Var<'t, T>,
@@ -179,7 +179,7 @@ pub fn expm_multiply_mul_diag<'t, T: Scalar>(
 }
 
 /// Fallible [`expm_multiply_mul_diag`].
-pub fn try_expm_multiply_mul_diag<'t, T: Scalar>(
+pub fn try_expm_multiply_mul_diag<'t, T: Real>(
     a: &Arc<SparseOrDense<T>>,
     d: Var<'t, T>,
     v: Var<'t, T>,
@@ -190,7 +190,7 @@ pub fn try_expm_multiply_mul_diag<'t, T: Scalar>(
 
 /// [`expm_multiply_mul_diag`] with options.
 #[track_caller]
-pub fn expm_multiply_mul_diag_with<'t, T: Scalar>(
+pub fn expm_multiply_mul_diag_with<'t, T: Real>(
     a: &Arc<SparseOrDense<T>>,
     d: Var<'t, T>,
     v: Var<'t, T>,
@@ -201,7 +201,7 @@ pub fn expm_multiply_mul_diag_with<'t, T: Scalar>(
 }
 
 /// Fallible [`expm_multiply_mul_diag_with`].
-pub fn try_expm_multiply_mul_diag_with<'t, T: Scalar>(
+pub fn try_expm_multiply_mul_diag_with<'t, T: Real>(
     a: &Arc<SparseOrDense<T>>,
     d: Var<'t, T>,
     v: Var<'t, T>,

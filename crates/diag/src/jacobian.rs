@@ -1,7 +1,7 @@
 //! The full Jacobian `∂(exp(Diag(d)·A)·v)/∂d` in O(n³), outside the tape.
 //!
 //! Tests: `crates/diag/tests/jacobian.rs`.
-use expgrad_linalg::{LinalgError, Scalar, try_expm_diag_jacobian};
+use expgrad_linalg::{LinalgError, Real, try_expm_diag_jacobian};
 use faer::{Mat, MatRef};
 
 /// `J = ∂w/∂d` for `w = exp(Diag(d)·A)·v` (d n×1, A n×n, v n×1): `J[i, k] = ∂w_i/∂d_k`.
@@ -25,7 +25,7 @@ use faer::{Mat, MatRef};
 /// assert!((&j - w.jacobian(dv)).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_jacobian<T: Scalar>(d: MatRef<'_, T>, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+pub fn expm_jacobian<T: Real>(d: MatRef<'_, T>, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     match try_expm_jacobian(d, a, v) {
         Ok(j) => j,
         Err(e) => panic!("{e}"),
@@ -35,7 +35,7 @@ pub fn expm_jacobian<T: Scalar>(d: MatRef<'_, T>, a: MatRef<'_, T>, v: MatRef<'_
 /// Fallible [`expm_jacobian`]: the errors of
 /// [`try_expm_diag_jacobian`](expgrad_linalg::try_expm_diag_jacobian), which it calls (the one
 /// Jacobian route, in linalg; no tape is involved, so the error is a `LinalgError`).
-pub fn try_expm_jacobian<T: Scalar>(
+pub fn try_expm_jacobian<T: Real>(
     d: MatRef<'_, T>,
     a: MatRef<'_, T>,
     v: MatRef<'_, T>,

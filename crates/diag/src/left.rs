@@ -4,13 +4,13 @@
 //! tracked operands; `Diag(d)` is never formed.
 use crate::check_diag;
 use expgrad_linalg::kernels;
-use expgrad_tape::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
+use expgrad_tape::{Cotangent, IntoVar, Op, Real, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// The op behind [`diag_mul`].
 pub struct DiagMul;
 
-impl<T: Scalar> Op<T> for DiagMul {
+impl<T: Real> Op<T> for DiagMul {
     type Residual = ();
     fn name(&self) -> &'static str {
         "diag_mul"
@@ -50,7 +50,7 @@ impl<T: Scalar> Op<T> for DiagMul {
 }
 
 /// `(d̄, Ā)` where needed.
-fn cotangents<T: Scalar>(
+fn cotangents<T: Real>(
     x: &[MatRef<'_, T>],
     g: MatRef<'_, T>,
     needs: &[bool],
@@ -71,7 +71,7 @@ fn cotangents<T: Scalar>(
 }
 
 /// `Diag(d)·m`, in a matrix from the pool of small matrices when `m` is small.
-fn scale_rows<T: Scalar>(d: MatRef<'_, T>, m: MatRef<'_, T>) -> Mat<T> {
+fn scale_rows<T: Real>(d: MatRef<'_, T>, m: MatRef<'_, T>) -> Mat<T> {
     let mut out = kernels::small_scratch::<T>(m.nrows(), m.ncols());
     for j in 0..m.ncols() {
         for i in 0..m.nrows() {
@@ -94,12 +94,12 @@ fn scale_rows<T: Scalar>(d: MatRef<'_, T>, m: MatRef<'_, T>) -> Mat<T> {
 /// assert_eq!(x.sum().backward().wrt(d), faer::mat![[2.0], [0.0]]);
 /// ```
 #[track_caller]
-pub fn diag_mul<'t, T: Scalar>(d: Var<'t, T>, a: impl IntoVar<'t, T>) -> Var<'t, T> {
+pub fn diag_mul<'t, T: Real>(d: Var<'t, T>, a: impl IntoVar<'t, T>) -> Var<'t, T> {
     d.apply(DiagMul, &[a.into_var(d.tape())])
 }
 
 /// Fallible [`diag_mul`].
-pub fn try_diag_mul<'t, T: Scalar>(
+pub fn try_diag_mul<'t, T: Real>(
     d: Var<'t, T>,
     a: impl IntoVar<'t, T>,
 ) -> Result<Var<'t, T>, TapeError> {

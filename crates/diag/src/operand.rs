@@ -1,6 +1,6 @@
 //! [`SparseOrDense`]: the constant matrix `A` of `exp(t·Diag(d)·A)·V`, dense or sparse.
 use expgrad_linalg::LinOp;
-use expgrad_tape::Scalar;
+use expgrad_tape::Real;
 use faer::sparse::{SparseColMat, SparseRowMat};
 use faer::{Mat, MatMut, MatRef};
 
@@ -36,7 +36,7 @@ pub enum Storage<T> {
     Csc(SparseColMat<usize, T>),
 }
 
-impl<T: Scalar> SparseOrDense<T> {
+impl<T: Real> SparseOrDense<T> {
     /// Wraps `storage`, scanning it once for its diagonal and finiteness.
     pub fn new(storage: Storage<T>) -> Self {
         let (diag, finite) = match &storage {
@@ -71,19 +71,19 @@ impl<T: Scalar> SparseOrDense<T> {
     }
 }
 
-impl<T: Scalar> From<Mat<T>> for SparseOrDense<T> {
+impl<T: Real> From<Mat<T>> for SparseOrDense<T> {
     fn from(m: Mat<T>) -> Self {
         Self::new(Storage::Dense(m))
     }
 }
 
-impl<T: Scalar> From<SparseRowMat<usize, T>> for SparseOrDense<T> {
+impl<T: Real> From<SparseRowMat<usize, T>> for SparseOrDense<T> {
     fn from(m: SparseRowMat<usize, T>) -> Self {
         Self::new(Storage::Csr(m))
     }
 }
 
-impl<T: Scalar> From<SparseColMat<usize, T>> for SparseOrDense<T> {
+impl<T: Real> From<SparseColMat<usize, T>> for SparseOrDense<T> {
     fn from(m: SparseColMat<usize, T>) -> Self {
         Self::new(Storage::Csc(m))
     }
@@ -110,7 +110,7 @@ macro_rules! forward {
     };
 }
 
-impl<T: Scalar> LinOp<T> for SparseOrDense<T> {
+impl<T: Real> LinOp<T> for SparseOrDense<T> {
     fn dim(&self) -> usize {
         forward!(self, m => m.dim())
     }

@@ -2,13 +2,13 @@
 //!
 //! VJP: `d̄ⱼ = Σᵢ X̄ᵢⱼ Aᵢⱼ` (column sums of `X̄ ∘ A`), `Ā = X̄·Diag(d)`. O(nm) each.
 use crate::check_diag;
-use expgrad_tape::{IntoVar, Op, Scalar, TapeError, Var};
+use expgrad_tape::{IntoVar, Op, Real, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// The op behind [`mul_diag`].
 pub struct MulDiag;
 
-impl<T: Scalar> Op<T> for MulDiag {
+impl<T: Real> Op<T> for MulDiag {
     type Residual = ();
     fn name(&self) -> &'static str {
         "mul_diag"
@@ -53,12 +53,12 @@ impl<T: Scalar> Op<T> for MulDiag {
 /// assert_eq!(x.sum().backward().wrt(d), faer::mat![[2.0], [0.0]]);
 /// ```
 #[track_caller]
-pub fn mul_diag<'t, T: Scalar>(a: impl IntoVar<'t, T>, d: Var<'t, T>) -> Var<'t, T> {
+pub fn mul_diag<'t, T: Real>(a: impl IntoVar<'t, T>, d: Var<'t, T>) -> Var<'t, T> {
     a.into_var(d.tape()).apply(MulDiag, &[d])
 }
 
 /// Fallible [`mul_diag`].
-pub fn try_mul_diag<'t, T: Scalar>(
+pub fn try_mul_diag<'t, T: Real>(
     a: impl IntoVar<'t, T>,
     d: Var<'t, T>,
 ) -> Result<Var<'t, T>, TapeError> {

@@ -3,13 +3,13 @@
 //!
 //! Tests: `crates/linalg/tests/{errors,action_errors,action_budget}.rs`.
 
-use crate::Scalar;
+use crate::Real;
 use crate::error::LinalgError;
 use faer::MatRef;
 use num_traits::Float;
 
 /// `Err(NotSquare)` unless `a` is square, else [`check_finite`].
-pub(crate) fn check_square_finite<T: Scalar>(
+pub(crate) fn check_square_finite<T: Real>(
     op: &'static str,
     a: MatRef<'_, T>,
 ) -> Result<(), LinalgError> {
@@ -23,10 +23,7 @@ pub(crate) fn check_square_finite<T: Scalar>(
 }
 
 /// `Err(NonFinite)` unless every entry of `a` is finite.
-pub(crate) fn check_finite<T: Scalar>(
-    op: &'static str,
-    a: MatRef<'_, T>,
-) -> Result<(), LinalgError> {
+pub(crate) fn check_finite<T: Real>(op: &'static str, a: MatRef<'_, T>) -> Result<(), LinalgError> {
     if all_finite(a) {
         Ok(())
     } else {

@@ -54,7 +54,7 @@ pub use expm::{
     Expm, ExpmFamily, expm, expm_frechet, try_expm, try_expm_diag_jacobian, try_expm_frechet,
 };
 pub use norm::{norm_inf, norm1};
-pub use scalar::Scalar;
+pub use scalar::{Real, Scalar};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

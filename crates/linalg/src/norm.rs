@@ -4,7 +4,7 @@
 //! algorithms need the *induced* 1-norm `‖A‖₁ = max_j Σ_i |a_ij|` (the largest column sum),
 //! which is what [`norm1`] returns.
 
-use crate::Scalar;
+use crate::Real;
 use crate::kernels::{matmul_into, par_for};
 use crate::onenormest::onenormest;
 use faer::traits::RealField;
@@ -16,7 +16,7 @@ use faer::{Mat, MatRef, unzip, zip};
 /// let a = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
 /// assert_eq!(expgrad_linalg::norm1(a.as_ref()), 6.0);
 /// ```
-pub fn norm1<T: Scalar>(a: MatRef<'_, T>) -> T {
+pub fn norm1<T: Real>(a: MatRef<'_, T>) -> T {
     a.col_iter()
         .map(|c| c.iter().fold(T::zero(), |s, x| s + x.abs()))
         .fold(T::zero(), |m, x| m.max(x))
@@ -28,13 +28,13 @@ pub fn norm1<T: Scalar>(a: MatRef<'_, T>) -> T {
 /// let a = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
 /// assert_eq!(expgrad_linalg::norm_inf(a.as_ref()), 7.0);
 /// ```
-pub fn norm_inf<T: Scalar>(a: MatRef<'_, T>) -> T {
+pub fn norm_inf<T: Real>(a: MatRef<'_, T>) -> T {
     norm1(a.transpose())
 }
 
 /// `log2 ‖A‖₁`, computed without overflow even when the column sums exceed the
 /// floating-point range (entries near `T::MAX`). `-inf` for a zero matrix.
-pub(crate) fn log2_norm1<T: Scalar>(a: MatRef<'_, T>) -> T {
+pub(crate) fn log2_norm1<T: Real>(a: MatRef<'_, T>) -> T {
     let big = norm1(a);
     if big.is_finite() {
         return big.log2();
@@ -60,7 +60,7 @@ pub(crate) struct AbsPowerNorms<T: RealField + 'static> {
     log2: f64,
 }
 
-impl<T: Scalar> AbsPowerNorms<T> {
+impl<T: Real> AbsPowerNorms<T> {
     pub(crate) fn new(a: MatRef<'_, T>) -> Self {
         let n = a.nrows();
         Self {
@@ -117,7 +117,7 @@ pub(crate) const EXACT_NORMS_BELOW: usize = 48;
 /// Anal. Appl. 21(4), 2000, Algorithm 2.4) with `t = 2` columns, at most 5 iterations, using
 /// only products of the factors with n×2 blocks; its starting block is fixed, so the result
 /// is deterministic.
-pub(crate) fn norm1_of_product<T: Scalar>(factors: &[MatRef<'_, T>]) -> T {
+pub(crate) fn norm1_of_product<T: Real>(factors: &[MatRef<'_, T>]) -> T {
     let n = factors[0].nrows();
     if n <= EXACT_NORMS_BELOW {
         let mut acc = factors[factors.len() - 1].to_owned();

@@ -6,14 +6,14 @@
 //! Tests: the unit tests of `norm.rs`; `crates/linalg/tests/action_forward.rs` (estimated
 //! parameters).
 
-use crate::Scalar;
+use crate::Real;
 use faer::{Mat, MatRef};
 
 /// Higham–Tisseur block estimator (t = 2) for an implicit n×n operator `B`;
 /// `apply(X, false) = B X`, `apply(X, true) = Bᵀ X` on n×2 blocks.
 pub(crate) fn onenormest<T, F>(n: usize, apply: F) -> T
 where
-    T: Scalar,
+    T: Real,
     F: Fn(MatRef<'_, T>, bool) -> Mat<T>,
 {
     const T_COLS: usize = 2;

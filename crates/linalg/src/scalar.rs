@@ -1,28 +1,192 @@
-//! [`Scalar`]: the one bound every kernel of this crate is written against.
+//! The two scalar bounds of the crate: [`Scalar`] (`f32`, `f64`, `c32`, `c64`) and [`Real`]
+//! (`f32`, `f64`).
 //!
-//! Today a `Scalar` is a real floating-point type that faer can factor (`f32`, `f64`): faer's
-//! [`RealField`] for the linear algebra, and [`num_traits::Float`] for what faer's field traits
-//! do not provide — `is_finite`/`is_nan` (the finiteness checks), `abs`, `max`/`min` and the
-//! ordering used by the norm estimates and the choice of degree and scaling, `exp`, `ln`,
-//! `powf`, and the conversions `T::from(f64)`/`to_f64` for the θ tables. That list is the
-//! seam a complex scalar will have to cross: for `c64` those operations act on the modulus or
-//! on the real part, so the complex work replaces the `Float` half of this bound with a narrower
-//! trait of exactly those operations (with an associated real type for norms), leaving every
-//! signature that says `T: Scalar` unchanged.
+//! Every algorithm whose mathematics is the same over ℝ and ℂ — the scaling-and-squaring
+//! forward, its Fréchet derivative and adjoint, the action and its reverse pass, the norms and
+//! estimators — is written once against [`Scalar`]. What a complex scalar changes is collected
+//! here, in a handful of methods: norms and the choice of degree and scaling work on moduli
+//! ([`Scalar::modulus`], values of the associated real type `T::Real`), the θ tables and Taylor
+//! coefficients are real and enter through [`Scalar::from_real`], and every transpose in an
+//! adjoint becomes a conjugate transpose (faer's `adjoint()`, which is the transpose for real
+//! types). Code that needs an ordering or `num_traits::Float` on the scalar itself (the
+//! batched phylogenetic kernels, the condition-number estimate, the diagonal-scaling Jacobian)
+//! asks for [`Real`].
 //!
-//! Tests: `crates/linalg/tests/precision.rs` (f32 against f64).
+//! The method names are distinct from `num_traits::Float`'s (`modulus`, not `abs`;
+//! `exponential`, not `exp`) so that real code, which has both traits in scope, is never
+//! ambiguous.
+//!
+//! Tests: `crates/linalg/tests/precision.rs` (f32 against f64), `crates/linalg/tests/complex.rs`.
 
-use faer::traits::RealField;
+use core::fmt::Debug;
+use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+use faer::traits::{ComplexField, RealField};
+use faer::{c32, c64};
 use num_traits::Float;
 
-/// A scalar the matrix-exponential kernels run on: `f32` or `f64`. Blanket-implemented; never
-/// implement it by hand.
+/// A scalar the matrix-exponential kernels run on: `f32`, `f64`, `c32` or `c64` (faer's
+/// complex types). Implemented for exactly those four; not meant to be implemented elsewhere.
 ///
 /// ```
-/// fn needs_scalar<T: expgrad_linalg::Scalar>() {}
-/// needs_scalar::<f64>();
-/// needs_scalar::<f32>();
+/// use expgrad_linalg::Scalar;
+/// use faer::c64;
+/// let z = c64::new(3.0, 4.0);
+/// assert_eq!(z.modulus(), 5.0);
+/// assert_eq!(z.conjugate(), c64::new(3.0, -4.0));
+/// assert_eq!(2.0f64.modulus(), 2.0);
+/// assert!(c64::IS_COMPLEX && !f64::IS_COMPLEX);
 /// ```
-pub trait Scalar: RealField + Float + 'static {}
+pub trait Scalar:
+    ComplexField<Real: RealField + Float + Debug + Send + Sync + 'static>
+    + Copy
+    + Debug
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+{
+    /// Whether the type is complex (`c32`, `c64`).
+    const IS_COMPLEX: bool;
+    /// `r + 0i`.
+    fn from_real(r: Self::Real) -> Self;
+    /// `x` converted from `f64` (a table constant, a count).
+    fn from_f64(x: f64) -> Self {
+        Self::from_real(<Self::Real as num_traits::NumCast>::from(x).unwrap_or_else(Float::nan))
+    }
+    /// The real part.
+    fn re(self) -> Self::Real;
+    /// The imaginary part (zero for a real type).
+    fn im(self) -> Self::Real;
+    /// The complex conjugate (the identity for a real type).
+    fn conjugate(self) -> Self;
+    /// `|z|`.
+    fn modulus(self) -> Self::Real;
+    /// `|z|²`.
+    fn modulus_sq(self) -> Self::Real {
+        let (r, i) = (self.re(), self.im());
+        r * r + i * i
+    }
+    /// `e^z`.
+    fn exponential(self) -> Self;
+    /// Whether both parts are finite.
+    fn is_finite_value(self) -> bool;
+    /// `z · r` for a real `r`.
+    fn scale_real(self, r: Self::Real) -> Self;
+    /// `re + i·im` (`im` is ignored by a real type).
+    fn from_parts(re: Self::Real, im: Self::Real) -> Self;
+}
 
-impl<T: RealField + Float + 'static> Scalar for T {}
+/// A real scalar: `f32` or `f64`. The bound of code that needs an ordering or
+/// `num_traits::Float` on the scalar itself.
+///
+/// ```
+/// fn needs_real<T: expgrad_linalg::Real>() {}
+/// needs_real::<f64>();
+/// needs_real::<f32>();
+/// ```
+pub trait Real: Scalar<Real = Self> + RealField + Float + PartialOrd {}
+
+macro_rules! real {
+    ($t:ty) => {
+        impl Scalar for $t {
+            const IS_COMPLEX: bool = false;
+            #[inline(always)]
+            fn from_real(r: $t) -> $t {
+                r
+            }
+            #[inline(always)]
+            fn re(self) -> $t {
+                self
+            }
+            #[inline(always)]
+            fn im(self) -> $t {
+                0.0
+            }
+            #[inline(always)]
+            fn conjugate(self) -> $t {
+                self
+            }
+            #[inline(always)]
+            fn modulus(self) -> $t {
+                self.abs()
+            }
+            #[inline(always)]
+            fn modulus_sq(self) -> $t {
+                self * self
+            }
+            #[inline(always)]
+            fn exponential(self) -> $t {
+                self.exp()
+            }
+            #[inline(always)]
+            fn is_finite_value(self) -> bool {
+                self.is_finite()
+            }
+            #[inline(always)]
+            fn scale_real(self, r: $t) -> $t {
+                self * r
+            }
+            #[inline(always)]
+            fn from_parts(re: $t, _im: $t) -> $t {
+                re
+            }
+        }
+        impl Real for $t {}
+    };
+}
+
+macro_rules! complex {
+    ($t:ty, $r:ty) => {
+        impl Scalar for $t {
+            const IS_COMPLEX: bool = true;
+            #[inline(always)]
+            fn from_real(r: $r) -> $t {
+                <$t>::new(r, 0.0)
+            }
+            #[inline(always)]
+            fn re(self) -> $r {
+                self.re
+            }
+            #[inline(always)]
+            fn im(self) -> $r {
+                self.im
+            }
+            #[inline(always)]
+            fn conjugate(self) -> $t {
+                <$t>::new(self.re, -self.im)
+            }
+            #[inline(always)]
+            fn modulus(self) -> $r {
+                self.re.hypot(self.im)
+            }
+            #[inline(always)]
+            fn exponential(self) -> $t {
+                self.exp()
+            }
+            #[inline(always)]
+            fn is_finite_value(self) -> bool {
+                self.re.is_finite() && self.im.is_finite()
+            }
+            #[inline(always)]
+            fn scale_real(self, r: $r) -> $t {
+                <$t>::new(self.re * r, self.im * r)
+            }
+            #[inline(always)]
+            fn from_parts(re: $r, im: $r) -> $t {
+                <$t>::new(re, im)
+            }
+        }
+    };
+}
+
+real!(f32);
+real!(f64);
+complex!(c32, f32);
+complex!(c64, f64);

@@ -17,11 +17,11 @@ fn targets() -> Vec<f64> {
     t
 }
 
-fn cast<T: Scalar>(m: MatRef<'_, f64>) -> Mat<T> {
+fn cast<T: Real>(m: MatRef<'_, f64>) -> Mat<T> {
     Mat::from_fn(m.nrows(), m.ncols(), |i, j| T::from(m[(i, j)]).unwrap())
 }
 
-fn bitwise<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>, what: &str) {
+fn bitwise<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>, what: &str) {
     assert_eq!(a.shape(), b.shape(), "{what}");
     for j in 0..a.ncols() {
         for i in 0..a.nrows() {
@@ -35,7 +35,7 @@ fn bitwise<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>, what: &str) {
     }
 }
 
-fn max_abs<T: Scalar>(m: MatRef<'_, T>) -> f64 {
+fn max_abs<T: Real>(m: MatRef<'_, T>) -> f64 {
     let mut out = 0.0f64;
     for j in 0..m.ncols() {
         for i in 0..m.nrows() {
@@ -46,7 +46,7 @@ fn max_abs<T: Scalar>(m: MatRef<'_, T>) -> f64 {
 }
 
 /// Runs both paths on `x` (f64 data cast to `T`) and compares everything; returns `(m, s)`.
-fn compare<T: Scalar>(
+fn compare<T: Real>(
     x: &Mat<f64>,
     e: &Mat<f64>,
     g: &Mat<f64>,
@@ -125,7 +125,7 @@ fn compare<T: Scalar>(
     (m, s)
 }
 
-fn sweep<T: Scalar>(orders: BTreeSet<usize>) {
+fn sweep<T: Real>(orders: BTreeSet<usize>) {
     let mut r = rng(7031);
     for n in 1..=13usize {
         let mut seen = BTreeSet::new();

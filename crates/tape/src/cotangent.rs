@@ -7,7 +7,7 @@
 //! know the structure receive it densified (the default of [`Op::vjp_factored`]).
 //!
 //! Tests: `crates/tape/tests/low_rank.rs`.
-use crate::{Op, Scalar, TapeError};
+use crate::{Op, Real, TapeError};
 use expgrad_linalg::kernels::{gemm, par_for};
 use faer::{Accum, Mat, MatRef};
 
@@ -25,7 +25,7 @@ pub enum Cotangent<T> {
     },
 }
 
-impl<T: Scalar> Cotangent<T> {
+impl<T: Real> Cotangent<T> {
     /// `(m, n)`, the shape of the matrix it stands for.
     pub fn shape(&self) -> (usize, usize) {
         match self {
@@ -173,7 +173,7 @@ fn pays(m: usize, n: usize, r: usize) -> bool {
     4 * r <= m.min(n)
 }
 
-fn low_rank_product<T: Scalar>(u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn low_rank_product<T: Real>(u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let mut out = Mat::zeros(u.nrows(), v.nrows());
     let n = out.nrows().max(out.ncols());
     gemm(
@@ -188,7 +188,7 @@ fn low_rank_product<T: Scalar>(u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
 }
 
 /// The default of [`Op::vjp_factored`]: densify, call [`Op::vjp`], wrap the results.
-pub(crate) fn vjp_dense<T: Scalar, O: Op<T> + ?Sized>(
+pub(crate) fn vjp_dense<T: Real, O: Op<T> + ?Sized>(
     op: &O,
     residual: &O::Residual,
     inputs: &[MatRef<'_, T>],

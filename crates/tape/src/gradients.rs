@@ -1,6 +1,6 @@
 //! Adjoints from one backward sweep, keyed by `Var`.
 
-use crate::Scalar;
+use crate::Real;
 use crate::cotangent::Cotangent;
 use crate::tape::Tape;
 use crate::var::Var;
@@ -19,7 +19,7 @@ pub struct Gradients<'t, T = f64> {
     pub(crate) dense: OnceCell<Vec<OnceCell<Mat<T>>>>,
 }
 
-impl<T: Scalar> Gradients<'_, T> {
+impl<T: Real> Gradients<'_, T> {
     /// The adjoint of `v`, or `None` when `v` does not reach the output (or is untracked).
     /// Panics if `v` belongs to another tape.
     #[track_caller]
@@ -69,7 +69,7 @@ impl<T> Drop for Gradients<'_, T> {
     }
 }
 
-impl<T: Scalar> core::fmt::Debug for Gradients<'_, T> {
+impl<T: Real> core::fmt::Debug for Gradients<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let reached: Vec<String> = self
             .adj

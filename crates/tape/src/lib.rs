@@ -47,8 +47,8 @@ pub use tape::Tape;
 pub use testing::{GradcheckOptions, GradcheckReport, InputReport, gradcheck, gradcheck_with};
 pub use var::Var;
 
-/// The scalar types of the tape: those of the kernels, [`expgrad_linalg::Scalar`] (`f32`, `f64`).
-pub use expgrad_linalg::Scalar;
+/// The scalar types of the tape: those of the kernels, [`expgrad_linalg::Real`] (`f32`, `f64`).
+pub use expgrad_linalg::{Real, Scalar};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

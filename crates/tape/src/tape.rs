@@ -3,7 +3,7 @@
 //!
 //! Tests: `crates/tape/tests/{semantics,misuse,properties}.rs`.
 
-use crate::Scalar;
+use crate::Real;
 use crate::cotangent::Cotangent;
 use crate::error::{TapeError, unwrap_or_panic};
 use crate::gradients::Gradients;
@@ -70,13 +70,13 @@ fn with_values<T, R>(nodes: &[Node<T>], idx: &[usize], f: impl FnOnce(&[MatRef<'
     }
 }
 
-impl<T: Scalar> Default for Tape<T> {
+impl<T: Real> Default for Tape<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Scalar> Tape<T> {
+impl<T: Real> Tape<T> {
     /// An empty tape.
     pub fn new() -> Self {
         Self {
@@ -350,7 +350,7 @@ impl<T: Scalar> Tape<T> {
 }
 
 /// Empties `adj` (a dropped [`Gradients`]' adjoints), its small matrices to the thread's pool.
-fn recycle_adjoints<T: Scalar>(adj: &mut Vec<Option<Cotangent<T>>>) {
+fn recycle_adjoints<T: Real>(adj: &mut Vec<Option<Cotangent<T>>>) {
     for c in adj.drain(..).flatten() {
         match c {
             Cotangent::Dense(m) => kernels::small_recycle(m),
@@ -363,7 +363,7 @@ fn recycle_adjoints<T: Scalar>(adj: &mut Vec<Option<Cotangent<T>>>) {
 }
 
 /// `Err(NonFinite)` unless every entry of `m` is finite.
-pub(crate) fn finite<T: Scalar>(op: &'static str, m: &Mat<T>) -> Result<(), TapeError> {
+pub(crate) fn finite<T: Real>(op: &'static str, m: &Mat<T>) -> Result<(), TapeError> {
     if m.col_iter().all(|c| c.iter().all(|x| x.is_finite())) {
         Ok(())
     } else {
@@ -371,7 +371,7 @@ pub(crate) fn finite<T: Scalar>(op: &'static str, m: &Mat<T>) -> Result<(), Tape
     }
 }
 
-impl<T: Scalar> fmt::Debug for Tape<T> {
+impl<T: Real> fmt::Debug for Tape<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nodes = self.nodes.borrow();
         let parents = self.parents.borrow();

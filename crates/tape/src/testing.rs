@@ -18,7 +18,7 @@
 //!
 //! Tests: `crates/tape/tests/{ops,properties,ergonomics}.rs`.
 
-use crate::{Scalar, Tape, Var};
+use crate::{Real, Tape, Var};
 use core::fmt;
 use faer::Mat;
 use rand::rngs::StdRng;
@@ -65,7 +65,7 @@ impl GradcheckOptions {
     /// assert_eq!(GradcheckOptions::for_scalar::<f64>().rel_tol, 1e-6);
     /// assert!(GradcheckOptions::for_scalar::<f32>().step > 1e-2);
     /// ```
-    pub fn for_scalar<T: Scalar>() -> Self {
+    pub fn for_scalar<T: Real>() -> Self {
         if T::epsilon().to_f64().unwrap() > 1e-10 {
             Self {
                 rel_tol: 5e-3,
@@ -132,20 +132,20 @@ impl fmt::Display for GradcheckReport {
 /// ([`GradcheckOptions::for_scalar`]): `f64` or `f32`.
 pub fn gradcheck<T, F>(f: F, inputs: &[Mat<T>]) -> GradcheckReport
 where
-    T: Scalar,
+    T: Real,
     F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
 {
     gradcheck_with(f, inputs, &GradcheckOptions::for_scalar::<T>())
 }
 
-fn random_like<T: Scalar>(rng: &mut StdRng, m: &Mat<T>) -> Mat<T> {
+fn random_like<T: Real>(rng: &mut StdRng, m: &Mat<T>) -> Mat<T> {
     Mat::from_fn(m.nrows(), m.ncols(), |_, _| {
         T::from(rng.random_range(-1.0..1.0)).unwrap()
     })
 }
 
 /// `⟨a, b⟩`, accumulated in `f64`.
-fn inner<T: Scalar>(a: &Mat<T>, b: &Mat<T>) -> f64 {
+fn inner<T: Real>(a: &Mat<T>, b: &Mat<T>) -> f64 {
     let mut s = 0.0;
     for j in 0..a.ncols() {
         for i in 0..a.nrows() {
@@ -155,14 +155,14 @@ fn inner<T: Scalar>(a: &Mat<T>, b: &Mat<T>) -> f64 {
     s
 }
 
-fn f64_of<T: Scalar>(x: T) -> f64 {
+fn f64_of<T: Real>(x: T) -> f64 {
     x.to_f64().unwrap()
 }
 
 /// Gradient check of `f` at `inputs` (every input is tracked).
 pub fn gradcheck_with<T, F>(f: F, inputs: &[Mat<T>], opts: &GradcheckOptions) -> GradcheckReport
 where
-    T: Scalar,
+    T: Real,
     F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
 {
     let mut rng = StdRng::seed_from_u64(opts.seed);

@@ -1,6 +1,6 @@
 //! `Var`: a `Copy` handle to a node of a [`Tape`], and the reverse-mode entry points.
 
-use crate::Scalar;
+use crate::Real;
 use crate::error::{TapeError, unwrap_or_panic};
 use crate::gradients::Gradients;
 use crate::op::Op;
@@ -27,7 +27,7 @@ impl<T> core::fmt::Debug for Var<'_, T> {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// The tape this variable lives on.
     pub fn tape(self) -> &'t Tape<T> {
         self.tape
@@ -179,7 +179,7 @@ impl<'t, T: Scalar> Var<'t, T> {
 
 macro_rules! binary_operator {
     ($tr:ident, $method:ident) => {
-        impl<'t, T: Scalar> core::ops::$tr for Var<'t, T> {
+        impl<'t, T: Real> core::ops::$tr for Var<'t, T> {
             type Output = Var<'t, T>;
             #[track_caller]
             fn $method(self, rhs: Self) -> Var<'t, T> {
@@ -194,7 +194,7 @@ binary_operator!(Sub, sub);
 binary_operator!(Mul, mul);
 binary_operator!(Div, div);
 
-impl<'t, T: Scalar> core::ops::Neg for Var<'t, T> {
+impl<'t, T: Real> core::ops::Neg for Var<'t, T> {
     type Output = Var<'t, T>;
     #[track_caller]
     fn neg(self) -> Var<'t, T> {

@@ -132,7 +132,7 @@ fn f32_scalars_work_too() {
 
 /// `y = 2x` with a VJP that is off by 2%: gradcheck must catch it, in f32 as in f64.
 struct WrongDouble;
-impl<T: expgrad_tape::Scalar> expgrad_tape::Op<T> for WrongDouble {
+impl<T: expgrad_tape::Real> expgrad_tape::Op<T> for WrongDouble {
     type Residual = ();
     fn name(&self) -> &'static str {
         "wrong_double"

@@ -11,7 +11,7 @@
 use super::op::{GradLinOp, LinOp};
 use super::plan::Plan;
 use super::workspace::ActionWorkspace;
-use crate::Scalar;
+use crate::Real;
 use faer::MatMut;
 use faer::traits::RealField;
 use faer::{Mat, MatRef};
@@ -50,7 +50,7 @@ impl<T> StepTape<T> {
 }
 
 /// `‖x‖∞` of an n×k block: the largest absolute row sum (NaN propagates as "not small").
-pub(crate) fn block_norm_inf<T: Scalar>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
+pub(crate) fn block_norm_inf<T: Real>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
     if x.ncols() == 1 {
         return x
             .col_as_slice(0)
@@ -70,7 +70,7 @@ pub(crate) fn block_norm_inf<T: Scalar>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
 /// How a step applies the operator: plainly (the untaped forward), or keeping the raw
 /// products a [`GradLinOp`] asks for (the taped passes, so that the checkpointed recomputation
 /// repeats the very same calls).
-pub(crate) trait StepOp<T: Scalar> {
+pub(crate) trait StepOp<T: Real> {
     /// Whether [`apply_step`](Self::apply_step) fills `raw`.
     fn keeps_raw(&self) -> bool;
     /// `out = X·x` (and `raw` when [`keeps_raw`](Self::keeps_raw)).
@@ -80,7 +80,7 @@ pub(crate) trait StepOp<T: Scalar> {
 /// Any [`LinOp`], applied plainly.
 pub(crate) struct Plain<'a, Op: ?Sized>(pub(crate) &'a Op);
 
-impl<T: Scalar, Op: LinOp<T> + ?Sized> StepOp<T> for Plain<'_, Op> {
+impl<T: Real, Op: LinOp<T> + ?Sized> StepOp<T> for Plain<'_, Op> {
     fn keeps_raw(&self) -> bool {
         false
     }
@@ -92,7 +92,7 @@ impl<T: Scalar, Op: LinOp<T> + ?Sized> StepOp<T> for Plain<'_, Op> {
 /// A [`GradLinOp`], keeping its raw products.
 pub(crate) struct Taped<'a, Op: ?Sized>(pub(crate) &'a Op);
 
-impl<T: Scalar, Op: GradLinOp<T> + ?Sized> StepOp<T> for Taped<'_, Op> {
+impl<T: Real, Op: GradLinOp<T> + ?Sized> StepOp<T> for Taped<'_, Op> {
     fn keeps_raw(&self) -> bool {
         self.0.keeps_raw()
     }
@@ -109,7 +109,7 @@ impl<T: Scalar, Op: GradLinOp<T> + ?Sized> StepOp<T> for Taped<'_, Op> {
 /// `η`). `j` products with `X` through `op` ([`Plain`] or [`Taped`]). With `keep`, pushes
 /// `b_0..b_{j−1}` (and the raw products) into it. Blocks come from `ws` (their content is
 /// overwritten, so recycling cannot change a bit).
-pub(crate) fn taylor_step<T: Scalar>(
+pub(crate) fn taylor_step<T: Real>(
     op: &impl StepOp<T>,
     u: MatRef<'_, T>,
     plan: &Plan<T>,
@@ -180,7 +180,7 @@ pub(crate) fn taylor_step<T: Scalar>(
 }
 
 /// `x ← η·x` (skipped when `η = 1`).
-pub(crate) fn scale_in_place<T: Scalar>(x: &mut Mat<T>, eta: T) {
+pub(crate) fn scale_in_place<T: Real>(x: &mut Mat<T>, eta: T) {
     if eta != T::one() {
         for c in 0..x.ncols() {
             x.col_as_slice_mut(c).iter_mut().for_each(|v| *v *= eta);

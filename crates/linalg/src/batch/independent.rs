@@ -7,7 +7,7 @@
 use super::PARALLEL_WORK;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::kernels::gemm;
-use crate::{Expm, Scalar};
+use crate::{Expm, Real};
 use faer::{Accum, Mat, MatRef, Par};
 use rayon::prelude::*;
 
@@ -23,7 +23,7 @@ use rayon::prelude::*;
 /// assert!((batch.values().subcols(3, 3) - &second).norm_max() < 1e-15);
 /// ```
 #[derive(Clone, Debug)]
-pub struct ExpmBatch<T: Scalar> {
+pub struct ExpmBatch<T: Real> {
     n: usize,
     each: Vec<Expm<T>>,
     values: Mat<T>,
@@ -58,7 +58,7 @@ fn map_blocks<R: Send>(n: usize, b: usize, f: impl Fn(usize) -> R + Sync + Send)
     }
 }
 
-impl<T: Scalar> ExpmBatch<T> {
+impl<T: Real> ExpmBatch<T> {
     /// `exp(X_b)` of every n×n block of `x` (n×(n·B)). Panics like [`ExpmBatch::try_new`].
     #[track_caller]
     pub fn new(x: MatRef<'_, T>) -> Self {

@@ -1,7 +1,7 @@
 //! Column-major slice kernels for the per-matrix loops of a batch: no views, no dispatch, no
 //! allocation (a 4×4 product is 64 multiply–adds; faer's plan would cost more than that).
 
-use crate::Scalar;
+use crate::Real;
 use faer::{Accum, MatMut, MatRef, Par};
 
 /// Largest `n` for which [`mul`] runs its own loops; above it, faer's kernel.
@@ -9,7 +9,7 @@ const OWN_LOOPS_UP_TO: usize = 16;
 
 /// [`mul`] for a size known at compile time: the loops unroll and vectorise (a 4×4 product
 /// in ~10 ns instead of ~40 ns with runtime bounds).
-fn mul_fixed<T: Scalar, const N: usize>(dst: &mut [T], a: &[T], b: &[T], tr_a: bool, acc: bool) {
+fn mul_fixed<T: Real, const N: usize>(dst: &mut [T], a: &[T], b: &[T], tr_a: bool, acc: bool) {
     let (dst, a, b) = (&mut dst[..N * N], &a[..N * N], &b[..N * N]);
     for j in 0..N {
         let mut col = [T::zero(); N];
@@ -37,7 +37,7 @@ fn mul_fixed<T: Scalar, const N: usize>(dst: &mut [T], a: &[T], b: &[T], tr_a: b
 }
 
 /// `dst = a·b` for n×n column-major slices (`tr_a`: use `aᵀ`), or `dst += a·b` when `acc`.
-pub(crate) fn mul<T: Scalar>(dst: &mut [T], a: &[T], b: &[T], n: usize, tr_a: bool, acc: bool) {
+pub(crate) fn mul<T: Real>(dst: &mut [T], a: &[T], b: &[T], n: usize, tr_a: bool, acc: bool) {
     match n {
         1 => return mul_fixed::<T, 1>(dst, a, b, tr_a, acc),
         2 => return mul_fixed::<T, 2>(dst, a, b, tr_a, acc),
@@ -82,7 +82,7 @@ pub(crate) fn mul<T: Scalar>(dst: &mut [T], a: &[T], b: &[T], n: usize, tr_a: bo
 }
 
 /// [`mul_add_bt`] for a size known at compile time.
-fn mul_add_bt_fixed<T: Scalar, const N: usize>(dst: &mut [T], a: &[T], b: &[T]) {
+fn mul_add_bt_fixed<T: Real, const N: usize>(dst: &mut [T], a: &[T], b: &[T]) {
     let (dst, a, b) = (&mut dst[..N * N], &a[..N * N], &b[..N * N]);
     for j in 0..N {
         let mut col = [T::zero(); N];
@@ -98,7 +98,7 @@ fn mul_add_bt_fixed<T: Scalar, const N: usize>(dst: &mut [T], a: &[T], b: &[T]) 
 }
 
 /// `dst += a·bᵀ` for n×n column-major slices.
-pub(crate) fn mul_add_bt<T: Scalar>(dst: &mut [T], a: &[T], b: &[T], n: usize) {
+pub(crate) fn mul_add_bt<T: Real>(dst: &mut [T], a: &[T], b: &[T], n: usize) {
     match n {
         1 => return mul_add_bt_fixed::<T, 1>(dst, a, b),
         2 => return mul_add_bt_fixed::<T, 2>(dst, a, b),
@@ -131,13 +131,13 @@ pub(crate) fn mul_add_bt<T: Scalar>(dst: &mut [T], a: &[T], b: &[T], n: usize) {
 }
 
 /// `x ← x²` through the scratch `tmp` (both n×n).
-pub(crate) fn square_in_place<T: Scalar>(x: &mut [T], tmp: &mut [T], n: usize) {
+pub(crate) fn square_in_place<T: Real>(x: &mut [T], tmp: &mut [T], n: usize) {
     mul(tmp, x, x, n, false, false);
     x.copy_from_slice(tmp);
 }
 
 /// The adjoint of one squaring `Y = X²`: `X̄ = Ȳ·Xᵀ + Xᵀ·Ȳ`, in place of `ybar`.
-pub(crate) fn square_adjoint<T: Scalar>(ybar: &mut [T], x: &[T], tmp: &mut [T], n: usize) {
+pub(crate) fn square_adjoint<T: Real>(ybar: &mut [T], x: &[T], tmp: &mut [T], n: usize) {
     mul(tmp, x, ybar, n, true, false);
     mul_add_bt(tmp, ybar, x, n);
     ybar.copy_from_slice(tmp);

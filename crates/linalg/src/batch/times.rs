@@ -21,7 +21,7 @@
 
 use super::PARALLEL_WORK;
 use super::kernels::{mul, mul_add_bt, square_adjoint, square_in_place};
-use crate::Scalar;
+use crate::Real;
 use crate::action::plan::theta::taylor_theta;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::finite::{check_finite, check_square_finite};
@@ -58,7 +58,7 @@ const NORM_POWERS: usize = 5;
 /// assert_eq!((qbar.shape(), tbar.len()), ((2, 2), 3));
 /// ```
 #[derive(Clone, Debug)]
-pub struct ExpmTimes<T: Scalar> {
+pub struct ExpmTimes<T: Real> {
     n: usize,
     t: Vec<T>,
     m: usize,
@@ -89,7 +89,7 @@ fn col<T>(v: &[T], nn: usize, k: usize) -> &[T] {
 }
 
 /// Appends `Q^k = Q^{k−1}·Q` to `powers` until it holds `Q⁰ … Q^top`.
-fn extend_powers<T: Scalar>(powers: &mut Vec<T>, n: usize, top: usize) {
+fn extend_powers<T: Real>(powers: &mut Vec<T>, n: usize, top: usize) {
     let nn = n * n;
     let mut k = powers.len() / nn;
     powers.resize(nn * (top + 1), T::zero());
@@ -110,7 +110,7 @@ fn extend_powers<T: Scalar>(powers: &mut Vec<T>, n: usize, top: usize) {
 /// `dst = a·b` over whole column-major buffers (`a` r×k, `b` k×c), transposes as asked: the
 /// batch-wide products, on all threads when large.
 #[allow(clippy::too_many_arguments)]
-fn big_product<T: Scalar>(
+fn big_product<T: Real>(
     dst: &mut [T],
     a: &[T],
     (ar, ac, ta): (usize, usize, bool),
@@ -136,7 +136,7 @@ fn parallel(work: usize) -> bool {
     work >= PARALLEL_WORK && rayon::current_num_threads() > 1
 }
 
-impl<T: Scalar> ExpmTimes<T> {
+impl<T: Real> ExpmTimes<T> {
     /// `exp(t_b·Q)` for every `t_b` in `t`. Panics like [`ExpmTimes::try_new`].
     #[track_caller]
     pub fn new(q: MatRef<'_, T>, t: &[T]) -> Self {
@@ -397,7 +397,7 @@ fn alpha(d: &[f64], m: usize) -> f64 {
 }
 
 /// The shared degree `m` and every `s_b`, minimising the multiply–adds of the forward pass.
-fn choose<T: Scalar>(d: &[f64], t: &[T], n: usize) -> (usize, Vec<u32>) {
+fn choose<T: Real>(d: &[f64], t: &[T], n: usize) -> (usize, Vec<u32>) {
     let (theta, _) = taylor_theta::<T>();
     let abs_t: Vec<f64> = t
         .iter()

@@ -17,7 +17,7 @@
 //!
 //! Tests: `crates/linalg/tests/adjoint_factored.rs` (and tape/tests/ops.rs).
 
-use crate::Scalar;
+use crate::Real;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::structured::{Approx, Structured, hstack, product};
 use crate::expm::taylor::schemes::schemes;
@@ -25,7 +25,7 @@ use crate::expm::{Expm, Kind, all_finite};
 use crate::kernels::{gemm, matmul_into, par_for};
 use faer::{Accum, Mat, MatRef};
 
-impl<T: Scalar> Expm<T> {
+impl<T: Real> Expm<T> {
     /// `L(Xᵀ, U·Vᵀ)` for this factorisation of `exp(X)`, with the cotangent given by its
     /// factors `u`, `v` (both n×k): the VJP of `W = exp(X)·V` is `X̄ = L(Xᵀ, W̄·Vᵀ)`. For small
     /// k it costs O(2ˢ·m·k·n²) rather than the O(n³) of [`Expm::frechet_adjoint`]. Panics with
@@ -93,7 +93,7 @@ impl<T: Scalar> Expm<T> {
 /// Vector work ~ 4·N·m·k·n², the final product 2·N·m·k·n²; the dense adjoint ~
 /// 2·(`full` + 2s)·n³ (`full` = 15 products for Padé's Algorithm 6.4, twice the scheme's
 /// products for Taylor).
-fn factored_pays<T: Scalar, P: Approx<T>>(p: &P, full: usize, n: usize, k: usize) -> bool {
+fn factored_pays<T: Real, P: Approx<T>>(p: &P, full: usize, n: usize, k: usize) -> bool {
     let s = p.s() as usize;
     let m = p.p().len() - 1;
     Structured::<T, P>::squares_cached(p)
@@ -101,7 +101,7 @@ fn factored_pays<T: Scalar, P: Approx<T>>(p: &P, full: usize, n: usize, k: usize
         && 3 * (1usize << s) * m * k <= (full + 2 * s) * n
 }
 
-fn factored<T: Scalar, P: Approx<T>>(p: &P, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn factored<T: Real, P: Approx<T>>(p: &P, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = u.nrows();
     let st = Structured::new(p);
     let (m, s, k) = (st.m, p.s() as usize, u.ncols());

@@ -2,11 +2,11 @@
 //!
 //! Tests: `crates/linalg/tests/{properties,degrees}.rs`.
 
-use crate::Scalar;
+use crate::Real;
 use crate::expm::Expm;
 use faer::{Mat, Scale};
 
-impl<T: Scalar> Expm<T> {
+impl<T: Real> Expm<T> {
     /// `‖L(A, ·)‖₂`, the norm of the Fréchet derivative as an operator on matrices with the
     /// Frobenius norm, by `iters` steps of power iteration on `L*L` (`L* = L(Aᵀ, ·)`), from
     /// a fixed start: a lower bound that converges to the largest singular value of the

@@ -21,7 +21,7 @@
 //!
 //! Tests: `crates/linalg/tests/{closed_forms,degrees,published,properties,extreme,errors,precision}.rs`.
 
-use crate::Scalar;
+use crate::Real;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{OddEven, odd_even};
 use crate::expm::{Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, scale_pow2};
@@ -38,13 +38,13 @@ use faer::{Mat, MatRef, unzip, zip};
 /// assert!((&l - &a * &ea).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_frechet<T: Scalar>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
+pub fn expm_frechet<T: Real>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
     unwrap_or_panic(try_expm_frechet(a, e))
 }
 
 /// `(exp(A), L(A, E))`, or an error for a non-square `A`, an `E` of another shape, a
 /// non-finite entry, or an overflowing result.
-pub fn try_expm_frechet<T: Scalar>(
+pub fn try_expm_frechet<T: Real>(
     a: MatRef<'_, T>,
     e: MatRef<'_, T>,
 ) -> Result<(Mat<T>, Mat<T>), LinalgError> {
@@ -55,7 +55,7 @@ pub fn try_expm_frechet<T: Scalar>(
     Ok((f.into_value(), l))
 }
 
-fn check_direction<T: Scalar>(
+fn check_direction<T: Real>(
     op: &'static str,
     shape: (usize, usize),
     e: MatRef<'_, T>,
@@ -73,7 +73,7 @@ fn check_direction<T: Scalar>(
     check_finite(op, e)
 }
 
-impl<T: Scalar> Expm<T> {
+impl<T: Real> Expm<T> {
     /// `L(A, E)`, the Fréchet derivative of exp at `A` in direction `E`. Panics with the
     /// [`LinalgError`] message if `E` is not n×n, has a non-finite entry, or `L` overflows.
     #[track_caller]
@@ -126,7 +126,7 @@ impl<T: Scalar> Expm<T> {
     }
 }
 
-impl<T: Scalar> Pade<T> {
+impl<T: Real> Pade<T> {
     /// Algorithm 6.4 on the cached (scaled) pieces, on transposed views when `tr`.
     #[allow(non_snake_case)]
     fn frechet(&self, e: MatRef<'_, T>, tr: bool) -> Mat<T> {
@@ -194,7 +194,7 @@ impl<T: Scalar> Pade<T> {
 /// The squaring phase of the derivative: `L ← R_i L + L R_i` for i = 0..s−1 (on transposed
 /// views when `tr`), with `R_i` from the cache, or recomputed by `square` (bitwise as the
 /// forward did) when the memory cap kept only `R₀`. Shared by both families.
-pub(crate) fn squarings_derivative<T: Scalar>(
+pub(crate) fn squarings_derivative<T: Real>(
     squares: &[Mat<T>],
     s: u32,
     mut l: Mat<T>,

@@ -39,7 +39,7 @@ pub use frechet::{expm_frechet, try_expm_frechet};
 pub use row_jacobian::try_expm_diag_jacobian;
 pub use select::ExpmFamily;
 
-use crate::Scalar;
+use crate::Real;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{OddEven, coefficients_as, odd_even};
 use crate::expm::select::{Choice, Selection, choose};
@@ -125,7 +125,7 @@ pub(crate) struct Pade<T: RealField + 'static> {
 /// assert!((e[(0, 1)] - 2.0 * ee).abs() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
+pub fn expm<T: Real>(a: MatRef<'_, T>) -> Mat<T> {
     unwrap_or_panic(try_expm(a))
 }
 
@@ -136,15 +136,15 @@ pub fn expm<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
 /// let a = faer::Mat::<f64>::zeros(2, 3);
 /// assert!(matches!(try_expm(a.as_ref()), Err(LinalgError::NotSquare { .. })));
 /// ```
-pub fn try_expm<T: Scalar>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
+pub fn try_expm<T: Real>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
     Expm::try_new(a).map(Expm::into_value)
 }
 
-fn strictly_lower_is_zero<T: Scalar>(a: MatRef<'_, T>) -> bool {
+fn strictly_lower_is_zero<T: Real>(a: MatRef<'_, T>) -> bool {
     (0..a.ncols()).all(|j| (j + 1..a.nrows()).all(|i| a[(i, j)] == T::zero()))
 }
 
-impl<T: Scalar> Expm<T> {
+impl<T: Real> Expm<T> {
     /// Factors `exp(A)`. Panics with the [`LinalgError`] message on bad input or overflow.
     #[track_caller]
     pub fn new(a: MatRef<'_, T>) -> Self {
@@ -332,7 +332,7 @@ impl<T: Scalar> Expm<T> {
     }
 }
 
-impl<T: Scalar> Pade<T> {
+impl<T: Real> Pade<T> {
     /// Runs the forward pass on `a` (n×n, finite, not diagonal) with the degree and scaling of
     /// `sel`; returns the cache and `R_s`.
     #[allow(non_snake_case)]
@@ -448,7 +448,7 @@ impl<T: RealField + 'static> Drop for Pade<T> {
 }
 
 /// `Σ c_k M_k + c₀ I` in one new matrix (one pass, [`lincomb_into`]).
-pub(crate) fn lincomb<T: Scalar>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
+pub(crate) fn lincomb<T: Real>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
     let (n, m) = terms[0].1.shape();
     let mut out = pool::scratch::<T>(n, m);
     lincomb_into(&mut out, terms);
@@ -460,7 +460,7 @@ pub(crate) fn lincomb<T: Scalar>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> 
 
 /// `out ← Σ c·x` in one pass (faer's SIMD `zip!` over every operand at once: each entry of
 /// `out` is stored once), for up to six terms; more terms go column by column.
-pub(crate) fn lincomb_into<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) {
+pub(crate) fn lincomb_into<T: Real>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) {
     match t {
         [] => out.fill(T::zero()),
         [(a, x)] => zip!(out, x).for_each(|unzip!(o, x)| *o = *a * *x),
@@ -500,7 +500,7 @@ pub(crate) fn lincomb_into<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]
 /// `o ← Σ c·x` on a column, eight rows at a time with the sums in registers: each output
 /// entry is stored once (interleaving loads of `x` with stores to `o` stalls on 4K aliasing,
 /// since every pooled n×n matrix has its column j at the same page offset).
-fn lincomb_col<T: Scalar>(o: &mut [T], terms: &[(T, &[T])]) {
+fn lincomb_col<T: Real>(o: &mut [T], terms: &[(T, &[T])]) {
     const W: usize = 8;
     let n = o.len();
     let mut i = 0;
@@ -521,7 +521,7 @@ fn lincomb_col<T: Scalar>(o: &mut [T], terms: &[(T, &[T])]) {
 }
 
 /// `a ← 2^k a`, exact (k may be large: split so the factor stays a normal number).
-pub(crate) fn scale_pow2<T: Scalar>(a: &mut Mat<T>, k: i32) {
+pub(crate) fn scale_pow2<T: Real>(a: &mut Mat<T>, k: i32) {
     let two = T::from(2.0).unwrap();
     let mut left = k;
     while left != 0 {
@@ -534,7 +534,7 @@ pub(crate) fn scale_pow2<T: Scalar>(a: &mut Mat<T>, k: i32) {
 /// Replaces the diagonal and first superdiagonal of `r ≈ exp(2⁻ᵏA)` (A upper triangular) by
 /// their exact values (Al-Mohy & Higham 2009, Code Fragment 2.1).
 #[allow(non_snake_case)]
-pub(crate) fn fix_triangular<T: Scalar>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
+pub(crate) fn fix_triangular<T: Real>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
     let n = A.nrows();
     let scale = T::from(0.5).unwrap().powi(k.min(2000) as i32);
     for i in 0..n {

@@ -12,7 +12,7 @@
 //!
 //! Tests: `crates/linalg/tests/{degrees,published,precision}.rs` (and the unit tests below).
 
-use crate::Scalar;
+use crate::Real;
 use crate::expm::lincomb;
 use faer::{Mat, MatRef};
 use num_traits::Float;
@@ -112,7 +112,7 @@ pub(crate) fn theta_table<T: Float>() -> (&'static [f64; 5], f64, usize) {
 }
 
 /// [`coefficients`] converted to `T` (once per [`Expm`](crate::Expm): the cache keeps them).
-pub(crate) fn coefficients_as<T: Scalar>(m: usize) -> Vec<T> {
+pub(crate) fn coefficients_as<T: Real>(m: usize) -> Vec<T> {
     coefficients(m)
         .iter()
         .map(|&x| T::from(x).unwrap())
@@ -136,7 +136,7 @@ pub(crate) struct OddEven<T> {
 /// The one odd/even assembly of the Padé numerator, shared by the forward pass and Algorithm
 /// 6.4's derivative: `b` are the coefficients of degree `m = b.len() − 1`, `pows[k]` the
 /// (derivative of the) power `A^{2k+2}`; `identity` adds `b₁I`, `b₀I` (forward only).
-pub(crate) fn odd_even<T: Scalar>(b: &[T], pows: &[MatRef<'_, T>], identity: bool) -> OddEven<T> {
+pub(crate) fn odd_even<T: Real>(b: &[T], pows: &[MatRef<'_, T>], identity: bool) -> OddEven<T> {
     let (c1, c0) = if identity {
         (b[1], b[0])
     } else {

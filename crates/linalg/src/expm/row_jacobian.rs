@@ -25,7 +25,7 @@
 //!
 //! Tests: `crates/linalg/tests/jacobian.rs` (and diag/tests/jacobian.rs).
 
-use crate::Scalar;
+use crate::Real;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::structured::{Approx, Structured, hstack, product};
 use crate::expm::{Expm, ExpmFamily, Kind, all_finite, exp_divided_difference};
@@ -50,7 +50,7 @@ use faer::{Mat, MatRef};
 /// assert!((j[(0, 1)] - col[(0, 0)]).abs() < 1e-14 && (j[(1, 1)] - col[(1, 0)]).abs() < 1e-14);
 /// # Ok::<(), expgrad_linalg::LinalgError>(())
 /// ```
-pub fn try_expm_diag_jacobian<T: Scalar>(
+pub fn try_expm_diag_jacobian<T: Real>(
     d: MatRef<'_, T>,
     a: MatRef<'_, T>,
     v: MatRef<'_, T>,
@@ -79,7 +79,7 @@ pub fn try_expm_diag_jacobian<T: Scalar>(
     f.try_frechet_row_jacobian(a, v).map_err(|e| e.with_op(OP))
 }
 
-impl<T: Scalar> Expm<T> {
+impl<T: Real> Expm<T> {
     /// For this factorisation of `exp(X)`, the n×n matrix `J` whose k-th column is
     /// `L(X, e_k a_kᵀ)·v`, where `a_kᵀ` is the k-th row of `a` (n×n) and `v` is n×1. When
     /// `X = Diag(d)·A` this is the Jacobian `∂(exp(X)v)/∂d`, computed in O(n³) (see the module
@@ -161,7 +161,7 @@ impl<T: Scalar> Expm<T> {
 
 /// `X = Diag(x)`: `L(X, E)_{ij} = E_{ij}·(e^{x_i} − e^{x_j})/(x_i − x_j)`, and `E = e_k a_kᵀ`
 /// only has row k, so `J` is diagonal.
-fn diagonal<T: Scalar>(x: &[T], a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn diagonal<T: Real>(x: &[T], a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = x.len();
     let mut j = Mat::<T>::zeros(n, n);
     for k in 0..n {
@@ -174,7 +174,7 @@ fn diagonal<T: Scalar>(x: &[T], a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
 
 /// The fused route costs about `m + 2ˢ` products; n Fréchet derivatives about `n·(m/2 + 2s)`.
 /// It also needs every square cached (they are unless s·n² is huge).
-fn fused_pays<T: Scalar, P: Approx<T>>(p: &P, n: usize) -> bool {
+fn fused_pays<T: Real, P: Approx<T>>(p: &P, n: usize) -> bool {
     let s = p.s() as usize;
     let m = p.p().len() - 1;
     Structured::<T, P>::squares_cached(p)
@@ -182,7 +182,7 @@ fn fused_pays<T: Scalar, P: Approx<T>>(p: &P, n: usize) -> bool {
         && (1usize << s) <= n * (m / 2 + 2 * s + 2)
 }
 
-fn fused<T: Scalar, P: Approx<T>>(p: &P, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn fused<T: Real, P: Approx<T>>(p: &P, a: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = a.nrows();
     let st = Structured::new(p);
     let (m, s) = (st.m, p.s() as usize);

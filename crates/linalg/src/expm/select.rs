@@ -4,7 +4,7 @@
 //!
 //! Tests: `crates/linalg/tests/{degrees,published,extreme}.rs` (the over-scaling cases).
 
-use crate::Scalar;
+use crate::Real;
 use crate::expm::pade::{DEGREES, INV_C, theta_table};
 use crate::expm::taylor::schemes::schemes;
 use crate::kernels::par_for;
@@ -25,7 +25,7 @@ pub(crate) struct Selection<T> {
 /// Chooses the Padé degree `m` and the scaling `s` for `A` (n×n, finite, not diagonal) and
 /// returns the unscaled even powers the chosen degree needs.
 #[allow(non_snake_case)]
-pub(crate) fn select<T: Scalar>(A: MatRef<'_, T>) -> Selection<T> {
+pub(crate) fn select<T: Real>(A: MatRef<'_, T>) -> Selection<T> {
     let n = A.nrows();
     let par = par_for(n);
     let (theta, u, top) = theta_table::<T>();
@@ -167,11 +167,7 @@ pub(crate) enum Choice<T> {
 /// matrices (n = 64…256) and raises their error from 1.2–1.9e-16 to 2.9e-15–9.1e-15 against
 /// an extended-precision reference (docs/math.md, §13).
 #[allow(non_snake_case)]
-pub(crate) fn choose<T: Scalar>(
-    A: MatRef<'_, T>,
-    triangular: bool,
-    family: ExpmFamily,
-) -> Choice<T> {
+pub(crate) fn choose<T: Real>(A: MatRef<'_, T>, triangular: bool, family: ExpmFamily) -> Choice<T> {
     if family == ExpmFamily::Pade || (family == ExpmFamily::Auto && triangular) {
         return Choice::Pade(select(A));
     }
@@ -198,7 +194,7 @@ pub(crate) fn choose<T: Scalar>(
 /// matrices, the small path's stack arrays): `log2_a = log2 ‖A‖₁`, and `power(k)` forms
 /// `A^k` for k = 2, 3, 4, 5, in that order and each at most once (`A² = A·A`, `A³ = A²·A`,
 /// `A⁴ = A²·A²`, `A⁵ = A⁴·A`), and returns `log2 ‖A^k‖₁`. Returns the scheme id and `s`.
-pub(crate) fn choose_taylor<T: Scalar>(
+pub(crate) fn choose_taylor<T: Real>(
     log2_a: f64,
     mut power: impl FnMut(usize) -> f64,
 ) -> (usize, u32) {

@@ -20,7 +20,7 @@
 //!
 //! Tests: `crates/linalg/tests/small.rs`.
 
-use crate::Scalar;
+use crate::Real;
 use crate::error::LinalgError;
 use crate::expm::select::choose_taylor;
 use crate::expm::taylor::layout;
@@ -116,16 +116,16 @@ macro_rules! with_n {
     };
 }
 
-fn zero<T: Scalar, const N: usize>() -> M<T, N> {
+fn zero<T: Real, const N: usize>() -> M<T, N> {
     [[T::zero(); N]; N]
 }
 
-fn load<T: Scalar, const N: usize>(a: MatRef<'_, T>) -> M<T, N> {
+fn load<T: Real, const N: usize>(a: MatRef<'_, T>) -> M<T, N> {
     core::array::from_fn(|j| core::array::from_fn(|i| a[(i, j)]))
 }
 
 /// `out ← ` the N×N matrix stored column-major in `a`, or its transpose when `tr`.
-fn load_slice<T: Scalar, const N: usize>(out: &mut M<T, N>, a: &[T], tr: bool) {
+fn load_slice<T: Real, const N: usize>(out: &mut M<T, N>, a: &[T], tr: bool) {
     let a = &a[..N * N];
     for (j, col) in out.iter_mut().enumerate() {
         for (i, x) in col.iter_mut().enumerate() {
@@ -134,11 +134,11 @@ fn load_slice<T: Scalar, const N: usize>(out: &mut M<T, N>, a: &[T], tr: bool) {
     }
 }
 
-fn view<T: Scalar, const N: usize>(m: &M<T, N>) -> MatRef<'_, T> {
+fn view<T: Real, const N: usize>(m: &M<T, N>) -> MatRef<'_, T> {
     MatRef::from_column_major_slice(m.as_flattened(), N, N)
 }
 
-fn to_mat<T: Scalar, const N: usize>(m: &M<T, N>) -> Mat<T> {
+fn to_mat<T: Real, const N: usize>(m: &M<T, N>) -> Mat<T> {
     let mut out = crate::kernels::small_scratch::<T>(N, N);
     for (j, col) in m.iter().enumerate() {
         for (i, x) in col.iter().enumerate() {
@@ -152,7 +152,7 @@ fn to_mat<T: Scalar, const N: usize>(m: &M<T, N>) -> Mat<T> {
 /// `Accum::Add`): each entry summed as [`gemm`](crate::kernels::gemm)'s small loops sum,
 /// `0 + a_i0 b_0j + a_i1 b_1j + …`.
 #[inline(always)]
-fn mul<T: Scalar, const N: usize, const ACC: bool>(out: &mut M<T, N>, a: &M<T, N>, b: &M<T, N>) {
+fn mul<T: Real, const N: usize, const ACC: bool>(out: &mut M<T, N>, a: &M<T, N>, b: &M<T, N>) {
     for (o, bj) in out.iter_mut().zip(b) {
         let mut col = [T::zero(); N];
         for (ap, &bpj) in a.iter().zip(bj) {
@@ -172,7 +172,7 @@ fn mul<T: Scalar, const N: usize, const ACC: bool>(out: &mut M<T, N>, a: &M<T, N
 
 /// `a·b` in a new array.
 #[inline(always)]
-fn product<T: Scalar, const N: usize>(a: &M<T, N>, b: &M<T, N>) -> M<T, N> {
+fn product<T: Real, const N: usize>(a: &M<T, N>, b: &M<T, N>) -> M<T, N> {
     let mut out = zero::<T, N>();
     mul::<T, N, false>(&mut out, a, b);
     out
@@ -181,7 +181,7 @@ fn product<T: Scalar, const N: usize>(a: &M<T, N>, b: &M<T, N>) -> M<T, N> {
 /// `out ← Σ c·x + c₀I` over `nodes`, summed as [`lincomb`](crate::expm::lincomb) sums:
 /// left to right from the first term for up to six terms, from zero beyond (its column
 /// kernel).
-fn lincomb<T: Scalar, const N: usize>(
+fn lincomb<T: Real, const N: usize>(
     out: &mut M<T, N>,
     terms: &[(usize, f64)],
     nodes: &[M<T, N>],
@@ -217,7 +217,7 @@ fn lincomb<T: Scalar, const N: usize>(
 }
 
 /// `a ← 2^k a`, in the steps of [`scale_pow2`](crate::expm::scale_pow2).
-fn scale_pow2<T: Scalar, const N: usize>(a: &mut M<T, N>, k: i32) {
+fn scale_pow2<T: Real, const N: usize>(a: &mut M<T, N>, k: i32) {
     let two = T::from(2.0).unwrap();
     let mut left = k;
     while left != 0 {
@@ -232,7 +232,7 @@ fn scale_pow2<T: Scalar, const N: usize>(a: &mut M<T, N>, k: i32) {
     }
 }
 
-fn all_finite<T: Scalar, const N: usize>(m: &M<T, N>) -> bool {
+fn all_finite<T: Real, const N: usize>(m: &M<T, N>) -> bool {
     m.iter().all(|c| c.iter().all(|x| x.is_finite()))
 }
 
@@ -251,7 +251,7 @@ thread_local! {
 }
 
 /// An empty `Vec<T>` with room for `len` entries, from this thread's stash when it has one.
-fn take_buffer<T: Scalar>(len: usize) -> Vec<T> {
+fn take_buffer<T: Real>(len: usize) -> Vec<T> {
     fn pop<U>(
         stash: &'static std::thread::LocalKey<RefCell<Vec<Vec<U>>>>,
         len: usize,
@@ -310,7 +310,7 @@ pub(crate) fn fits(n: usize) -> bool {
     (2..=SMALL_MAX).contains(&n)
 }
 
-impl<T: Scalar> Small<T> {
+impl<T: Real> Small<T> {
     /// The forward pass on `a` (n×n with [`fits`], finite, neither diagonal nor triangular).
     pub(crate) fn new(a: MatRef<'_, T>) -> Self {
         with_n!(a.nrows(), N => forward::<T, N>(a))
@@ -397,7 +397,7 @@ impl<T: Scalar> Small<T> {
 }
 
 /// The forward pass at n = N: [`choose_taylor`], then `Taylor::new`'s program and squarings.
-fn forward<T: Scalar, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
+fn forward<T: Real, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
     let a0 = load::<T, N>(input);
     // The selection's unscaled powers A², A³, A⁴, A⁵.
     let mut pows = [zero::<T, N>(); 4];

@@ -15,7 +15,7 @@
 //! exactly as the forward built `R_s`.
 //!
 //! Tests: `crates/linalg/tests/{adjoint_factored,jacobian}.rs`.
-use crate::Scalar;
+use crate::Real;
 use crate::expm::Pade;
 use crate::expm::taylor::Taylor;
 use crate::kernels::{matmul_into, par_for};
@@ -24,7 +24,7 @@ use faer::{Mat, MatMut, MatRef};
 
 /// What the structured derivatives need from a scaling-and-squaring cache: `r = q⁻¹p` (Padé)
 /// or `r = p` (Taylor, `q = 1`) at `B = 2⁻ˢX`, and the squares `R_i`.
-pub(crate) trait Approx<T: Scalar> {
+pub(crate) trait Approx<T: Real> {
     /// `B = 2⁻ˢX`.
     fn scaled(&self) -> &Mat<T>;
     /// The cached squares (`R₀` first).
@@ -43,7 +43,7 @@ pub(crate) trait Approx<T: Scalar> {
     fn cached_power(&self, k: usize) -> Option<&Mat<T>>;
 }
 
-impl<T: Scalar> Approx<T> for Pade<T> {
+impl<T: Real> Approx<T> for Pade<T> {
     fn scaled(&self) -> &Mat<T> {
         &self.a
     }
@@ -72,7 +72,7 @@ impl<T: Scalar> Approx<T> for Pade<T> {
     }
 }
 
-impl<T: Scalar> Approx<T> for Taylor<T> {
+impl<T: Real> Approx<T> for Taylor<T> {
     fn scaled(&self) -> &Mat<T> {
         &self.a
     }
@@ -104,7 +104,7 @@ pub(crate) struct Structured<'a, T: RealField + 'static, P> {
     cq: Option<Vec<T>>,
 }
 
-impl<'a, T: Scalar, P: Approx<T>> Structured<'a, T, P> {
+impl<'a, T: Real, P: Approx<T>> Structured<'a, T, P> {
     pub(crate) fn new(p: &'a P) -> Self {
         let c = p.p().to_vec();
         let cq = p.has_q().then(|| {

@@ -1,13 +1,13 @@
 //! Elementwise quotient `a / b`. VJP: `ā = ḡ / b`, `b̄ = −ḡ ∘ (a / b) / b`.
 use super::same_shape;
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Real, TapeError, Var};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise quotient `a / b` (a zero in `b` is a `Domain` error, never ∞/NaN).
 /// VJP: `ā = ḡ / b`, `b̄ = −ḡ ∘ out / b` with `out = a / b`.
 pub struct Div;
 
-impl<T: Scalar> Op<T> for Div {
+impl<T: Real> Op<T> for Div {
     type Residual = ();
     fn name(&self) -> &'static str {
         "div"
@@ -37,7 +37,7 @@ impl<T: Scalar> Op<T> for Div {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Elementwise quotient `self / other`. Panics naming both shapes if they differ, or on a
     /// zero divisor.
     // Named like the std::ops method on purpose (API contract); the operator traits are

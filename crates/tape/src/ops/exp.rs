@@ -1,12 +1,12 @@
 //! Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Op, Real, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
 pub struct Exp;
 
-impl<T: Scalar> Op<T> for Exp {
+impl<T: Real> Op<T> for Exp {
     type Residual = ();
     fn name(&self) -> &'static str {
         "exp"
@@ -29,7 +29,7 @@ impl<T: Scalar> Op<T> for Exp {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
     #[track_caller]
     pub fn exp(self) -> Var<'t, T> {

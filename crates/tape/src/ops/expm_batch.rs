@@ -4,14 +4,14 @@
 //! the blocks above a measured size). VJP: `X̄_b = L(X_bᵀ, Ḡ_b)` per block from those caches.
 //!
 //! Tests: `crates/tape/tests/batch.rs`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Op, Real, TapeError, Var};
 use expgrad_linalg::ExpmBatch;
 use faer::{Mat, MatRef};
 
 /// `[exp(X_1) … exp(X_B)]` from `[X_1 … X_B]` (both n×(n·B)). VJP: `X̄_b = L(X_bᵀ, Ḡ_b)`.
 pub struct ExpmBatchOp;
 
-impl<T: Scalar> Op<T> for ExpmBatchOp {
+impl<T: Real> Op<T> for ExpmBatchOp {
     type Residual = ExpmBatch<T>;
     fn name(&self) -> &'static str {
         "expm_batch"
@@ -36,7 +36,7 @@ impl<T: Scalar> Op<T> for ExpmBatchOp {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// `exp(X_b)` of every n×n block of `self` (n×(n·B), block `b` in columns
     /// `b·n..(b+1)·n`), side by side, as one node. Panics naming the op and the shape when
     /// the number of columns is not a multiple of the number of rows, or like

@@ -4,7 +4,7 @@
 //! the factored adjoint of each block's cache (never the n×n cotangent), `V̄_b = exp(X_b)ᵀ·W̄_b`.
 //!
 //! Tests: `crates/tape/tests/batch.rs`.
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Real, TapeError, Var};
 use expgrad_linalg::ExpmBatch;
 use expgrad_linalg::kernels::gemm;
 use faer::{Accum, Mat, MatRef, Par};
@@ -16,7 +16,7 @@ pub struct ExpmBatchMul;
 /// The op name in errors.
 const OP: &str = "expm_batch_mul";
 
-impl<T: Scalar> Op<T> for ExpmBatchMul {
+impl<T: Real> Op<T> for ExpmBatchMul {
     type Residual = ExpmBatch<T>;
     fn name(&self) -> &'static str {
         OP
@@ -59,7 +59,7 @@ impl<T: Scalar> Op<T> for ExpmBatchMul {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// `exp(X_b)·V_b` for every n×n block `X_b` of `self` (n×(n·B)) and block `V_b` of `v`
     /// (n×(k·B), block `b` in columns `b·k..(b+1)·k`), side by side, as one node: the batched
     /// [`Var::expm_mul`], whose gradient w.r.t. each `X_b` uses the rank-k structure of its

@@ -8,7 +8,7 @@
 //!
 //! Tests: `crates/tape/tests/ops.rs`.
 use super::matmul::product;
-use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Real, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
 
@@ -16,7 +16,7 @@ use faer::{Mat, MatRef};
 /// `V̄ = exp(X)ᵀW̄`.
 pub struct ExpmMul;
 
-impl<T: Scalar> Op<T> for ExpmMul {
+impl<T: Real> Op<T> for ExpmMul {
     type Residual = Expm<T>;
     fn name(&self) -> &'static str {
         "expm_mul"
@@ -69,7 +69,7 @@ impl<T: Scalar> Op<T> for ExpmMul {
 }
 
 /// `(L(Xᵀ, W̄Vᵀ), exp(X)ᵀW̄)` where needed.
-fn cotangents<T: Scalar>(
+fn cotangents<T: Real>(
     f: &Expm<T>,
     x: &[MatRef<'_, T>],
     g: MatRef<'_, T>,
@@ -85,7 +85,7 @@ fn cotangents<T: Scalar>(
     Ok([xbar, needs[1].then(|| product(f.value().transpose(), g))])
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// `exp(self)·v` as one node (self n×n, v n×k). Same value as
     /// `self.expm().matmul(v)`, but its gradient w.r.t. `self` costs O(2ˢ·m·k·n²) instead of
     /// O(n³): use it whenever only the action on a few vectors is needed. Panics naming the

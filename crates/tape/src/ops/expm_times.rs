@@ -6,7 +6,7 @@
 //! the power chain reversed once, not `B` adjoints.
 //!
 //! Tests: `crates/tape/tests/batch.rs`.
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Real, TapeError, Var};
 use expgrad_linalg::ExpmTimes;
 use faer::{Mat, MatRef};
 
@@ -15,7 +15,7 @@ use faer::{Mat, MatRef};
 /// approximant.
 pub struct ExpmTimesOp;
 
-impl<T: Scalar> Op<T> for ExpmTimesOp {
+impl<T: Real> Op<T> for ExpmTimesOp {
     type Residual = ExpmTimes<T>;
     fn name(&self) -> &'static str {
         "expm_times"
@@ -52,7 +52,7 @@ impl<T: Scalar> Op<T> for ExpmTimesOp {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// `exp(t_b·self)` for every time `t_b` of the column `t` (B×1), side by side in one
     /// n×(n·B) value (block `b` in columns `b·n..(b+1)·n`; take one with
     /// [`Var::slice`]). One node: the forward shares the powers of `self` across the times

@@ -5,7 +5,7 @@
 //! (summed over the times) and every `t̄_b` in one reverse pass.
 //!
 //! Tests: `crates/tape/tests/batch.rs`.
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Real, TapeError, Var};
 use expgrad_linalg::ExpmTimes;
 use expgrad_linalg::kernels::gemm;
 use faer::{Accum, Mat, MatRef, Par};
@@ -17,7 +17,7 @@ pub struct ExpmTimesMul;
 /// The op name in errors.
 const OP: &str = "expm_times_mul";
 
-impl<T: Scalar> Op<T> for ExpmTimesMul {
+impl<T: Real> Op<T> for ExpmTimesMul {
     type Residual = ExpmTimes<T>;
     fn name(&self) -> &'static str {
         OP
@@ -103,7 +103,7 @@ impl<T: Scalar> Op<T> for ExpmTimesMul {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// `exp(t_b·self)·V_b` for every time `t_b` of the column `t` (B×1) and block `V_b` of
     /// `v` (n×(k·B), block `b` in columns `b·k..(b+1)·k`), side by side (n×(k·B)), as one
     /// node. The same value as `self.expm_times(t)` followed by one product per block, with

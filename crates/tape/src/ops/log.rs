@@ -1,12 +1,12 @@
 //! Elementwise natural logarithm. VJP: `ā = ḡ / a`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Op, Real, TapeError, Var};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise natural logarithm of a positive matrix (a non-positive entry is a `Domain`
 /// error, never NaN). VJP: `ā = ḡ / a`.
 pub struct Log;
 
-impl<T: Scalar> Op<T> for Log {
+impl<T: Real> Op<T> for Log {
     type Residual = ();
     fn name(&self) -> &'static str {
         "log"
@@ -34,7 +34,7 @@ impl<T: Scalar> Op<T> for Log {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Elementwise natural logarithm. Panics if an entry is not positive.
     #[track_caller]
     pub fn log(self) -> Var<'t, T> {

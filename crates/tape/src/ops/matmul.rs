@@ -1,5 +1,5 @@
 //! Matrix product `C = A·B`. VJP: `Ā = C̄·Bᵀ`, `B̄ = Aᵀ·C̄`.
-use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Real, TapeError, Var};
 use expgrad_linalg::kernels::{self, par_for};
 
 use faer::{Mat, MatRef};
@@ -8,12 +8,12 @@ use faer::{Mat, MatRef};
 pub struct Matmul;
 
 /// `a·b` in a new matrix, with expgrad's parallelism policy and small-matrix kernel.
-pub(crate) fn product<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat<T> {
+pub(crate) fn product<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat<T> {
     let size = a.nrows().max(a.ncols()).max(b.ncols());
     kernels::product(a, b, par_for(size))
 }
 
-impl<T: Scalar> Op<T> for Matmul {
+impl<T: Real> Op<T> for Matmul {
     type Residual = ();
     fn name(&self) -> &'static str {
         "matmul"
@@ -68,7 +68,7 @@ impl<T: Scalar> Op<T> for Matmul {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Matrix product `self · other`. Panics naming both shapes if the inner sizes differ.
     #[track_caller]
     pub fn matmul(self, other: impl IntoVar<'t, T>) -> Var<'t, T> {

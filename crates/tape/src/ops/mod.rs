@@ -4,7 +4,7 @@
 //!
 //! Tests: `crates/tape/tests/{ops,properties,misuse}.rs` (every op), `ergonomics.rs` (scale_by, slice, add_n).
 
-use crate::Scalar;
+use crate::Real;
 use crate::error::TapeError;
 use faer::MatRef;
 
@@ -62,7 +62,7 @@ pub use transpose::Transpose;
 
 /// `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ` for equal shapes: the forward of [`Dot`] and the factor's adjoint of
 /// [`ScaleBy`].
-pub(crate) fn frobenius<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> T {
+pub(crate) fn frobenius<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> T {
     let mut s = T::zero();
     faer::zip!(a, b).for_each(|faer::unzip!(a, b)| s += *a * *b);
     s

@@ -1,12 +1,12 @@
 //! Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ b`, `b̄ = ḡ ∘ a`.
 use super::same_shape;
-use crate::{IntoVar, Op, Scalar, TapeError, Var};
+use crate::{IntoVar, Op, Real, TapeError, Var};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ b`, `b̄ = ḡ ∘ a`.
 pub struct Mul;
 
-impl<T: Scalar> Op<T> for Mul {
+impl<T: Real> Op<T> for Mul {
     type Residual = ();
     fn name(&self) -> &'static str {
         "mul"
@@ -31,7 +31,7 @@ impl<T: Scalar> Op<T> for Mul {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ b`, `b̄ = ḡ ∘ a`. Panics naming both shapes if they differ.
     // Named like the std::ops method on purpose (API contract); the operator traits are
     // implemented too (var.rs) and call this.

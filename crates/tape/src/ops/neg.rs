@@ -1,12 +1,12 @@
 //! Negation `−a`. VJP: `ā = −ḡ`.
-use crate::{Cotangent, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, Op, Real, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Negation `−a`. VJP: `ā = −ḡ`.
 pub struct Neg;
 
-impl<T: Scalar> Op<T> for Neg {
+impl<T: Real> Op<T> for Neg {
     type Residual = ();
     fn name(&self) -> &'static str {
         "neg"
@@ -38,7 +38,7 @@ impl<T: Scalar> Op<T> for Neg {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Negation `−a`. VJP: `ā = −ḡ`.
     // Named like the std::ops method on purpose (API contract); the operator traits are
     // implemented too (var.rs) and call this.

@@ -1,11 +1,11 @@
 //! Multiplication by a constant scalar `α·a`. VJP: `ā = α ḡ`.
-use crate::{Cotangent, Op, Scalar, ScaleFactor, TapeError, Var};
+use crate::{Cotangent, Op, Real, ScaleFactor, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Multiplication by a constant scalar, `α·a`. VJP: `ā = α ḡ`.
 pub struct Scale<T>(pub T);
 
-impl<T: Scalar> Op<T> for Scale<T> {
+impl<T: Real> Op<T> for Scale<T> {
     type Residual = ();
     fn name(&self) -> &'static str {
         "scale"
@@ -42,7 +42,7 @@ impl<T: Scalar> Op<T> for Scale<T> {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// `alpha · self` for a constant number `alpha`, or for a 1×1 variable `alpha` (then
     /// differentiated too: `ᾱ = ⟨ḡ, self⟩`). Panics if `alpha` is not finite or not 1×1.
     ///

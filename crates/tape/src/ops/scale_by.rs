@@ -3,14 +3,14 @@
 //!
 //! Tests: `crates/tape/tests/ergonomics.rs`.
 use super::frobenius;
-use crate::{Op, Scalar, TapeError};
+use crate::{Op, Real, TapeError};
 use faer::{Mat, MatRef};
 
 /// `s·a` (inputs `[a, s]`, `s` 1×1). VJP: `ā = s ḡ`, `s̄ = ⟨ḡ, a⟩`. Reached through
 /// [`Var::scale`](crate::Var::scale) with a `Var` factor.
 pub struct ScaleBy;
 
-impl<T: Scalar> Op<T> for ScaleBy {
+impl<T: Real> Op<T> for ScaleBy {
     type Residual = ();
     fn name(&self) -> &'static str {
         "scale"

@@ -2,7 +2,7 @@
 //! cotangent placed in a zero matrix of the input's shape.
 //!
 //! Tests: `crates/tape/tests/ergonomics.rs`.
-use crate::{Cotangent, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, Op, Real, TapeError, Var};
 use core::ops::Range;
 use faer::{Mat, MatRef};
 
@@ -14,7 +14,7 @@ pub struct Slice {
     pub cols: Range<usize>,
 }
 
-impl<T: Scalar> Op<T> for Slice {
+impl<T: Real> Op<T> for Slice {
     type Residual = ();
     fn name(&self) -> &'static str {
         "slice"
@@ -90,7 +90,7 @@ impl<T: Scalar> Op<T> for Slice {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// The block `self[rows, cols]` (half-open ranges). Panics naming the shape and the
     /// ranges' ends if they do not fit.
     ///

@@ -1,12 +1,12 @@
 //! Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Op, Real, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
 pub struct Square;
 
-impl<T: Scalar> Op<T> for Square {
+impl<T: Real> Op<T> for Square {
     type Residual = ();
     fn name(&self) -> &'static str {
         "square"
@@ -29,7 +29,7 @@ impl<T: Scalar> Op<T> for Square {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
     #[track_caller]
     pub fn square(self) -> Var<'t, T> {

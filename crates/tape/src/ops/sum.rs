@@ -1,12 +1,12 @@
 //! Sum of all entries, a 1×1 result. VJP: `ā = ḡ₀₀ · 1` (all ones).
-use crate::{Cotangent, Op, Scalar, TapeError, Var};
+use crate::{Cotangent, Op, Real, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Sum of all entries, a 1×1 result. VJP: `ā = ḡ₀₀ · 1` (all ones).
 pub struct Sum;
 
-impl<T: Scalar> Op<T> for Sum {
+impl<T: Real> Op<T> for Sum {
     type Residual = ();
     fn name(&self) -> &'static str {
         "sum"
@@ -47,7 +47,7 @@ impl<T: Scalar> Op<T> for Sum {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Sum of all entries, a 1×1 result. VJP: `ā = ḡ₀₀ · 1` (all ones).
     #[track_caller]
     pub fn sum(self) -> Var<'t, T> {

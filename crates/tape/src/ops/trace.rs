@@ -1,11 +1,11 @@
 //! Trace `tr(a)` of a square matrix (1×1). VJP: `ā = ḡ₀₀ I`.
-use crate::{Op, Scalar, TapeError, Var};
+use crate::{Op, Real, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Trace `tr(a)` of a square matrix, a 1×1 result. VJP: `ā = ḡ₀₀ I`.
 pub struct Trace;
 
-impl<T: Scalar> Op<T> for Trace {
+impl<T: Real> Op<T> for Trace {
     type Residual = ();
     fn name(&self) -> &'static str {
         "trace"
@@ -37,7 +37,7 @@ impl<T: Scalar> Op<T> for Trace {
     }
 }
 
-impl<'t, T: Scalar> Var<'t, T> {
+impl<'t, T: Real> Var<'t, T> {
     /// Trace (1×1). Panics naming the shape if `self` is not square.
     #[track_caller]
     pub fn trace(self) -> Var<'t, T> {

@@ -10,7 +10,7 @@
 //!
 //! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors}.rs`.
 
-use crate::Scalar;
+use crate::Real;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
@@ -81,7 +81,7 @@ pub struct DenseCotangent<T> {
     xbar: Mat<T>,
 }
 
-impl<T: Scalar> DenseCotangent<T> {
+impl<T: Real> DenseCotangent<T> {
     /// A zero n×n accumulator.
     pub fn new(n: usize) -> Self {
         Self {
@@ -100,7 +100,7 @@ impl<T: Scalar> DenseCotangent<T> {
     }
 }
 
-impl<T: Scalar> ActionCotangent<T> for DenseCotangent<T> {
+impl<T: Real> ActionCotangent<T> for DenseCotangent<T> {
     fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
         matmul(
             self.xbar.as_mut(),

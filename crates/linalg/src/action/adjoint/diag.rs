@@ -12,7 +12,7 @@
 //! Tests: `crates/linalg/tests/{action_reverse,action_storage}.rs`.
 
 use super::cotangent::{ActionCotangent, LowRankTerm};
-use crate::Scalar;
+use crate::Real;
 use crate::action::op::{DiagScaled, Side};
 use crate::action::op::{GradLinOp, LinOp};
 use faer::MatRef;
@@ -38,7 +38,7 @@ pub struct DiagCotangent<T> {
     dbar: Vec<T>,
 }
 
-impl<T: Scalar> DiagCotangent<T> {
+impl<T: Real> DiagCotangent<T> {
     /// A zero `d̄` for an operator of side `side`, inner diagonal `a_diag`, dimension `n`.
     pub(crate) fn for_operator(side: Side, a_diag: Option<Vec<T>>, n: usize) -> Self {
         Self {
@@ -69,7 +69,7 @@ impl<T: Scalar> DiagCotangent<T> {
 }
 
 /// `Σ_col p[i, col]·q[i, col]` for every row `i`, scaled by `c` and added to `acc`.
-fn add_row_dots<T: Scalar>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, T>) {
+fn add_row_dots<T: Real>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, T>) {
     if p.ncols() == 1 {
         if let (Some(ps), Some(qs)) = (p.col(0).try_as_col_major(), q.col(0).try_as_col_major()) {
             for ((a, &x), &y) in acc.iter_mut().zip(ps.as_slice()).zip(qs.as_slice()) {
@@ -84,7 +84,7 @@ fn add_row_dots<T: Scalar>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, 
     }
 }
 
-impl<T: Scalar> ActionCotangent<T> for DiagCotangent<T> {
+impl<T: Real> ActionCotangent<T> for DiagCotangent<T> {
     #[track_caller]
     fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
         match self.side {

@@ -46,7 +46,7 @@ use super::op::GradLinOp;
 use super::plan::{ExpmActionOptions, Plan, StorePolicy, plan};
 use super::taylor::{StepTape, Taped, taylor_step};
 use super::workspace::ActionWorkspace;
-use crate::Scalar;
+use crate::Real;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::all_finite;
 use faer::{Mat, MatRef};
@@ -132,7 +132,7 @@ fn resolve<T>(store: StorePolicy, plan: &Plan<T>, n: usize, k: usize, raw: bool)
     }
 }
 
-fn dot<T: Scalar>(a: &Mat<T>, b: MatRef<'_, T>) -> T {
+fn dot<T: Real>(a: &Mat<T>, b: MatRef<'_, T>) -> T {
     let mut s = T::zero();
     for c in 0..a.ncols() {
         for (i, &ai) in a.col_as_slice(c).iter().enumerate() {
@@ -162,7 +162,7 @@ fn reverse_step<T, Op, S>(
     ws: &mut ActionWorkspace<T>,
 ) -> Mat<T>
 where
-    T: Scalar,
+    T: Real,
     Op: GradLinOp<T> + ?Sized,
     S: ActionCotangent<T> + ?Sized,
 {
@@ -240,7 +240,7 @@ fn taped_bytes<T>(store: StorePolicy, plan: &Plan<T>, n: usize, k: usize, raw: b
     }
 }
 
-impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
+impl<T: Real, Op: GradLinOp<T>> ExpmAction<T, Op> {
     /// Runs and tapes the forward pass. Panics with the [`LinalgError`] message on bad input,
     /// overflow or an exceeded budget; see [`try_new`](Self::try_new).
     #[track_caller]

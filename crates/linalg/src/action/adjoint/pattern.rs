@@ -8,7 +8,7 @@
 //! Tests: `crates/linalg/tests/action_reverse.rs`.
 
 use super::cotangent::{ActionCotangent, LowRankTerm};
-use crate::Scalar;
+use crate::Real;
 use crate::action::op::Side;
 use faer::sparse::{SparseColMatRef, SparseRowMatRef};
 
@@ -36,7 +36,7 @@ pub struct SparsePatternCotangent<T> {
     val: Vec<T>,
 }
 
-impl<T: Scalar> SparsePatternCotangent<T> {
+impl<T: Real> SparsePatternCotangent<T> {
     fn from_compressed(
         n_outer: usize,
         ptr: &[usize],
@@ -99,7 +99,7 @@ impl<T: Scalar> SparsePatternCotangent<T> {
     }
 }
 
-impl<T: Scalar> ActionCotangent<T> for SparsePatternCotangent<T> {
+impl<T: Real> ActionCotangent<T> for SparsePatternCotangent<T> {
     fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
         let (l, r) = (term.left, term.right);
         for p in 0..self.entries.len() {

@@ -10,7 +10,7 @@ mod sparse;
 pub use diag_scaled::{DiagScaled, Side};
 pub use grad::GradLinOp;
 
-use crate::Scalar;
+use crate::Real;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use num_traits::Float;
@@ -38,7 +38,7 @@ use num_traits::Float;
 /// assert_eq!((x.as_ref().norm1(), x.as_ref().norm_inf()), (Some(6.0), Some(7.0)));
 /// assert_eq!(LinOp::trace(&x.as_ref()), 5.0);
 /// ```
-pub trait LinOp<T: Scalar> {
+pub trait LinOp<T: Real> {
     /// The dimension `n` of the n×n operator.
     fn dim(&self) -> usize;
 
@@ -107,7 +107,7 @@ pub(crate) fn max_nan<T: Float>(s: &[T]) -> T {
 /// `LinOp` for a pointer to an operator (`&A`, `Arc<A>`): every method forwards.
 macro_rules! forward_linop {
     ($($ptr:ty),* $(,)?) => {$(
-        impl<T: Scalar, A: LinOp<T> + ?Sized> LinOp<T> for $ptr {
+        impl<T: Real, A: LinOp<T> + ?Sized> LinOp<T> for $ptr {
             fn dim(&self) -> usize {
                 (**self).dim()
             }
@@ -146,7 +146,7 @@ forward_linop!(&A, std::sync::Arc<A>);
 
 /// A dense n×n matrix. Products use faer's `matmul` with [`Par::Seq`] (deterministic, and
 /// the n×k products of the action are memory-bound).
-impl<T: Scalar> LinOp<T> for MatRef<'_, T> {
+impl<T: Real> LinOp<T> for MatRef<'_, T> {
     fn dim(&self) -> usize {
         self.nrows()
     }
@@ -194,7 +194,7 @@ impl<T: Scalar> LinOp<T> for MatRef<'_, T> {
 }
 
 /// A dense n×n matrix, by reference to its owned storage (same as `MatRef`).
-impl<T: Scalar> LinOp<T> for Mat<T> {
+impl<T: Real> LinOp<T> for Mat<T> {
     fn dim(&self) -> usize {
         self.nrows()
     }

@@ -13,7 +13,7 @@
 //! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_errors}.rs`.
 
 use super::{GradLinOp, LinOp};
-use crate::Scalar;
+use crate::Real;
 use crate::action::adjoint::SparsePatternCotangent;
 use faer::prelude::ReborrowMut;
 use faer::sparse::{SparseColMat, SparseColMatRef, SparseRowMat, SparseRowMatRef};
@@ -30,7 +30,7 @@ pub(crate) struct Compressed<'a, T> {
     val: &'a [T],
 }
 
-impl<'a, T: Scalar> Compressed<'a, T> {
+impl<'a, T: Real> Compressed<'a, T> {
     pub(crate) fn csc(a: SparseColMatRef<'a, usize, T>) -> Self {
         let s = a.symbolic();
         Self {
@@ -133,7 +133,7 @@ impl<'a, T: Scalar> Compressed<'a, T> {
 
 /// Runs `f(out_col, x_col)` on contiguous column slices of `out` and `x` (copying through a
 /// temporary when a view is strided).
-pub(crate) fn for_each_column<T: Scalar>(
+pub(crate) fn for_each_column<T: Real>(
     mut out: MatMut<'_, T>,
     x: MatRef<'_, T>,
     f: impl Fn(&mut [T], &[T]),
@@ -168,7 +168,7 @@ pub(crate) fn for_each_column<T: Scalar>(
 macro_rules! sparse_linop {
     ($ty:ty, $make:expr, $apply:ident, $apply_t:ident, $abs:ident, $abs_t:ident, $doc:literal) => {
         #[doc = $doc]
-        impl<T: Scalar> LinOp<T> for $ty {
+        impl<T: Real> LinOp<T> for $ty {
             fn dim(&self) -> usize {
                 self.nrows()
             }
@@ -203,16 +203,16 @@ macro_rules! sparse_linop {
     };
 }
 
-fn csc_ref<'a, T: Scalar>(a: &'a SparseColMatRef<'_, usize, T>) -> Compressed<'a, T> {
+fn csc_ref<'a, T: Real>(a: &'a SparseColMatRef<'_, usize, T>) -> Compressed<'a, T> {
     Compressed::csc(*a)
 }
-fn csc_own<'a, T: Scalar>(a: &'a SparseColMat<usize, T>) -> Compressed<'a, T> {
+fn csc_own<'a, T: Real>(a: &'a SparseColMat<usize, T>) -> Compressed<'a, T> {
     Compressed::csc(a.as_ref())
 }
-fn csr_ref<'a, T: Scalar>(a: &'a SparseRowMatRef<'_, usize, T>) -> Compressed<'a, T> {
+fn csr_ref<'a, T: Real>(a: &'a SparseRowMatRef<'_, usize, T>) -> Compressed<'a, T> {
     Compressed::csr(*a)
 }
-fn csr_own<'a, T: Scalar>(a: &'a SparseRowMat<usize, T>) -> Compressed<'a, T> {
+fn csr_own<'a, T: Real>(a: &'a SparseRowMat<usize, T>) -> Compressed<'a, T> {
     Compressed::csr(a.as_ref())
 }
 
@@ -254,7 +254,7 @@ sparse_linop!(
 );
 
 /// A sparse `X`: `X̄` on its pattern (the gradient with respect to the stored values).
-impl<T: Scalar> GradLinOp<T> for SparseColMatRef<'_, usize, T> {
+impl<T: Real> GradLinOp<T> for SparseColMatRef<'_, usize, T> {
     type Cotangent = SparsePatternCotangent<T>;
     fn cotangent(&self) -> SparsePatternCotangent<T> {
         SparsePatternCotangent::from_csc(*self)
@@ -262,7 +262,7 @@ impl<T: Scalar> GradLinOp<T> for SparseColMatRef<'_, usize, T> {
 }
 
 /// A sparse `X`: `X̄` on its pattern.
-impl<T: Scalar> GradLinOp<T> for SparseColMat<usize, T> {
+impl<T: Real> GradLinOp<T> for SparseColMat<usize, T> {
     type Cotangent = SparsePatternCotangent<T>;
     fn cotangent(&self) -> SparsePatternCotangent<T> {
         SparsePatternCotangent::from_csc(self.as_ref())
@@ -270,7 +270,7 @@ impl<T: Scalar> GradLinOp<T> for SparseColMat<usize, T> {
 }
 
 /// A sparse `X`: `X̄` on its pattern.
-impl<T: Scalar> GradLinOp<T> for SparseRowMatRef<'_, usize, T> {
+impl<T: Real> GradLinOp<T> for SparseRowMatRef<'_, usize, T> {
     type Cotangent = SparsePatternCotangent<T>;
     fn cotangent(&self) -> SparsePatternCotangent<T> {
         SparsePatternCotangent::from_csr(*self)
@@ -278,7 +278,7 @@ impl<T: Scalar> GradLinOp<T> for SparseRowMatRef<'_, usize, T> {
 }
 
 /// A sparse `X`: `X̄` on its pattern.
-impl<T: Scalar> GradLinOp<T> for SparseRowMat<usize, T> {
+impl<T: Real> GradLinOp<T> for SparseRowMat<usize, T> {
     type Cotangent = SparsePatternCotangent<T>;
     fn cotangent(&self) -> SparsePatternCotangent<T> {
         SparsePatternCotangent::from_csr(self.as_ref())

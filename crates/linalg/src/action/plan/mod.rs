@@ -28,7 +28,7 @@ pub use options::{
 };
 
 use super::op::{LinOp, max_nan};
-use crate::Scalar;
+use crate::Real;
 use crate::error::LinalgError;
 use crate::onenormest::onenormest;
 use faer::{Mat, MatRef};
@@ -58,7 +58,7 @@ pub(crate) struct Plan<T> {
     pub(crate) nu: f64,
 }
 
-impl<T: Scalar> Plan<T> {
+impl<T: Real> Plan<T> {
     /// The plan of `t = 0` (`m = s = 1`, `τ = 0`, no shift) or of an empty problem.
     pub(crate) fn trivial(m: usize, s: usize) -> Self {
         Self {
@@ -113,7 +113,7 @@ fn budget_error(
 }
 
 /// `y = (X − μI)·x` (or its transpose), counting matrix–vector products.
-fn apply_shifted<T: Scalar, Op: LinOp<T> + ?Sized>(
+fn apply_shifted<T: Real, Op: LinOp<T> + ?Sized>(
     op: &Op,
     mu: T,
     x: MatRef<'_, T>,
@@ -138,7 +138,7 @@ fn apply_shifted<T: Scalar, Op: LinOp<T> + ?Sized>(
 }
 
 /// `‖(X − μI)^p‖₁` (`transpose`: of the transpose, i.e. the ∞-norm when `p = 1`), estimated.
-fn estimate_power<T: Scalar, Op: LinOp<T> + ?Sized>(
+fn estimate_power<T: Real, Op: LinOp<T> + ?Sized>(
     op: &Op,
     mu: T,
     p: usize,
@@ -156,7 +156,7 @@ fn estimate_power<T: Scalar, Op: LinOp<T> + ?Sized>(
 
 /// `(‖X − μI‖₁, ‖X − μI‖∞)`: exact from `|X|`-products and the diagonal when the operator has
 /// them, else estimated.
-fn shifted_norms<T: Scalar, Op: LinOp<T> + ?Sized>(op: &Op, mu: T, count: &Cell<usize>) -> (T, T) {
+fn shifted_norms<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, mu: T, count: &Cell<usize>) -> (T, T) {
     let n = op.dim();
     let ones = vec![T::one(); n];
     if mu == T::zero() {
@@ -199,7 +199,7 @@ fn best_degree(alpha: f64, theta: &[f64; M_MAX], m_min: usize) -> (f64, usize) {
 /// Errors: a non-finite trace or norm ([`LinalgError::NonFinite`]); `k·m·s` over the budget's
 /// products, or `ν` overflowing ([`LinalgError::Budget`], before anything is allocated);
 /// `η` overflowing ([`LinalgError::Overflow`]). The caller checks the bytes.
-pub(crate) fn plan<T: Scalar, Op: LinOp<T> + ?Sized>(
+pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     k: usize,

@@ -14,7 +14,7 @@
 
 pub(crate) mod schemes;
 
-use crate::Scalar;
+use crate::Real;
 use crate::expm::{MAX_CACHED_SQUARE_ENTRIES, all_finite, fix_triangular, lincomb, scale_pow2};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
 use crate::memory as pool;
@@ -95,7 +95,7 @@ pub(crate) fn layout(id: usize) -> &'static Layout {
 }
 
 /// A step's terms `(node, c)` as `(c, matrix)`.
-fn resolve<'a, T: Scalar>(
+fn resolve<'a, T: Real>(
     terms: &[(usize, f64)],
     get: impl Fn(usize) -> MatRef<'a, T>,
 ) -> Vec<(T, MatRef<'a, T>)> {
@@ -153,7 +153,7 @@ fn power_plan(steps: &[Step], power: &[Option<usize>]) -> Option<PowerPlan> {
 }
 
 /// `G = P·C`: column m of `G` (n², reshaped n×n) is the power part of combination m.
-fn power_parts<'a, T: Scalar>(
+fn power_parts<'a, T: Real>(
     plan: &PowerPlan,
     get: impl Fn(usize) -> MatRef<'a, T>,
     n: usize,
@@ -178,7 +178,7 @@ fn power_parts<'a, T: Scalar>(
     g
 }
 
-impl<T: Scalar> Taylor<T> {
+impl<T: Real> Taylor<T> {
     /// Runs the forward pass of scheme `id` with `s` squarings on `A` (n×n, finite). `pows`
     /// holds unscaled powers `(k, A^k)` the selection already formed; they replace the
     /// program's products for the same powers (scaled by `2^{-ks}`) when that is exact.
