@@ -3,13 +3,12 @@
 //!
 //! Tests: `crates/linalg/tests/{errors,action_errors,action_budget}.rs`.
 
-use crate::Real;
+use crate::Scalar;
 use crate::error::LinalgError;
 use faer::MatRef;
-use num_traits::Float;
 
 /// `Err(NotSquare)` unless `a` is square, else [`check_finite`].
-pub(crate) fn check_square_finite<T: Real>(
+pub(crate) fn check_square_finite<T: Scalar>(
     op: &'static str,
     a: MatRef<'_, T>,
 ) -> Result<(), LinalgError> {
@@ -23,7 +22,10 @@ pub(crate) fn check_square_finite<T: Real>(
 }
 
 /// `Err(NonFinite)` unless every entry of `a` is finite.
-pub(crate) fn check_finite<T: Real>(op: &'static str, a: MatRef<'_, T>) -> Result<(), LinalgError> {
+pub(crate) fn check_finite<T: Scalar>(
+    op: &'static str,
+    a: MatRef<'_, T>,
+) -> Result<(), LinalgError> {
     if all_finite(a) {
         Ok(())
     } else {
@@ -32,6 +34,6 @@ pub(crate) fn check_finite<T: Real>(op: &'static str, a: MatRef<'_, T>) -> Resul
 }
 
 /// Whether every entry of `a` is finite.
-pub(crate) fn all_finite<T: Float>(a: MatRef<'_, T>) -> bool {
-    a.col_iter().all(|c| c.iter().all(|x| x.is_finite()))
+pub(crate) fn all_finite<T: Scalar>(a: MatRef<'_, T>) -> bool {
+    a.col_iter().all(|c| c.iter().all(|x| x.is_finite_value()))
 }

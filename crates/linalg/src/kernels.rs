@@ -11,7 +11,7 @@ use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::lu::partial_pivoting::{factor, solve};
 use faer::linalg::matmul::matmul;
 use faer::perm::PermRef;
-use faer::traits::RealField;
+use faer::traits::ComplexField;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
 /// Size from which matrix products and the LU use all Rayon threads (measured: at n = 128
@@ -32,7 +32,7 @@ pub fn par_for(n: usize) -> Par {
 /// `a·b` in a new matrix, with the given parallelism: the "allocate and multiply" helper of
 /// the crates (the forward pass takes its matrices from the per-thread pool instead; a
 /// small result comes from the pool of small matrices, [`small_scratch`]).
-pub fn product<T: RealField + 'static>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Mat<T> {
+pub fn product<T: ComplexField + 'static>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: Par) -> Mat<T> {
     let mut out = small_scratch(a.nrows(), b.ncols());
     matmul_into(out.as_mut(), a, b, par);
     out
@@ -42,18 +42,18 @@ pub fn product<T: RealField + 'static>(a: MatRef<'_, T>, b: MatRef<'_, T>, par: 
 /// pool of small matrices (at most 256 entries) when it holds one of that shape, else new
 /// zeros. With [`small_recycle`], how the tape's small node values and cotangents avoid
 /// glibc's aligned-allocation path.
-pub fn small_scratch<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
+pub fn small_scratch<T: ComplexField + 'static>(r: usize, c: usize) -> Mat<T> {
     crate::memory::small_take(r, c).unwrap_or_else(|| Mat::zeros(r, c))
 }
 
 /// Gives `m` to this thread's pool of small matrices (kept when it has at most 256 entries,
 /// else freed; a full pool frees its oldest entry instead).
-pub fn small_recycle<T: RealField + 'static>(m: Mat<T>) {
+pub fn small_recycle<T: ComplexField + 'static>(m: Mat<T>) {
     crate::memory::small_give(m)
 }
 
 /// `dst = a · b`.
-pub(crate) fn matmul_into<T: RealField>(
+pub(crate) fn matmul_into<T: ComplexField + 'static>(
     dst: MatMut<'_, T>,
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
@@ -69,7 +69,7 @@ pub const SMALL_GEMM: usize = 12;
 
 /// `dst = α·a·b` (`Replace`) or `dst += α·a·b` (`Add`): faer's kernel, or plain loops when
 /// every dimension is at most [`SMALL_GEMM`]. The public entry for the other expgrad crates.
-pub fn gemm<T: RealField>(
+pub fn gemm<T: ComplexField + 'static>(
     mut dst: MatMut<'_, T>,
     accum: Accum,
     a: MatRef<'_, T>,
@@ -106,7 +106,7 @@ pub fn gemm<T: RealField>(
 }
 
 /// `dst += alpha · a · b`.
-pub(crate) fn matmul_acc<T: RealField>(
+pub(crate) fn matmul_acc<T: ComplexField + 'static>(
     dst: MatMut<'_, T>,
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
@@ -125,7 +125,7 @@ pub(crate) struct Lu<T> {
     par: Par,
 }
 
-impl<T: RealField> Lu<T> {
+impl<T: ComplexField + 'static> Lu<T> {
     /// Factors `q` (consumed; n×n).
     pub(crate) fn new(mut q: Mat<T>) -> Self {
         let n = q.nrows();
@@ -168,7 +168,7 @@ impl<T: RealField> Lu<T> {
         solve::solve_in_place(lu, lu, self.perm(), rhs, self.par, MemStack::new(&mut buf));
     }
 
-    /// `rhs ← Q⁻ᵀ rhs`.
+    /// `rhs ← Q⁻ᵀ rhs` (the transpose, also for complex `Q`).
     pub(crate) fn solve_transpose_in_place(&self, rhs: MatMut<'_, T>) {
         let n = self.lu.nrows();
         let req = solve::solve_transpose_in_place_scratch::<usize, T>(n, rhs.ncols(), self.par);

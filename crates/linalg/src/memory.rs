@@ -19,7 +19,7 @@ use crate::action::ActionWorkspace;
 use core::any::Any;
 use core::cell::RefCell;
 use faer::Mat;
-use faer::traits::RealField;
+use faer::traits::ComplexField;
 
 /// Upper bound of the memory one thread's pool keeps, matrices and workspaces together, all
 /// scalar types together.
@@ -50,7 +50,7 @@ fn bytes_of<T>(m: &Mat<T>) -> usize {
 }
 
 /// An r×c matrix of zeros, recycled when the pool has one of that shape.
-pub(crate) fn zeros<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
+pub(crate) fn zeros<T: ComplexField + 'static>(r: usize, c: usize) -> Mat<T> {
     match take(r, c) {
         Some(mut m) => {
             m.fill(T::zero_impl());
@@ -62,11 +62,11 @@ pub(crate) fn zeros<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
 
 /// An r×c matrix whose every entry the caller overwrites before reading (a product's output
 /// with `Accum::Replace`): recycled from the pool without clearing, else zeros.
-pub(crate) fn scratch<T: RealField + 'static>(r: usize, c: usize) -> Mat<T> {
+pub(crate) fn scratch<T: ComplexField + 'static>(r: usize, c: usize) -> Mat<T> {
     take(r, c).unwrap_or_else(|| Mat::zeros(r, c))
 }
 
-fn take<T: RealField + 'static>(r: usize, c: usize) -> Option<Mat<T>> {
+fn take<T: ComplexField + 'static>(r: usize, c: usize) -> Option<Mat<T>> {
     let hit = POOL
         .try_with(|p| {
             let mut p = p.borrow_mut();
@@ -83,7 +83,7 @@ fn take<T: RealField + 'static>(r: usize, c: usize) -> Option<Mat<T>> {
 
 /// `a·b` in a matrix from the pool: the forward pass's products, whose matrices a dropped
 /// [`Expm`](crate::Expm) gives back.
-pub(crate) fn product<T: RealField + 'static>(
+pub(crate) fn product<T: ComplexField + 'static>(
     a: faer::MatRef<'_, T>,
     b: faer::MatRef<'_, T>,
     par: faer::Par,
@@ -94,7 +94,7 @@ pub(crate) fn product<T: RealField + 'static>(
 }
 
 /// Gives `m` back to the pool (or frees it if the pool is full or `m` is empty).
-pub(crate) fn recycle<T: RealField + 'static>(m: Mat<T>) {
+pub(crate) fn recycle<T: ComplexField + 'static>(m: Mat<T>) {
     let bytes = bytes_of(&m);
     if bytes == 0 {
         return;
@@ -173,7 +173,7 @@ pub(crate) fn small_give<T: 'static>(mut m: Mat<T>) {
 }
 
 /// This thread's [`ActionWorkspace`] for `T` (empty if none is held).
-pub(crate) fn take_workspace<T: RealField + 'static>() -> ActionWorkspace<T> {
+pub(crate) fn take_workspace<T: ComplexField + 'static>() -> ActionWorkspace<T> {
     POOL.try_with(|p| {
         let mut p = p.borrow_mut();
         let i = p
@@ -192,7 +192,7 @@ pub(crate) fn take_workspace<T: RealField + 'static>() -> ActionWorkspace<T> {
 }
 
 /// Keeps `ws` for the next [`take_workspace`], trimmed to what the byte budget leaves.
-pub(crate) fn give_workspace<T: RealField + 'static>(mut ws: ActionWorkspace<T>) {
+pub(crate) fn give_workspace<T: ComplexField + 'static>(mut ws: ActionWorkspace<T>) {
     // `try_with`: during thread teardown the pool may already be gone; then just drop.
     let _ = POOL.try_with(|p| {
         let mut p = p.borrow_mut();

@@ -4,11 +4,12 @@
 //! algorithms need the *induced* 1-norm `‖A‖₁ = max_j Σ_i |a_ij|` (the largest column sum),
 //! which is what [`norm1`] returns.
 
-use crate::Real;
+use crate::Scalar;
 use crate::kernels::{matmul_into, par_for};
 use crate::onenormest::onenormest;
-use faer::traits::RealField;
+use crate::scalar::real;
 use faer::{Mat, MatRef, unzip, zip};
+use num_traits::{Float, ToPrimitive};
 
 /// Induced 1-norm `‖A‖₁ = max_j Σ_i |a_ij|` (largest absolute column sum). 0 for empty `A`.
 ///
@@ -16,10 +17,11 @@ use faer::{Mat, MatRef, unzip, zip};
 /// let a = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
 /// assert_eq!(expgrad_linalg::norm1(a.as_ref()), 6.0);
 /// ```
-pub fn norm1<T: Real>(a: MatRef<'_, T>) -> T {
+pub fn norm1<T: Scalar>(a: MatRef<'_, T>) -> T::Real {
+    let zero = <T::Real as num_traits::Zero>::zero();
     a.col_iter()
-        .map(|c| c.iter().fold(T::zero(), |s, x| s + x.abs()))
-        .fold(T::zero(), |m, x| m.max(x))
+        .map(|c| c.iter().fold(zero, |s, x| s + x.modulus()))
+        .fold(zero, |m, x| m.max(x))
 }
 
 /// Induced ∞-norm `‖A‖∞ = max_i Σ_j |a_ij|` (largest absolute row sum). 0 for empty `A`.
@@ -28,49 +30,51 @@ pub fn norm1<T: Real>(a: MatRef<'_, T>) -> T {
 /// let a = faer::mat![[1.0, -2.0], [3.0, 4.0f64]];
 /// assert_eq!(expgrad_linalg::norm_inf(a.as_ref()), 7.0);
 /// ```
-pub fn norm_inf<T: Real>(a: MatRef<'_, T>) -> T {
+pub fn norm_inf<T: Scalar>(a: MatRef<'_, T>) -> T::Real {
     norm1(a.transpose())
 }
 
 /// `log2 ‖A‖₁`, computed without overflow even when the column sums exceed the
 /// floating-point range (entries near `T::MAX`). `-inf` for a zero matrix.
-pub(crate) fn log2_norm1<T: Real>(a: MatRef<'_, T>) -> T {
+pub(crate) fn log2_norm1<T: Scalar>(a: MatRef<'_, T>) -> T::Real {
     let big = norm1(a);
     if big.is_finite() {
         return big.log2();
     }
-    // Every entry is finite (checked by callers), so scaling by 2^-64 cannot overflow the sum.
-    let k = T::from(64.0).unwrap();
-    let scale = T::from(2.0).unwrap().powf(-k);
-    let scaled = a
-        .col_iter()
-        .map(|c| c.iter().fold(T::zero(), |s, x| s + x.abs() * scale));
-    scaled.fold(T::zero(), |m, x| m.max(x)).log2() + k
+    // Every entry is finite (checked by callers), so scaling by 2^-64 cannot overflow the sum
+    // (the modulus of a complex entry is at most √2 times its largest part).
+    let zero = <T::Real as num_traits::Zero>::zero();
+    let k = real::<T>(64.0);
+    let scale = real::<T>(2.0).powf(-k);
+    let scaled = a.col_iter().map(|c| {
+        c.iter()
+            .fold(zero, |s, x| s + x.scale_real(scale).modulus())
+    });
+    scaled.fold(zero, |m, x| m.max(x)).log2() + k
 }
 
 /// `log2 ‖ |A|^p ‖₁` exactly, for increasing `p`: for a nonnegative matrix the 1-norm is the
 /// largest entry of `(|A|ᵀ)^p 1`, so each further power is one matrix–vector product (faer's
 /// SIMD kernel), O(n²). The vector is renormalised at every step so that it neither overflows
 /// nor underflows; `-inf` once `|A|^p = 0` (nilpotent).
-pub(crate) struct AbsPowerNorms<T: RealField + 'static> {
-    abs_t: Mat<T>,
-    r: Mat<T>,
-    tmp: Mat<T>,
+pub(crate) struct AbsPowerNorms<T: Scalar> {
+    abs_t: Mat<T::Real>,
+    r: Mat<T::Real>,
+    tmp: Mat<T::Real>,
     p: usize,
     log2: f64,
 }
 
-impl<T: Real> AbsPowerNorms<T> {
+impl<T: Scalar> AbsPowerNorms<T> {
     pub(crate) fn new(a: MatRef<'_, T>) -> Self {
         let n = a.nrows();
         Self {
             abs_t: {
-                let mut m = crate::memory::zeros::<T>(n, n);
-                m.copy_from(a.transpose());
-                zip!(&mut m).for_each(|unzip!(x)| *x = x.abs());
+                let mut m = crate::memory::zeros::<T::Real>(n, n);
+                zip!(&mut m, a.transpose()).for_each(|unzip!(m, x)| *m = x.modulus());
                 m
             },
-            r: Mat::from_fn(n, 1, |_, _| T::one()),
+            r: Mat::from_fn(n, 1, |_, _| real::<T>(1.0)),
             tmp: Mat::zeros(n, 1),
             p: 0,
             log2: 0.0,
@@ -86,12 +90,13 @@ impl<T: Real> AbsPowerNorms<T> {
                 self.r.as_ref(),
                 faer::Par::Seq,
             );
-            let m = self.tmp.col(0).iter().fold(T::zero(), |m, x| m.max(*x));
-            if m == T::zero() {
+            let zero = real::<T>(0.0);
+            let m = self.tmp.col(0).iter().fold(zero, |m, x| m.max(*x));
+            if m == zero {
                 self.log2 = f64::NEG_INFINITY;
                 break;
             }
-            let inv = T::one() / m;
+            let inv = m.recip();
             zip!(&mut self.r, &self.tmp).for_each(|unzip!(r, t)| *r = *t * inv);
             self.log2 += m.log2().to_f64().unwrap();
             self.p += 1;
@@ -100,7 +105,7 @@ impl<T: Real> AbsPowerNorms<T> {
     }
 }
 
-impl<T: RealField + 'static> Drop for AbsPowerNorms<T> {
+impl<T: Scalar> Drop for AbsPowerNorms<T> {
     fn drop(&mut self) {
         crate::memory::recycle(core::mem::replace(&mut self.abs_t, Mat::new()));
     }
@@ -117,7 +122,7 @@ pub(crate) const EXACT_NORMS_BELOW: usize = 48;
 /// Anal. Appl. 21(4), 2000, Algorithm 2.4) with `t = 2` columns, at most 5 iterations, using
 /// only products of the factors with n×2 blocks; its starting block is fixed, so the result
 /// is deterministic.
-pub(crate) fn norm1_of_product<T: Real>(factors: &[MatRef<'_, T>]) -> T {
+pub(crate) fn norm1_of_product<T: Scalar>(factors: &[MatRef<'_, T>]) -> T::Real {
     let n = factors[0].nrows();
     if n <= EXACT_NORMS_BELOW {
         let mut acc = factors[factors.len() - 1].to_owned();
@@ -129,7 +134,12 @@ pub(crate) fn norm1_of_product<T: Real>(factors: &[MatRef<'_, T>]) -> T {
         return norm1(acc.as_ref());
     }
     onenormest(n, |x, transpose| {
-        let mut cur = x.to_owned();
+        // Bᴴx = conj(Bᵀ conj(x)): the transposed products on conjugated blocks.
+        let mut cur = if transpose {
+            x.map(|v: &T| v.conjugate())
+        } else {
+            x.to_owned()
+        };
         let mut tmp = Mat::<T>::zeros(n, x.ncols());
         let order: Vec<usize> = if transpose {
             (0..factors.len()).collect()
@@ -144,6 +154,9 @@ pub(crate) fn norm1_of_product<T: Real>(factors: &[MatRef<'_, T>]) -> T {
             };
             matmul_into(tmp.as_mut(), f, cur.as_ref(), par_for(n));
             core::mem::swap(&mut cur, &mut tmp);
+        }
+        if transpose && T::IS_COMPLEX {
+            cur = cur.map(|v: &T| v.conjugate());
         }
         cur
     })

@@ -1,28 +1,32 @@
 //! The block 1-norm estimator of Higham & Tisseur (2000), Algorithm 2.4 with `t = 2` columns:
-//! `‖B‖₁` of an operator known only through products with `B` and `Bᵀ`. Used for `‖A^k‖₁` in
+//! `‖B‖₁` of an operator known only through products with `B` and `Bᴴ` (`Bᵀ` for real `B`).
+//! For complex `B` the sign vectors are `y/|y|` and the test for parallel sign columns is
+//! skipped, as in the complex version of the algorithm (Higham & Tisseur, §2.4). Used for `‖A^k‖₁` in
 //! the choice of the Padé degree and for the powers of the action's operator; the gradient
 //! never depends on it (its choices are constants of the derivative).
 //!
 //! Tests: the unit tests of `norm.rs`; `crates/linalg/tests/action_forward.rs` (estimated
 //! parameters).
 
-use crate::Real;
+use crate::Scalar;
 use faer::{Mat, MatRef};
+use num_traits::Float;
 
 /// Higham–Tisseur block estimator (t = 2) for an implicit n×n operator `B`;
-/// `apply(X, false) = B X`, `apply(X, true) = Bᵀ X` on n×2 blocks.
-pub(crate) fn onenormest<T, F>(n: usize, apply: F) -> T
+/// `apply(X, false) = B X`, `apply(X, true) = Bᴴ X` on n×2 blocks.
+pub(crate) fn onenormest<T, F>(n: usize, apply: F) -> T::Real
 where
-    T: Real,
+    T: Scalar,
     F: Fn(MatRef<'_, T>, bool) -> Mat<T>,
 {
     const T_COLS: usize = 2;
     const ITMAX: usize = 5;
+    let zero = <T::Real as num_traits::Zero>::zero();
     if n == 0 {
-        return T::zero();
+        return zero;
     }
     let t = T_COLS.min(n);
-    let inv_n = T::one() / T::from(n as f64).unwrap();
+    let inv_n = T::one_impl() / T::lit(n as f64);
     // Fixed starting block: ones, and an alternating ±1 pattern (not parallel to ones for n ≥ 2).
     let mut x = Mat::<T>::from_fn(n, t, |i, j| {
         if j == 0 || (i * 7 + 3) % 5 < 2 {
@@ -31,15 +35,15 @@ where
             -inv_n
         }
     });
-    let mut est_old = T::zero();
+    let mut est_old = zero;
     let mut visited = vec![false; n];
     let mut best_j = 0usize;
     let mut s_old: Option<Mat<T>> = None;
     for k in 0..ITMAX {
         let y = apply(x.as_ref(), false);
-        let (mut est, mut arg) = (T::zero(), 0usize);
+        let (mut est, mut arg) = (zero, 0usize);
         for (j, c) in y.col_iter().enumerate() {
-            let s = c.iter().fold(T::zero(), |s, v| s + v.abs());
+            let s = c.iter().fold(zero, |s, v| s + v.modulus());
             if s > est {
                 est = s;
                 arg = j;
@@ -53,13 +57,20 @@ where
         }
         est_old = est;
         let s = Mat::<T>::from_fn(n, t, |i, j| {
-            if y[(i, j)] >= T::zero() {
-                T::one()
+            let (v, m) = (y[(i, j)], y[(i, j)].modulus());
+            if T::IS_COMPLEX {
+                if m > zero {
+                    v.scale_real(m.recip())
+                } else {
+                    T::one_impl()
+                }
+            } else if v.re() >= zero {
+                T::one_impl()
             } else {
-                -T::one()
+                -T::one_impl()
             }
         });
-        if let Some(old) = &s_old {
+        if let (false, Some(old)) = (T::IS_COMPLEX, &s_old) {
             let parallel = (0..t).all(|j| {
                 (0..t).any(|l| (0..n).all(|i| s[(i, j)] == old[(i, l)]))
                     || (0..t).any(|l| (0..n).all(|i| s[(i, j)] == -old[(i, l)]))
@@ -69,10 +80,10 @@ where
             }
         }
         let z = apply(s.as_ref(), true);
-        let h: Vec<T> = (0..n)
-            .map(|i| (0..t).fold(T::zero(), |m, j| m.max(z[(i, j)].abs())))
+        let h: Vec<T::Real> = (0..n)
+            .map(|i| (0..t).fold(zero, |m, j| m.max(z[(i, j)].modulus())))
             .collect();
-        let hmax = h.iter().fold(T::zero(), |m, v| m.max(*v));
+        let hmax = h.iter().fold(zero, |m, v| m.max(*v));
         if k >= 1 && h[best_j] >= hmax {
             return est;
         }
@@ -87,7 +98,7 @@ where
         }
         x = Mat::<T>::zeros(n, fresh.len());
         for (j, &i) in fresh.iter().enumerate() {
-            x[(i, j)] = T::one();
+            x[(i, j)] = T::one_impl();
             visited[i] = true;
         }
         best_j = fresh[0];

@@ -57,7 +57,7 @@ pub trait Scalar:
     /// `r + 0i`.
     fn from_real(r: Self::Real) -> Self;
     /// `x` converted from `f64` (a table constant, a count).
-    fn from_f64(x: f64) -> Self {
+    fn lit(x: f64) -> Self {
         Self::from_real(<Self::Real as num_traits::NumCast>::from(x).unwrap_or_else(Float::nan))
     }
     /// The real part.
@@ -75,6 +75,8 @@ pub trait Scalar:
     }
     /// `e^z`.
     fn exponential(self) -> Self;
+    /// `sinh z`.
+    fn hyperbolic_sine(self) -> Self;
     /// Whether both parts are finite.
     fn is_finite_value(self) -> bool;
     /// `z · r` for a real `r`.
@@ -126,6 +128,10 @@ macro_rules! real {
                 self.exp()
             }
             #[inline(always)]
+            fn hyperbolic_sine(self) -> $t {
+                self.sinh()
+            }
+            #[inline(always)]
             fn is_finite_value(self) -> bool {
                 self.is_finite()
             }
@@ -171,6 +177,10 @@ macro_rules! complex {
                 self.exp()
             }
             #[inline(always)]
+            fn hyperbolic_sine(self) -> $t {
+                self.sinh()
+            }
+            #[inline(always)]
             fn is_finite_value(self) -> bool {
                 self.re.is_finite() && self.im.is_finite()
             }
@@ -190,3 +200,27 @@ real!(f32);
 real!(f64);
 complex!(c32, f32);
 complex!(c64, f64);
+
+/// `x` as the real type of `T` (a table constant, a count).
+#[inline]
+pub(crate) fn real<T: Scalar>(x: f64) -> T::Real {
+    <T::Real as num_traits::NumCast>::from(x).unwrap_or_else(Float::nan)
+}
+
+/// `x` as `f64` (for the choice of degree and scaling, done in `f64`).
+#[inline]
+pub(crate) fn to_f64<R: Float>(x: R) -> f64 {
+    x.to_f64().unwrap_or(f64::NAN)
+}
+
+/// `2^k` in the real type of `T`.
+#[inline]
+pub(crate) fn pow2_real<T: Scalar>(k: i32) -> T::Real {
+    real::<T>(2.0).powi(k)
+}
+
+/// `2^k` as a `T`.
+#[inline]
+pub(crate) fn pow2<T: Scalar>(k: i32) -> T {
+    T::from_real(pow2_real::<T>(k))
+}

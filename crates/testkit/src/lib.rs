@@ -26,7 +26,7 @@ pub mod sparse;
 pub use cpu_clock::{ThreadCpuTime, cpu_time};
 pub use laplacian::{Boundary, neg_laplacian_1d, neg_laplacian_2d};
 pub use markov::{into_generator, markov_csr, markov_dense, ring_generator};
-pub use random::{normal, rand_mat, randn, randn_scaled, random_sparse, rng, uniform_mat};
+pub use random::{crandn, normal, rand_mat, randn, randn_scaled, random_sparse, rng, uniform_mat};
 pub use sparse::{Triplets, csc, csr, triplets};
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -63,3 +63,11 @@ pub fn random_sparse(r: &mut StdRng, n: usize, per_row: usize) -> Mat<f64> {
     }
     a
 }
+
+/// An `m×n` complex matrix whose real and imaginary parts are standard normal: the real
+/// parts of every entry first ([`randn`]), then the imaginary parts.
+pub fn crandn(r: &mut StdRng, m: usize, n: usize) -> Mat<faer::c64> {
+    let re = randn(r, m, n);
+    let im = randn(r, m, n);
+    Mat::from_fn(m, n, |i, j| faer::c64::new(re[(i, j)], im[(i, j)]))
+}

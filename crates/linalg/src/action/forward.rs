@@ -156,7 +156,7 @@ pub fn try_expm_multiply_with<T: Real, Op: LinOp<T> + ?Sized>(
     options: ExpmActionOptions,
 ) -> Result<(Mat<T>, ActionStats), LinalgError> {
     const OP: &str = "expm_multiply";
-    if !check_inputs(op, t, v, OP)? || t == T::zero() {
+    if !check_inputs(op, t, v, OP)? || t == T::zero_impl() {
         return Ok((v.to_owned(), ActionStats::default()));
     }
     let (n, k) = v.shape();

@@ -13,7 +13,6 @@ use super::plan::Plan;
 use super::workspace::ActionWorkspace;
 use crate::Real;
 use faer::MatMut;
-use faer::traits::RealField;
 use faer::{Mat, MatRef};
 
 /// The Taylor vectors of one step kept for the reverse pass: `b[k−1] = b_{k−1}` and, when the
@@ -35,7 +34,7 @@ impl<T> StepTape<T> {
     /// Moves every block into `ws`.
     pub(crate) fn recycle(self, ws: &mut ActionWorkspace<T>)
     where
-        T: RealField,
+        T: Real,
     {
         self.b.into_iter().chain(self.raw).for_each(|m| ws.give(m));
     }
@@ -55,16 +54,16 @@ pub(crate) fn block_norm_inf<T: Real>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
         return x
             .col_as_slice(0)
             .iter()
-            .fold(T::zero(), |m, v| m.max(v.abs()));
+            .fold(T::zero_impl(), |m, v| m.max(v.abs()));
     }
     scratch.clear();
-    scratch.resize(x.nrows(), T::zero());
+    scratch.resize(x.nrows(), T::zero_impl());
     for c in 0..x.ncols() {
         for (s, v) in scratch.iter_mut().zip(x.col_as_slice(c)) {
             *s += v.abs();
         }
     }
-    scratch.iter().fold(T::zero(), |m, v| m.max(*v))
+    scratch.iter().fold(T::zero_impl(), |m, v| m.max(*v))
 }
 
 /// How a step applies the operator: plainly (the untaped forward), or keeping the raw
@@ -132,15 +131,15 @@ pub(crate) fn taylor_step<T: Real>(
     let mut j = 0;
     for kk in 1..=plan.m {
         op.apply_step(y.as_mut(), b.as_ref(), raw.as_mut());
-        let c = plan.tau / T::from(kk as f64).unwrap();
+        let c = plan.tau / T::lit(kk as f64);
         // b_k = c·(y − μ·b_{k−1}) (in y), F += b_k, and for k = 1 the two ∞-norms, in one pass.
-        let (mut c2, mut fnorm) = (T::zero(), T::zero());
+        let (mut c2, mut fnorm) = (T::zero_impl(), T::zero_impl());
         for col in 0..k {
             let bs = b.col_as_slice(col);
             let fs = f.col_as_slice_mut(col);
             let ys = y.col_as_slice_mut(col);
             for ((yi, fi), bi) in ys.iter_mut().zip(fs.iter_mut()).zip(bs) {
-                let v = if mu == T::zero() {
+                let v = if mu == T::zero_impl() {
                     c * *yi
                 } else {
                     c * (*yi - mu * *bi)
@@ -181,7 +180,7 @@ pub(crate) fn taylor_step<T: Real>(
 
 /// `x ← η·x` (skipped when `η = 1`).
 pub(crate) fn scale_in_place<T: Real>(x: &mut Mat<T>, eta: T) {
-    if eta != T::one() {
+    if eta != T::one_impl() {
         for c in 0..x.ncols() {
             x.col_as_slice_mut(c).iter_mut().for_each(|v| *v *= eta);
         }

@@ -10,7 +10,6 @@
 //! Tests: `crates/linalg/tests/action_storage.rs`.
 
 use faer::Mat;
-use faer::traits::RealField;
 
 /// A pool of n×k blocks reused by [`ExpmAction::try_new_in`](crate::ExpmAction::try_new_in)
 /// and refilled by [`ExpmAction::recycle`](crate::ExpmAction::recycle). Blocks of another
@@ -34,7 +33,7 @@ pub struct ActionWorkspace<T> {
     free: Vec<Mat<T>>,
 }
 
-impl<T: RealField> ActionWorkspace<T> {
+impl<T: faer::traits::ComplexField + 'static> ActionWorkspace<T> {
     /// An empty pool.
     pub fn new() -> Self {
         Self { free: Vec::new() }

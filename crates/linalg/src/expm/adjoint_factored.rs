@@ -17,17 +17,20 @@
 //!
 //! Tests: `crates/linalg/tests/adjoint_factored.rs` (and tape/tests/ops.rs).
 
-use crate::Real;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
+use crate::expm::frechet::conjugated;
 use crate::expm::structured::{Approx, Structured, hstack, product};
 use crate::expm::taylor::schemes::schemes;
 use crate::expm::{Expm, Kind, all_finite};
 use crate::kernels::{gemm, matmul_into, par_for};
+use crate::scalar::pow2;
 use faer::{Accum, Mat, MatRef};
 
-impl<T: Real> Expm<T> {
-    /// `L(Xᵀ, U·Vᵀ)` for this factorisation of `exp(X)`, with the cotangent given by its
-    /// factors `u`, `v` (both n×k): the VJP of `W = exp(X)·V` is `X̄ = L(Xᵀ, W̄·Vᵀ)`. For small
+impl<T: Scalar> Expm<T> {
+    /// `L(Xᴴ, U·Vᴴ)` (`L(Xᵀ, U·Vᵀ)` for real `X`) for this factorisation of `exp(X)`, with
+    /// the cotangent given by its factors `u`, `v` (both n×k): the VJP of `W = exp(X)·V` is
+    /// `X̄ = L(Xᴴ, W̄·Vᴴ)`. For small
     /// k it costs O(2ˢ·m·k·n²) rather than the O(n³) of [`Expm::frechet_adjoint`]. Panics with
     /// the [`LinalgError`] message on bad shapes, non-finite input or overflow.
     ///
@@ -65,6 +68,24 @@ impl<T: Real> Expm<T> {
         if !all_finite(u) || !all_finite(v) {
             return Err(LinalgError::NonFinite { op: OP });
         }
+        if T::IS_COMPLEX {
+            // L(Xᴴ, U·Vᴴ) = conj(L(Xᵀ, conj(U)·Vᵀ)), as in `try_frechet_adjoint`.
+            let uc = conjugated(u);
+            return self
+                .adjoint_factored_transposed(uc.as_ref(), v)
+                .map(|g| conjugated(g.as_ref()));
+        }
+        self.adjoint_factored_transposed(u, v)
+    }
+
+    /// `L(Xᵀ, U·Vᵀ)` (the transpose, also for complex `X`) for checked `u`, `v`.
+    fn adjoint_factored_transposed(
+        &self,
+        u: MatRef<'_, T>,
+        v: MatRef<'_, T>,
+    ) -> Result<Mat<T>, LinalgError> {
+        const OP: &str = "expm_frechet_adjoint";
+        let n = self.dim();
         let g = match &self.kind {
             Kind::Small(t) => t.adjoint_factored(u, v)?,
             Kind::Pade(p) if !self.transposed && factored_pays(&**p, 15, n, u.ncols()) => {
@@ -79,7 +100,7 @@ impl<T: Real> Expm<T> {
             _ => {
                 let mut g = Mat::<T>::zeros(n, n);
                 matmul_into(g.as_mut(), u, v.transpose(), par_for(n));
-                return self.try_frechet_adjoint(g.as_ref());
+                return self.derivative(OP, g.as_ref(), !self.transposed);
             }
         };
         if all_finite(g.as_ref()) {
@@ -93,7 +114,7 @@ impl<T: Real> Expm<T> {
 /// Vector work ~ 4·N·m·k·n², the final product 2·N·m·k·n²; the dense adjoint ~
 /// 2·(`full` + 2s)·n³ (`full` = 15 products for Padé's Algorithm 6.4, twice the scheme's
 /// products for Taylor).
-fn factored_pays<T: Real, P: Approx<T>>(p: &P, full: usize, n: usize, k: usize) -> bool {
+fn factored_pays<T: Scalar, P: Approx<T>>(p: &P, full: usize, n: usize, k: usize) -> bool {
     let s = p.s() as usize;
     let m = p.p().len() - 1;
     Structured::<T, P>::squares_cached(p)
@@ -101,7 +122,7 @@ fn factored_pays<T: Real, P: Approx<T>>(p: &P, full: usize, n: usize, k: usize) 
         && 3 * (1usize << s) * m * k <= (full + 2 * s) * n
 }
 
-fn factored<T: Real, P: Approx<T>>(p: &P, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn factored<T: Scalar, P: Approx<T>>(p: &P, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let n = u.nrows();
     let st = Structured::new(p);
     let (m, s, k) = (st.m, p.s() as usize, u.ncols());
@@ -136,7 +157,7 @@ fn factored<T: Real, P: Approx<T>>(p: &P, u: MatRef<'_, T>, v: MatRef<'_, T>) ->
         );
     }
     let mut g = Mat::<T>::zeros(n, n);
-    let scale = T::from(2.0).unwrap().powi(-(s as i32));
+    let scale = pow2::<T>(-(s as i32));
     gemm(
         g.as_mut(),
         Accum::Replace,

@@ -2,7 +2,7 @@
 //!
 //! Tests: `crates/linalg/tests/{published,degrees,properties,errors,jacobian}.rs`.
 
-use crate::Real;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::{check_finite, try_expm};
 use faer::{Mat, MatRef};
@@ -24,11 +24,14 @@ use faer::{Mat, MatRef};
 /// assert!((&l - &l_block).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_frechet_block<T: Real>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
+pub fn expm_frechet_block<T: Scalar>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
     unwrap_or_panic(try_block(a, e))
 }
 
-fn try_block<T: Real>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> Result<(Mat<T>, Mat<T>), LinalgError> {
+fn try_block<T: Scalar>(
+    a: MatRef<'_, T>,
+    e: MatRef<'_, T>,
+) -> Result<(Mat<T>, Mat<T>), LinalgError> {
     const OP: &str = "expm_frechet_block";
     let n = a.nrows();
     if a.ncols() != n {

@@ -21,7 +21,7 @@
 //!
 //! Tests: `crates/linalg/tests/{closed_forms,degrees,published,properties,extreme,errors,precision}.rs`.
 
-use crate::Real;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{OddEven, odd_even};
 use crate::expm::{Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, scale_pow2};
@@ -38,13 +38,13 @@ use faer::{Mat, MatRef, unzip, zip};
 /// assert!((&l - &a * &ea).norm_max() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm_frechet<T: Real>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
+pub fn expm_frechet<T: Scalar>(a: MatRef<'_, T>, e: MatRef<'_, T>) -> (Mat<T>, Mat<T>) {
     unwrap_or_panic(try_expm_frechet(a, e))
 }
 
 /// `(exp(A), L(A, E))`, or an error for a non-square `A`, an `E` of another shape, a
 /// non-finite entry, or an overflowing result.
-pub fn try_expm_frechet<T: Real>(
+pub fn try_expm_frechet<T: Scalar>(
     a: MatRef<'_, T>,
     e: MatRef<'_, T>,
 ) -> Result<(Mat<T>, Mat<T>), LinalgError> {
@@ -55,7 +55,7 @@ pub fn try_expm_frechet<T: Real>(
     Ok((f.into_value(), l))
 }
 
-fn check_direction<T: Real>(
+fn check_direction<T: Scalar>(
     op: &'static str,
     shape: (usize, usize),
     e: MatRef<'_, T>,
@@ -73,7 +73,7 @@ fn check_direction<T: Real>(
     check_finite(op, e)
 }
 
-impl<T: Real> Expm<T> {
+impl<T: Scalar> Expm<T> {
     /// `L(A, E)`, the Fréchet derivative of exp at `A` in direction `E`. Panics with the
     /// [`LinalgError`] message if `E` is not n×n, has a non-finite entry, or `L` overflows.
     #[track_caller]
@@ -81,8 +81,23 @@ impl<T: Real> Expm<T> {
         unwrap_or_panic(self.try_frechet(e))
     }
 
-    /// `L(Aᵀ, G) = L(A, Gᵀ)ᵀ`: the vector–Jacobian product of exp (for `F = e^A` and a
-    /// cotangent `F̄ = G`, `Ā = L(Aᵀ, G)`). Panics like [`Expm::frechet`].
+    /// `L(Aᴴ, G) = L(A, Gᴴ)ᴴ` (`L(Aᵀ, G)` for real `A`): the vector–Jacobian product of exp
+    /// (for `F = e^A` and a cotangent `F̄ = G`, `Ā = L(Aᴴ, G)`), the adjoint of `E ↦ L(A, E)`
+    /// under the real inner product `⟨X, Y⟩ = Re tr(Xᴴ Y)`. Panics like [`Expm::frechet`].
+    ///
+    /// ```
+    /// use expgrad_linalg::Expm;
+    /// use faer::{c64, Mat};
+    /// let a = Mat::from_fn(3, 3, |i, j| c64::new(0.3 * i as f64 - 0.2, 0.1 * j as f64 + 0.4));
+    /// let e = Mat::from_fn(3, 3, |i, j| c64::new((i + 2 * j) as f64 * 0.1, -0.2));
+    /// let g = Mat::from_fn(3, 3, |i, j| c64::new(0.5 - j as f64 * 0.3, i as f64 * 0.2));
+    /// let f = Expm::new(a.as_ref());
+    /// // ⟨G, L(A, E)⟩ = ⟨L(Aᴴ, G), E⟩ with ⟨X, Y⟩ = Re tr(Xᴴ Y)
+    /// let dot = |x: &Mat<c64>, y: &Mat<c64>| (x.adjoint() * y).diagonal().column_vector().sum().re;
+    /// let lhs = dot(&g, &f.frechet(e.as_ref()));
+    /// let rhs = dot(&f.frechet_adjoint(g.as_ref()), &e);
+    /// assert!((lhs - rhs).abs() < 1e-13 * lhs.abs().max(1.0));
+    /// ```
     #[track_caller]
     pub fn frechet_adjoint(&self, g: MatRef<'_, T>) -> Mat<T> {
         unwrap_or_panic(self.try_frechet_adjoint(g))
@@ -95,11 +110,20 @@ impl<T: Real> Expm<T> {
 
     /// Fallible [`Expm::frechet_adjoint`].
     pub fn try_frechet_adjoint(&self, g: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
-        self.derivative("expm_frechet_adjoint", g, !self.transposed)
+        const OP: &str = "expm_frechet_adjoint";
+        if T::IS_COMPLEX {
+            // L(Aᴴ, G) = conj(L(Aᵀ, conj G)): the approximant has real coefficients, so
+            // conjugation commutes with it and the transposed-view recurrence serves both.
+            let gc = conjugated(g);
+            self.derivative(OP, gc.as_ref(), !self.transposed)
+                .map(|l| conjugated(l.as_ref()))
+        } else {
+            self.derivative(OP, g, !self.transposed)
+        }
     }
 
     /// `L(Ã, E)` where `Ã` is the cached matrix, transposed when `tr`.
-    fn derivative(
+    pub(crate) fn derivative(
         &self,
         op: &'static str,
         e: MatRef<'_, T>,
@@ -126,7 +150,7 @@ impl<T: Real> Expm<T> {
     }
 }
 
-impl<T: Real> Pade<T> {
+impl<T: Scalar> Pade<T> {
     /// Algorithm 6.4 on the cached (scaled) pieces, on transposed views when `tr`.
     #[allow(non_snake_case)]
     fn frechet(&self, e: MatRef<'_, T>, tr: bool) -> Mat<T> {
@@ -144,11 +168,11 @@ impl<T: Real> Pade<T> {
         let a2 = view(&self.pows[0], tr);
         let mut M: Vec<Mat<T>> = Vec::with_capacity(self.pows.len());
         let mut m2 = prod(A, E.as_ref());
-        matmul_acc(m2.as_mut(), E.as_ref(), A, T::one(), par);
+        matmul_acc(m2.as_mut(), E.as_ref(), A, T::one_impl(), par);
         M.push(m2);
         for k in 1..self.pows.len() {
             let mut mk = prod(view(&self.pows[k - 1], tr), M[0].as_ref());
-            matmul_acc(mk.as_mut(), M[k - 1].as_ref(), a2, T::one(), par);
+            matmul_acc(mk.as_mut(), M[k - 1].as_ref(), a2, T::one_impl(), par);
             M.push(mk);
         }
         // The derivative of U = A·W and V (product rule on the shared odd/even assembly):
@@ -161,13 +185,19 @@ impl<T: Real> Pade<T> {
         } = odd_even(b, &ms, false);
         if let (Some((lw1, lz1)), Some((w1, z1))) = (&high, &self.w1z1) {
             let (a6, m6) = (view(&self.pows[2], tr), M[2].as_ref());
-            matmul_acc(lw.as_mut(), a6, lw1.as_ref(), T::one(), par);
-            matmul_acc(lw.as_mut(), m6, view(w1, tr), T::one(), par);
-            matmul_acc(lv.as_mut(), a6, lz1.as_ref(), T::one(), par);
-            matmul_acc(lv.as_mut(), m6, view(z1, tr), T::one(), par);
+            matmul_acc(lw.as_mut(), a6, lw1.as_ref(), T::one_impl(), par);
+            matmul_acc(lw.as_mut(), m6, view(w1, tr), T::one_impl(), par);
+            matmul_acc(lv.as_mut(), a6, lz1.as_ref(), T::one_impl(), par);
+            matmul_acc(lv.as_mut(), m6, view(z1, tr), T::one_impl(), par);
         }
         let mut lu = prod(A, lw.as_ref());
-        matmul_acc(lu.as_mut(), E.as_ref(), view(&self.w, tr), T::one(), par);
+        matmul_acc(
+            lu.as_mut(),
+            E.as_ref(),
+            view(&self.w, tr),
+            T::one_impl(),
+            par,
+        );
         // L_r = q⁻¹ (Lu + Lv + (Lu − Lv) R₀), in place: (lu, lv) ← (Lu + Lv, Lu − Lv).
         zip!(&mut lu, &mut lv).for_each(|unzip!(u, v)| {
             let (uu, vv) = (*u, *v);
@@ -179,7 +209,7 @@ impl<T: Real> Pade<T> {
             rhs.as_mut(),
             lv.as_ref(),
             view(&self.squares[0], tr),
-            T::one(),
+            T::one_impl(),
             par,
         );
         if tr {
@@ -194,7 +224,7 @@ impl<T: Real> Pade<T> {
 /// The squaring phase of the derivative: `L ← R_i L + L R_i` for i = 0..s−1 (on transposed
 /// views when `tr`), with `R_i` from the cache, or recomputed by `square` (bitwise as the
 /// forward did) when the memory cap kept only `R₀`. Shared by both families.
-pub(crate) fn squarings_derivative<T: Real>(
+pub(crate) fn squarings_derivative<T: Scalar>(
     squares: &[Mat<T>],
     s: u32,
     mut l: Mat<T>,
@@ -218,8 +248,13 @@ pub(crate) fn squarings_derivative<T: Real>(
         }
         let r_i = squares.get(i).or(recomputed.as_ref()).unwrap();
         matmul_into(tmp.as_mut(), view(r_i, tr), l.as_ref(), par);
-        matmul_acc(tmp.as_mut(), l.as_ref(), view(r_i, tr), T::one(), par);
+        matmul_acc(tmp.as_mut(), l.as_ref(), view(r_i, tr), T::one_impl(), par);
         core::mem::swap(&mut l, &mut tmp);
     }
     l
+}
+
+/// The entrywise complex conjugate of `a` (a copy for a real type).
+pub(crate) fn conjugated<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
+    a.map(|x: &T| x.conjugate())
 }

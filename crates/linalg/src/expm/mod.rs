@@ -39,7 +39,7 @@ pub use frechet::{expm_frechet, try_expm_frechet};
 pub use row_jacobian::try_expm_diag_jacobian;
 pub use select::ExpmFamily;
 
-use crate::Real;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{OddEven, coefficients_as, odd_even};
 use crate::expm::select::{Choice, Selection, choose};
@@ -47,7 +47,7 @@ use crate::expm::taylor::Taylor;
 pub(crate) use crate::finite::{all_finite, check_finite, check_square_finite};
 use crate::kernels::{Lu, matmul_acc, matmul_into, par_for};
 use crate::memory as pool;
-use faer::traits::RealField;
+use crate::scalar::{pow2, pow2_real, real};
 use faer::{Mat, MatRef, unzip, zip};
 use num_traits::Float;
 
@@ -68,7 +68,7 @@ pub(crate) const MAX_CACHED_SQUARE_ENTRIES: usize = 1 << 25;
 /// assert!((&l - &a * f.value()).norm_max() < 1e-14);
 /// ```
 #[derive(Clone, Debug)]
-pub struct Expm<T: RealField + 'static> {
+pub struct Expm<T: Scalar> {
     pub(crate) value: Mat<T>,
     /// The cache below describes `Aᵀ` (lower triangular input goes through its transpose).
     pub(crate) transposed: bool,
@@ -76,7 +76,7 @@ pub struct Expm<T: RealField + 'static> {
 }
 
 #[derive(Clone, Debug)]
-pub(crate) enum Kind<T: RealField + 'static> {
+pub(crate) enum Kind<T: Scalar> {
     /// `A = Diag(a)`: exact entrywise formulas.
     Diagonal(Vec<T>),
     /// Scaling and squaring with a Padé approximant.
@@ -90,7 +90,7 @@ pub(crate) enum Kind<T: RealField + 'static> {
 
 /// Everything the forward pass computed that the derivatives reuse.
 #[derive(Clone, Debug)]
-pub(crate) struct Pade<T: RealField + 'static> {
+pub(crate) struct Pade<T: Scalar> {
     /// Padé degree.
     pub(crate) m: usize,
     /// Number of squarings.
@@ -125,7 +125,7 @@ pub(crate) struct Pade<T: RealField + 'static> {
 /// assert!((e[(0, 1)] - 2.0 * ee).abs() < 1e-14);
 /// ```
 #[track_caller]
-pub fn expm<T: Real>(a: MatRef<'_, T>) -> Mat<T> {
+pub fn expm<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
     unwrap_or_panic(try_expm(a))
 }
 
@@ -136,15 +136,15 @@ pub fn expm<T: Real>(a: MatRef<'_, T>) -> Mat<T> {
 /// let a = faer::Mat::<f64>::zeros(2, 3);
 /// assert!(matches!(try_expm(a.as_ref()), Err(LinalgError::NotSquare { .. })));
 /// ```
-pub fn try_expm<T: Real>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
+pub fn try_expm<T: Scalar>(a: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
     Expm::try_new(a).map(Expm::into_value)
 }
 
-fn strictly_lower_is_zero<T: Real>(a: MatRef<'_, T>) -> bool {
-    (0..a.ncols()).all(|j| (j + 1..a.nrows()).all(|i| a[(i, j)] == T::zero()))
+fn strictly_lower_is_zero<T: Scalar>(a: MatRef<'_, T>) -> bool {
+    (0..a.ncols()).all(|j| (j + 1..a.nrows()).all(|i| a[(i, j)] == T::zero_impl()))
 }
 
-impl<T: Real> Expm<T> {
+impl<T: Scalar> Expm<T> {
     /// Factors `exp(A)`. Panics with the [`LinalgError`] message on bad input or overflow.
     #[track_caller]
     pub fn new(a: MatRef<'_, T>) -> Self {
@@ -191,7 +191,11 @@ impl<T: Real> Expm<T> {
         let this = if lower_zero && upper_zero {
             let d: Vec<T> = (0..a.nrows()).map(|i| a[(i, i)]).collect();
             let value = Mat::from_fn(d.len(), d.len(), |i, j| {
-                if i == j { d[i].exp() } else { T::zero() }
+                if i == j {
+                    d[i].exponential()
+                } else {
+                    T::zero_impl()
+                }
             });
             Self {
                 value,
@@ -332,7 +336,7 @@ impl<T: Real> Expm<T> {
     }
 }
 
-impl<T: Real> Pade<T> {
+impl<T: Scalar> Pade<T> {
     /// Runs the forward pass on `a` (n×n, finite, not diagonal) with the degree and scaling of
     /// `sel`; returns the cache and `R_s`.
     #[allow(non_snake_case)]
@@ -349,9 +353,9 @@ impl<T: Real> Pade<T> {
         a.copy_from(A);
         if s > 0 {
             scale_pow2(&mut a, -(s as i32));
-            let smallest = T::from(2.0).unwrap().powi(-(2 * needed as i32) * s as i32);
-            let reuse =
-                smallest >= T::min_positive_value() && pows.iter().all(|p| all_finite(p.as_ref()));
+            let smallest = pow2_real::<T>(-(2 * needed as i32) * s as i32);
+            let reuse = smallest >= <T::Real as Float>::min_positive_value()
+                && pows.iter().all(|p| all_finite(p.as_ref()));
             if reuse {
                 for (k, p) in pows.iter_mut().enumerate() {
                     scale_pow2(p, -2 * (k as i32 + 1) * s as i32);
@@ -375,8 +379,8 @@ impl<T: Real> Pade<T> {
         } = odd_even(&b, &refs, true);
         if let Some((w1, z1)) = &high {
             let a6 = pows[2].as_ref();
-            matmul_acc(w.as_mut(), a6, w1.as_ref(), T::one(), par);
-            matmul_acc(v.as_mut(), a6, z1.as_ref(), T::one(), par);
+            matmul_acc(w.as_mut(), a6, w1.as_ref(), T::one_impl(), par);
+            matmul_acc(v.as_mut(), a6, z1.as_ref(), T::one_impl(), par);
         }
         let w1z1 = high;
         // (v, r) ← (V − U, V + U) = (q, p); R₀ = q⁻¹ p.
@@ -431,7 +435,7 @@ impl<T: Real> Pade<T> {
     }
 }
 
-impl<T: RealField + 'static> Drop for Pade<T> {
+impl<T: Scalar> Drop for Pade<T> {
     /// The cache's matrices go back to the per-thread pool for the next forward pass.
     fn drop(&mut self) {
         let mats = core::mem::take(&mut self.pows)
@@ -448,7 +452,7 @@ impl<T: RealField + 'static> Drop for Pade<T> {
 }
 
 /// `Σ c_k M_k + c₀ I` in one new matrix (one pass, [`lincomb_into`]).
-pub(crate) fn lincomb<T: Real>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
+pub(crate) fn lincomb<T: Scalar>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
     let (n, m) = terms[0].1.shape();
     let mut out = pool::scratch::<T>(n, m);
     lincomb_into(&mut out, terms);
@@ -460,9 +464,9 @@ pub(crate) fn lincomb<T: Real>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> {
 
 /// `out ← Σ c·x` in one pass (faer's SIMD `zip!` over every operand at once: each entry of
 /// `out` is stored once), for up to six terms; more terms go column by column.
-pub(crate) fn lincomb_into<T: Real>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) {
+pub(crate) fn lincomb_into<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) {
     match t {
-        [] => out.fill(T::zero()),
+        [] => out.fill(T::zero_impl()),
         [(a, x)] => zip!(out, x).for_each(|unzip!(o, x)| *o = *a * *x),
         [(a, x), (b, y)] => zip!(out, x, y).for_each(|unzip!(o, x, y)| *o = *a * *x + *b * *y),
         [(a, x), (b, y), (c, z)] => {
@@ -500,12 +504,12 @@ pub(crate) fn lincomb_into<T: Real>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) 
 /// `o ← Σ c·x` on a column, eight rows at a time with the sums in registers: each output
 /// entry is stored once (interleaving loads of `x` with stores to `o` stalls on 4K aliasing,
 /// since every pooled n×n matrix has its column j at the same page offset).
-fn lincomb_col<T: Real>(o: &mut [T], terms: &[(T, &[T])]) {
+fn lincomb_col<T: Scalar>(o: &mut [T], terms: &[(T, &[T])]) {
     const W: usize = 8;
     let n = o.len();
     let mut i = 0;
     while i + W <= n {
-        let mut acc = [T::zero(); W];
+        let mut acc = [T::zero_impl(); W];
         for (c, x) in terms {
             let x = &x[i..i + W];
             for k in 0..W {
@@ -516,17 +520,16 @@ fn lincomb_col<T: Real>(o: &mut [T], terms: &[(T, &[T])]) {
         i += W;
     }
     for (r, o) in o.iter_mut().enumerate().skip(i) {
-        *o = terms.iter().fold(T::zero(), |a, (c, x)| a + *c * x[r]);
+        *o = terms.iter().fold(T::zero_impl(), |a, (c, x)| a + *c * x[r]);
     }
 }
 
 /// `a ← 2^k a`, exact (k may be large: split so the factor stays a normal number).
-pub(crate) fn scale_pow2<T: Real>(a: &mut Mat<T>, k: i32) {
-    let two = T::from(2.0).unwrap();
+pub(crate) fn scale_pow2<T: Scalar>(a: &mut Mat<T>, k: i32) {
     let mut left = k;
     while left != 0 {
         let step = left.clamp(-100, 100);
-        *a *= faer::Scale(two.powi(step));
+        *a *= faer::Scale(pow2::<T>(step));
         left -= step;
     }
 }
@@ -534,11 +537,11 @@ pub(crate) fn scale_pow2<T: Real>(a: &mut Mat<T>, k: i32) {
 /// Replaces the diagonal and first superdiagonal of `r ≈ exp(2⁻ᵏA)` (A upper triangular) by
 /// their exact values (Al-Mohy & Higham 2009, Code Fragment 2.1).
 #[allow(non_snake_case)]
-pub(crate) fn fix_triangular<T: Real>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
+pub(crate) fn fix_triangular<T: Scalar>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) {
     let n = A.nrows();
-    let scale = T::from(0.5).unwrap().powi(k.min(2000) as i32);
+    let scale = pow2::<T>(-(k.min(2000) as i32));
     for i in 0..n {
-        r[(i, i)] = (A[(i, i)] * scale).exp();
+        r[(i, i)] = (A[(i, i)] * scale).exponential();
     }
     for i in 0..n.saturating_sub(1) {
         let (l1, l2, t) = (
@@ -553,18 +556,20 @@ pub(crate) fn fix_triangular<T: Real>(r: &mut Mat<T>, A: MatRef<'_, T>, k: u32) 
 /// `(e^a − e^b) / (a − b)` (and `e^a` when `a = b`), accurately: `e^{(a+b)/2} sinh(x)/x`
 /// with `x = (a − b)/2` when `|x| ≤ 1` (Higham, *Functions of Matrices*, eq. 10.42), the plain
 /// quotient otherwise (no cancellation: `|e^a − e^b| ≥ (1 − e⁻²) max(e^a, e^b)` there).
-pub(crate) fn exp_divided_difference<T: Float>(a: T, b: T) -> T {
-    let half = T::from(0.5).unwrap();
+/// For complex `a`, `b` the same formulas hold with the complex `exp` and `sinh`; the switch
+/// is on `|x|`.
+pub(crate) fn exp_divided_difference<T: Scalar>(a: T, b: T) -> T {
+    let half = T::lit(0.5);
     let x = (a - b) * half;
-    if x.abs() <= T::one() {
-        let sinhc = if x == T::zero() {
-            T::one()
+    if x.modulus() <= real::<T>(1.0) {
+        let sinhc = if x == T::zero_impl() {
+            T::one_impl()
         } else {
-            x.sinh() / x
+            x.hyperbolic_sine() / x
         };
-        ((a + b) * half).exp() * sinhc
+        ((a + b) * half).exponential() * sinhc
     } else {
-        (a.exp() - b.exp()) / (a - b)
+        (a.exponential() - b.exponential()) / (a - b)
     }
 }
 

@@ -12,7 +12,7 @@
 //!
 //! Tests: `crates/linalg/tests/{degrees,published,precision}.rs` (and the unit tests below).
 
-use crate::Real;
+use crate::Scalar;
 use crate::expm::lincomb;
 use faer::{Mat, MatRef};
 use num_traits::Float;
@@ -112,11 +112,8 @@ pub(crate) fn theta_table<T: Float>() -> (&'static [f64; 5], f64, usize) {
 }
 
 /// [`coefficients`] converted to `T` (once per [`Expm`](crate::Expm): the cache keeps them).
-pub(crate) fn coefficients_as<T: Real>(m: usize) -> Vec<T> {
-    coefficients(m)
-        .iter()
-        .map(|&x| T::from(x).unwrap())
-        .collect()
+pub(crate) fn coefficients_as<T: Scalar>(m: usize) -> Vec<T> {
+    coefficients(m).iter().map(|&x| T::lit(x)).collect()
 }
 
 /// The odd and even parts of `p_m` as linear combinations of the even powers — of `A` in the
@@ -136,17 +133,17 @@ pub(crate) struct OddEven<T> {
 /// The one odd/even assembly of the Padé numerator, shared by the forward pass and Algorithm
 /// 6.4's derivative: `b` are the coefficients of degree `m = b.len() − 1`, `pows[k]` the
 /// (derivative of the) power `A^{2k+2}`; `identity` adds `b₁I`, `b₀I` (forward only).
-pub(crate) fn odd_even<T: Real>(b: &[T], pows: &[MatRef<'_, T>], identity: bool) -> OddEven<T> {
+pub(crate) fn odd_even<T: Scalar>(b: &[T], pows: &[MatRef<'_, T>], identity: bool) -> OddEven<T> {
     let (c1, c0) = if identity {
         (b[1], b[0])
     } else {
-        (T::zero(), T::zero())
+        (T::zero_impl(), T::zero_impl())
     };
     if b.len() == 14 {
         let [p2, p4, p6] = [pows[0], pows[1], pows[2]];
-        let w1 = lincomb(&[(b[13], p6), (b[11], p4), (b[9], p2)], T::zero());
+        let w1 = lincomb(&[(b[13], p6), (b[11], p4), (b[9], p2)], T::zero_impl());
         let odd = lincomb(&[(b[7], p6), (b[5], p4), (b[3], p2)], c1);
-        let z1 = lincomb(&[(b[12], p6), (b[10], p4), (b[8], p2)], T::zero());
+        let z1 = lincomb(&[(b[12], p6), (b[10], p4), (b[8], p2)], T::zero_impl());
         let even = lincomb(&[(b[6], p6), (b[4], p4), (b[2], p2)], c0);
         OddEven {
             odd,

@@ -4,12 +4,13 @@
 //!
 //! Tests: `crates/linalg/tests/{degrees,published,extreme}.rs` (the over-scaling cases).
 
-use crate::Real;
+use crate::Scalar;
 use crate::expm::pade::{DEGREES, INV_C, theta_table};
 use crate::expm::taylor::schemes::schemes;
 use crate::kernels::par_for;
 use crate::memory as pool;
 use crate::norm::{AbsPowerNorms, EXACT_NORMS_BELOW, log2_norm1, norm1, norm1_of_product};
+use crate::scalar::to_f64;
 use faer::{Mat, MatRef};
 
 /// What [`select`] chose.
@@ -25,12 +26,12 @@ pub(crate) struct Selection<T> {
 /// Chooses the Padé degree `m` and the scaling `s` for `A` (n×n, finite, not diagonal) and
 /// returns the unscaled even powers the chosen degree needs.
 #[allow(non_snake_case)]
-pub(crate) fn select<T: Real>(A: MatRef<'_, T>) -> Selection<T> {
+pub(crate) fn select<T: Scalar>(A: MatRef<'_, T>) -> Selection<T> {
     let n = A.nrows();
     let par = par_for(n);
-    let (theta, u, top) = theta_table::<T>();
+    let (theta, u, top) = theta_table::<T::Real>();
     let log2_u = u.log2();
-    let log2_a = log2_norm1(A).to_f64().unwrap();
+    let log2_a = to_f64(log2_norm1(A));
     let mut abs_powers = AbsPowerNorms::new(A);
     // ℓ(2^-σ A, m) from log2‖|A|^{2m+1}‖₁ (scaling by 2^-σ shifts it by −(2m+1)σ).
     let mut ell = |idx: usize, sigma: f64| -> u32 {
@@ -40,7 +41,7 @@ pub(crate) fn select<T: Real>(A: MatRef<'_, T>) -> Selection<T> {
         let v = ((log2_alpha - log2_u) / (2.0 * m)).ceil();
         if v.is_nan() || v <= 0.0 { 0 } else { v as u32 }
     };
-    let root = |x: T, k: f64| x.to_f64().unwrap().powf(1.0 / k);
+    let root = |x: T::Real, k: f64| to_f64(x).powf(1.0 / k);
     let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| pool::product(x, y, par);
 
     // Powers A², A⁴, A⁶ (pows[0..3]); for small n they are formed at once so that every
@@ -167,7 +168,11 @@ pub(crate) enum Choice<T> {
 /// matrices (n = 64…256) and raises their error from 1.2–1.9e-16 to 2.9e-15–9.1e-15 against
 /// an extended-precision reference (docs/math.md, §13).
 #[allow(non_snake_case)]
-pub(crate) fn choose<T: Real>(A: MatRef<'_, T>, triangular: bool, family: ExpmFamily) -> Choice<T> {
+pub(crate) fn choose<T: Scalar>(
+    A: MatRef<'_, T>,
+    triangular: bool,
+    family: ExpmFamily,
+) -> Choice<T> {
     if family == ExpmFamily::Pade || (family == ExpmFamily::Auto && triangular) {
         return Choice::Pade(select(A));
     }
@@ -175,7 +180,7 @@ pub(crate) fn choose<T: Real>(A: MatRef<'_, T>, triangular: bool, family: ExpmFa
     let par = par_for(n);
     let product = |x: MatRef<'_, T>, y: MatRef<'_, T>| pool::product(x, y, par);
     let mut pows: Vec<(usize, Mat<T>)> = Vec::new();
-    let log2_a = log2_norm1(A).to_f64().unwrap();
+    let log2_a = to_f64(log2_norm1(A));
     let (id, s) = choose_taylor::<T>(log2_a, |k| {
         let m = match k {
             2 => product(A, A),
@@ -183,7 +188,7 @@ pub(crate) fn choose<T: Real>(A: MatRef<'_, T>, triangular: bool, family: ExpmFa
             4 => product(pows[0].1.as_ref(), pows[0].1.as_ref()),
             _ => product(pows[2].1.as_ref(), A),
         };
-        let l = log2_norm1(m.as_ref()).to_f64().unwrap();
+        let l = to_f64(log2_norm1(m.as_ref()));
         pows.push((k, m));
         l
     });
@@ -194,12 +199,12 @@ pub(crate) fn choose<T: Real>(A: MatRef<'_, T>, triangular: bool, family: ExpmFa
 /// matrices, the small path's stack arrays): `log2_a = log2 ‖A‖₁`, and `power(k)` forms
 /// `A^k` for k = 2, 3, 4, 5, in that order and each at most once (`A² = A·A`, `A³ = A²·A`,
 /// `A⁴ = A²·A²`, `A⁵ = A⁴·A`), and returns `log2 ‖A^k‖₁`. Returns the scheme id and `s`.
-pub(crate) fn choose_taylor<T: Real>(
+pub(crate) fn choose_taylor<T: Scalar>(
     log2_a: f64,
     mut power: impl FnMut(usize) -> f64,
 ) -> (usize, u32) {
     let all = schemes();
-    let eps = T::epsilon().to_f64().unwrap();
+    let eps = to_f64(<T::Real as num_traits::Float>::epsilon());
     let single = eps >= f64::from(f32::EPSILON);
     // In single precision the top scheme is T18 (as PyTorch uses); the Sastre schemes' large
     // intermediate coefficients are analysed for double precision only.

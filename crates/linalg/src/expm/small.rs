@@ -20,12 +20,13 @@
 //!
 //! Tests: `crates/linalg/tests/small.rs`.
 
-use crate::Real;
+use crate::Scalar;
 use crate::error::LinalgError;
 use crate::expm::select::choose_taylor;
 use crate::expm::taylor::layout;
 use crate::expm::taylor::schemes::{Step, schemes};
 use crate::norm::log2_norm1;
+use crate::scalar::{pow2, pow2_real, to_f64};
 use core::any::Any;
 use core::cell::RefCell;
 use faer::{Mat, MatRef};
@@ -116,16 +117,16 @@ macro_rules! with_n {
     };
 }
 
-fn zero<T: Real, const N: usize>() -> M<T, N> {
-    [[T::zero(); N]; N]
+fn zero<T: Scalar, const N: usize>() -> M<T, N> {
+    [[T::zero_impl(); N]; N]
 }
 
-fn load<T: Real, const N: usize>(a: MatRef<'_, T>) -> M<T, N> {
+fn load<T: Scalar, const N: usize>(a: MatRef<'_, T>) -> M<T, N> {
     core::array::from_fn(|j| core::array::from_fn(|i| a[(i, j)]))
 }
 
 /// `out ← ` the N×N matrix stored column-major in `a`, or its transpose when `tr`.
-fn load_slice<T: Real, const N: usize>(out: &mut M<T, N>, a: &[T], tr: bool) {
+fn load_slice<T: Scalar, const N: usize>(out: &mut M<T, N>, a: &[T], tr: bool) {
     let a = &a[..N * N];
     for (j, col) in out.iter_mut().enumerate() {
         for (i, x) in col.iter_mut().enumerate() {
@@ -134,11 +135,11 @@ fn load_slice<T: Real, const N: usize>(out: &mut M<T, N>, a: &[T], tr: bool) {
     }
 }
 
-fn view<T: Real, const N: usize>(m: &M<T, N>) -> MatRef<'_, T> {
+fn view<T: Scalar, const N: usize>(m: &M<T, N>) -> MatRef<'_, T> {
     MatRef::from_column_major_slice(m.as_flattened(), N, N)
 }
 
-fn to_mat<T: Real, const N: usize>(m: &M<T, N>) -> Mat<T> {
+fn to_mat<T: Scalar, const N: usize>(m: &M<T, N>) -> Mat<T> {
     let mut out = crate::kernels::small_scratch::<T>(N, N);
     for (j, col) in m.iter().enumerate() {
         for (i, x) in col.iter().enumerate() {
@@ -152,9 +153,9 @@ fn to_mat<T: Real, const N: usize>(m: &M<T, N>) -> Mat<T> {
 /// `Accum::Add`): each entry summed as [`gemm`](crate::kernels::gemm)'s small loops sum,
 /// `0 + a_i0 b_0j + a_i1 b_1j + …`.
 #[inline(always)]
-fn mul<T: Real, const N: usize, const ACC: bool>(out: &mut M<T, N>, a: &M<T, N>, b: &M<T, N>) {
+fn mul<T: Scalar, const N: usize, const ACC: bool>(out: &mut M<T, N>, a: &M<T, N>, b: &M<T, N>) {
     for (o, bj) in out.iter_mut().zip(b) {
-        let mut col = [T::zero(); N];
+        let mut col = [T::zero_impl(); N];
         for (ap, &bpj) in a.iter().zip(bj) {
             for (c, &aip) in col.iter_mut().zip(ap) {
                 *c += aip * bpj;
@@ -172,7 +173,7 @@ fn mul<T: Real, const N: usize, const ACC: bool>(out: &mut M<T, N>, a: &M<T, N>,
 
 /// `a·b` in a new array.
 #[inline(always)]
-fn product<T: Real, const N: usize>(a: &M<T, N>, b: &M<T, N>) -> M<T, N> {
+fn product<T: Scalar, const N: usize>(a: &M<T, N>, b: &M<T, N>) -> M<T, N> {
     let mut out = zero::<T, N>();
     mul::<T, N, false>(&mut out, a, b);
     out
@@ -181,7 +182,7 @@ fn product<T: Real, const N: usize>(a: &M<T, N>, b: &M<T, N>) -> M<T, N> {
 /// `out ← Σ c·x + c₀I` over `nodes`, summed as [`lincomb`](crate::expm::lincomb) sums:
 /// left to right from the first term for up to six terms, from zero beyond (its column
 /// kernel).
-fn lincomb<T: Real, const N: usize>(
+fn lincomb<T: Scalar, const N: usize>(
     out: &mut M<T, N>,
     terms: &[(usize, f64)],
     nodes: &[M<T, N>],
@@ -191,15 +192,15 @@ fn lincomb<T: Real, const N: usize>(
     // the accumulator is stored back after every term).
     let m = terms.len();
     assert!(m <= MAX_TERMS, "a combination of {m} terms");
-    let mut cs = [T::zero(); MAX_TERMS];
+    let mut cs = [T::zero_impl(); MAX_TERMS];
     let mut xs = [&nodes[0]; MAX_TERMS];
     for (t, (k, c)) in terms.iter().enumerate() {
-        cs[t] = T::from(*c).unwrap();
+        cs[t] = T::lit(*c);
         xs[t] = &nodes[*k];
     }
     let first = usize::from((1..=6).contains(&m));
     for (j, o) in out.iter_mut().enumerate() {
-        let mut col = [T::zero(); N];
+        let mut col = [T::zero_impl(); N];
         if first == 1 {
             for (c, x) in col.iter_mut().zip(&xs[0][j]) {
                 *c = cs[0] * *x;
@@ -217,12 +218,11 @@ fn lincomb<T: Real, const N: usize>(
 }
 
 /// `a ← 2^k a`, in the steps of [`scale_pow2`](crate::expm::scale_pow2).
-fn scale_pow2<T: Real, const N: usize>(a: &mut M<T, N>, k: i32) {
-    let two = T::from(2.0).unwrap();
+fn scale_pow2<T: Scalar, const N: usize>(a: &mut M<T, N>, k: i32) {
     let mut left = k;
     while left != 0 {
         let step = left.clamp(-100, 100);
-        let f = two.powi(step);
+        let f = pow2::<T>(step);
         for col in a.iter_mut() {
             for x in col.iter_mut() {
                 *x *= f;
@@ -232,8 +232,8 @@ fn scale_pow2<T: Real, const N: usize>(a: &mut M<T, N>, k: i32) {
     }
 }
 
-fn all_finite<T: Real, const N: usize>(m: &M<T, N>) -> bool {
-    m.iter().all(|c| c.iter().all(|x| x.is_finite()))
+fn all_finite<T: Scalar, const N: usize>(m: &M<T, N>) -> bool {
+    m.iter().all(|c| c.iter().all(|x| x.is_finite_value()))
 }
 
 /// Buffers kept per thread and scalar type for the next forward pass.
@@ -251,7 +251,7 @@ thread_local! {
 }
 
 /// An empty `Vec<T>` with room for `len` entries, from this thread's stash when it has one.
-fn take_buffer<T: Real>(len: usize) -> Vec<T> {
+fn take_buffer<T: Scalar>(len: usize) -> Vec<T> {
     fn pop<U>(
         stash: &'static std::thread::LocalKey<RefCell<Vec<Vec<U>>>>,
         len: usize,
@@ -310,7 +310,7 @@ pub(crate) fn fits(n: usize) -> bool {
     (2..=SMALL_MAX).contains(&n)
 }
 
-impl<T: Real> Small<T> {
+impl<T: Scalar> Small<T> {
     /// The forward pass on `a` (n×n with [`fits`], finite, neither diagonal nor triangular).
     pub(crate) fn new(a: MatRef<'_, T>) -> Self {
         with_n!(a.nrows(), N => forward::<T, N>(a))
@@ -339,7 +339,7 @@ impl<T: Real> Small<T> {
             // U·Vᵀ summed as gemm's loops sum.
             let g: M<T, N> = core::array::from_fn(|j| {
                 core::array::from_fn(|i| {
-                    (0..u.ncols()).fold(T::zero(), |acc, c| acc + u[(i, c)] * v[(j, c)])
+                    (0..u.ncols()).fold(T::zero_impl(), |acc, c| acc + u[(i, c)] * v[(j, c)])
                 })
             });
             if !all_finite(&g) {
@@ -381,7 +381,7 @@ impl<T: Real> Small<T> {
                     mul::<T, N, true>(out, &vals[slot[*i]], &done[*j]);
                 }
                 // The identity term's derivative is zero.
-                Step::Comb(terms, _) => lincomb(out, terms, done, T::zero()),
+                Step::Comb(terms, _) => lincomb(out, terms, done, T::zero_impl()),
             }
         }
         let mut l = tan[steps.len()];
@@ -397,12 +397,12 @@ impl<T: Real> Small<T> {
 }
 
 /// The forward pass at n = N: [`choose_taylor`], then `Taylor::new`'s program and squarings.
-fn forward<T: Real, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
+fn forward<T: Scalar, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
     let a0 = load::<T, N>(input);
     // The selection's unscaled powers A², A³, A⁴, A⁵.
     let mut pows = [zero::<T, N>(); 4];
     let mut formed = 0usize;
-    let log2_a = log2_norm1(input).to_f64().unwrap();
+    let log2_a = to_f64(log2_norm1(input));
     let (id, s) = choose_taylor::<T>(log2_a, |k| {
         let m = match k {
             2 => product(&a0, &a0),
@@ -412,7 +412,7 @@ fn forward<T: Real, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
         };
         pows[k - 2] = m;
         formed = k - 1;
-        log2_norm1(view(&m)).to_f64().unwrap()
+        to_f64(log2_norm1(view(&m)))
     });
     let scheme = &schemes()[id];
     let lay = layout(id);
@@ -422,7 +422,7 @@ fn forward<T: Real, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
     let top = lay.power.iter().flatten().copied().max().unwrap_or(1);
     let exponent = -((top * s as usize).min(2000) as i32);
     let reuse = s == 0
-        || (T::from(2.0).unwrap().powi(exponent) >= T::min_positive_value()
+        || (pow2_real::<T>(exponent) >= <T::Real as num_traits::Float>::min_positive_value()
             && pows[..formed].iter().all(all_finite));
     for (k, step) in scheme.steps.iter().enumerate() {
         let node = k + 1;
@@ -440,7 +440,7 @@ fn forward<T: Real, const N: usize>(input: MatRef<'_, T>) -> Small<T> {
                     None => mul::<T, N, false>(out, &done[*i], &done[*j]),
                 }
             }
-            Step::Comb(terms, c0) => lincomb(out, terms, done, T::from(*c0).unwrap()),
+            Step::Comb(terms, c0) => lincomb(out, terms, done, T::lit(*c0)),
         }
     }
     let mut r = nodes[scheme.steps.len()];

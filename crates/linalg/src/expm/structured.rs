@@ -15,16 +15,15 @@
 //! exactly as the forward built `R_s`.
 //!
 //! Tests: `crates/linalg/tests/{adjoint_factored,jacobian}.rs`.
-use crate::Real;
+use crate::Scalar;
 use crate::expm::Pade;
 use crate::expm::taylor::Taylor;
 use crate::kernels::{matmul_into, par_for};
-use faer::traits::RealField;
 use faer::{Mat, MatMut, MatRef};
 
 /// What the structured derivatives need from a scaling-and-squaring cache: `r = q⁻¹p` (Padé)
 /// or `r = p` (Taylor, `q = 1`) at `B = 2⁻ˢX`, and the squares `R_i`.
-pub(crate) trait Approx<T: Real> {
+pub(crate) trait Approx<T: Scalar> {
     /// `B = 2⁻ˢX`.
     fn scaled(&self) -> &Mat<T>;
     /// The cached squares (`R₀` first).
@@ -43,7 +42,7 @@ pub(crate) trait Approx<T: Real> {
     fn cached_power(&self, k: usize) -> Option<&Mat<T>>;
 }
 
-impl<T: Real> Approx<T> for Pade<T> {
+impl<T: Scalar> Approx<T> for Pade<T> {
     fn scaled(&self) -> &Mat<T> {
         &self.a
     }
@@ -72,7 +71,7 @@ impl<T: Real> Approx<T> for Pade<T> {
     }
 }
 
-impl<T: Real> Approx<T> for Taylor<T> {
+impl<T: Scalar> Approx<T> for Taylor<T> {
     fn scaled(&self) -> &Mat<T> {
         &self.a
     }
@@ -95,7 +94,7 @@ impl<T: Real> Approx<T> for Taylor<T> {
     }
 }
 
-pub(crate) struct Structured<'a, T: RealField + 'static, P> {
+pub(crate) struct Structured<'a, T: Scalar, P> {
     pub(crate) p: &'a P,
     /// Degree of `p`.
     pub(crate) m: usize,
@@ -104,7 +103,7 @@ pub(crate) struct Structured<'a, T: RealField + 'static, P> {
     cq: Option<Vec<T>>,
 }
 
-impl<'a, T: Real, P: Approx<T>> Structured<'a, T, P> {
+impl<'a, T: Scalar, P: Approx<T>> Structured<'a, T, P> {
     pub(crate) fn new(p: &'a P) -> Self {
         let c = p.p().to_vec();
         let cq = p.has_q().then(|| {
@@ -204,12 +203,12 @@ impl<'a, T: Real, P: Approx<T>> Structured<'a, T, P> {
 }
 
 /// The columns of `vs` (each n×1) side by side.
-pub(crate) fn hstack<T: RealField>(vs: &[Mat<T>]) -> Mat<T> {
+pub(crate) fn hstack<T: Scalar>(vs: &[Mat<T>]) -> Mat<T> {
     let n = vs.first().map_or(0, |v| v.nrows());
     Mat::from_fn(n, vs.len(), |r, j| vs[j][(r, 0)].clone())
 }
 
 /// `x·y` with the parallelism of `x`'s size.
-pub(crate) fn product<T: RealField + 'static>(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Mat<T> {
+pub(crate) fn product<T: Scalar>(x: MatRef<'_, T>, y: MatRef<'_, T>) -> Mat<T> {
     crate::kernels::product(x, y, par_for(x.nrows()))
 }

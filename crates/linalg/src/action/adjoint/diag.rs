@@ -44,7 +44,7 @@ impl<T: Real> DiagCotangent<T> {
         Self {
             side,
             a_diag,
-            dbar: vec![T::zero(); n],
+            dbar: vec![T::zero_impl(); n],
         }
     }
 
@@ -79,7 +79,7 @@ fn add_row_dots<T: Real>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, T>
         }
     }
     for (i, a) in acc.iter_mut().enumerate() {
-        let s = (0..p.ncols()).fold(T::zero(), |s, col| s + p[(i, col)] * q[(i, col)]);
+        let s = (0..p.ncols()).fold(T::zero_impl(), |s, col| s + p[(i, col)] * q[(i, col)]);
         *a += c * s;
     }
 }
@@ -107,7 +107,7 @@ impl<T: Real> ActionCotangent<T> for DiagCotangent<T> {
 
     #[track_caller]
     fn add_identity(&mut self, scale: T) {
-        if scale == T::zero() {
+        if scale == T::zero_impl() {
             return;
         }
         let a = self

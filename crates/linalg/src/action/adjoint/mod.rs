@@ -133,7 +133,7 @@ fn resolve<T>(store: StorePolicy, plan: &Plan<T>, n: usize, k: usize, raw: bool)
 }
 
 fn dot<T: Real>(a: &Mat<T>, b: MatRef<'_, T>) -> T {
-    let mut s = T::zero();
+    let mut s = T::zero_impl();
     for c in 0..a.ncols() {
         for (i, &ai) in a.col_as_slice(c).iter().enumerate() {
             s += ai * b[(i, c)];
@@ -182,7 +182,7 @@ where
         } else {
             op.apply_transpose(z.as_mut(), bbar.as_ref());
         }
-        let kt = T::from(kk as f64).unwrap();
+        let kt = T::lit(kk as f64);
         let c = plan.tau / kt;
         let b_prev = (kk <= j).then(|| &step.b[kk - 1]);
         if let Some(b_prev) = b_prev {
@@ -195,7 +195,7 @@ where
             });
         }
         // b̄_{k−1} = F̄ + c·(z − μ·b̄_k), with ⟨z, b_{k−1}⟩ and ⟨b̄_k, b_{k−1}⟩ in the same pass.
-        let (mut zb, mut bb) = (T::zero(), T::zero());
+        let (mut zb, mut bb) = (T::zero_impl(), T::zero_impl());
         for col in 0..k {
             let fs = fbar.col_as_slice(col);
             let zs = z.col_as_slice(col);
@@ -298,7 +298,7 @@ impl<T: Real, Op: GradLinOp<T>> ExpmAction<T, Op> {
                 tape: Tape::Empty,
             });
         }
-        let plan = if t == T::zero() {
+        let plan = if t == T::zero_impl() {
             Plan::trivial(1, 1)
         } else {
             plan(&op, t, k, options.params, options.budget, OP)?
@@ -467,11 +467,11 @@ impl<T: Real, Op: GradLinOp<T>> ExpmAction<T, Op> {
         let plan = &self.plan;
         let mut ubar = w_bar.to_owned();
         if let Tape::Empty = self.tape {
-            return Ok((ubar, T::zero()));
+            return Ok((ubar, T::zero_impl()));
         }
         let mut acc = Scalars {
-            tau: T::zero(),
-            mu: T::zero(),
+            tau: T::zero_impl(),
+            mu: T::zero_impl(),
         };
         for i in (0..plan.s).rev() {
             if plan.shifted {
@@ -506,9 +506,9 @@ impl<T: Real, Op: GradLinOp<T>> ExpmAction<T, Op> {
             ws.give(core::mem::replace(&mut ubar, next));
         }
         if plan.shifted {
-            sink.add_identity(acc.mu / T::from(n as f64).unwrap());
+            sink.add_identity(acc.mu / T::lit(n as f64));
         }
-        let tbar = acc.tau / T::from(plan.s as f64).unwrap();
+        let tbar = acc.tau / T::lit(plan.s as f64);
         if !tbar.is_finite() || !all_finite(ubar.as_ref()) {
             return Err(LinalgError::Overflow { op: OP });
         }

@@ -53,7 +53,7 @@ impl<T: Real> SparsePatternCotangent<T> {
                 *e = Some(if csc { (i, o) } else { (o, i) });
             }
         }
-        let val = vec![T::zero(); idx.len()];
+        let val = vec![T::zero_impl(); idx.len()];
         Self {
             entries,
             scaling: None,
@@ -92,7 +92,7 @@ impl<T: Real> SparsePatternCotangent<T> {
 
     fn factor(&self, i: usize, j: usize) -> T {
         match &self.scaling {
-            None => T::one(),
+            None => T::one_impl(),
             Some((d, Side::Left)) => d[i],
             Some((d, Side::Right)) => d[j],
         }
@@ -104,7 +104,7 @@ impl<T: Real> ActionCotangent<T> for SparsePatternCotangent<T> {
         let (l, r) = (term.left, term.right);
         for p in 0..self.entries.len() {
             if let Some((i, j)) = self.entries[p] {
-                let s = (0..l.ncols()).fold(T::zero(), |s, c| s + l[(i, c)] * r[(j, c)]);
+                let s = (0..l.ncols()).fold(T::zero_impl(), |s, c| s + l[(i, c)] * r[(j, c)]);
                 self.val[p] = self.val[p] + term.scale * self.factor(i, j) * s;
             }
         }

@@ -240,7 +240,7 @@ impl<T: Real, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
             Some(a) => a
                 .iter()
                 .zip(&self.d)
-                .fold(T::zero(), |s, (&a, &d)| s + d * a),
+                .fold(T::zero_impl(), |s, (&a, &d)| s + d * a),
             None => panic!("DiagScaled: the inner operator provides no diagonal(), so no trace"),
         }
     }

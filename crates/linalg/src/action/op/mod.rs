@@ -60,14 +60,14 @@ pub trait LinOp<T: Real> {
     /// The induced 1-norm `‖X‖₁` (largest absolute column sum) when it is cheap to get
     /// exactly; `None` lets the caller estimate it. Default: from [`abs_apply`](Self::abs_apply).
     fn norm1(&self) -> Option<T> {
-        let ones = vec![T::one(); self.dim()];
+        let ones = vec![T::one_impl(); self.dim()];
         self.abs_apply(&ones, true).map(|s| max_nan(&s))
     }
 
     /// The induced ∞-norm `‖X‖∞` (largest absolute row sum) when cheap; `None` otherwise.
     /// Default: from [`abs_apply`](Self::abs_apply).
     fn norm_inf(&self) -> Option<T> {
-        let ones = vec![T::one(); self.dim()];
+        let ones = vec![T::one_impl(); self.dim()];
         self.abs_apply(&ones, false).map(|s| max_nan(&s))
     }
 
@@ -154,13 +154,20 @@ impl<T: Real> LinOp<T> for MatRef<'_, T> {
         (self.nrows(), self.ncols())
     }
     fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
-        matmul(out, Accum::Replace, *self, x, T::one(), Par::Seq);
+        matmul(out, Accum::Replace, *self, x, T::one_impl(), Par::Seq);
     }
     fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>) {
-        matmul(out, Accum::Replace, self.transpose(), x, T::one(), Par::Seq);
+        matmul(
+            out,
+            Accum::Replace,
+            self.transpose(),
+            x,
+            T::one_impl(),
+            Par::Seq,
+        );
     }
     fn trace(&self) -> T {
-        (0..self.nrows().min(self.ncols())).fold(T::zero(), |s, i| s + self[(i, i)])
+        (0..self.nrows().min(self.ncols())).fold(T::zero_impl(), |s, i| s + self[(i, i)])
     }
     fn diagonal(&self) -> Option<Vec<T>> {
         Some(
@@ -174,11 +181,11 @@ impl<T: Real> LinOp<T> for MatRef<'_, T> {
         if transpose {
             Some(
                 (0..nc)
-                    .map(|j| (0..nr).fold(T::zero(), |s, i| s + self[(i, j)].abs() * x[i]))
+                    .map(|j| (0..nr).fold(T::zero_impl(), |s, i| s + self[(i, j)].abs() * x[i]))
                     .collect(),
             )
         } else {
-            let mut out = vec![T::zero(); nr];
+            let mut out = vec![T::zero_impl(); nr];
             for j in 0..nc {
                 let xj = x[j];
                 for (i, o) in out.iter_mut().enumerate() {

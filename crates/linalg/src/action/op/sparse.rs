@@ -69,7 +69,7 @@ impl<'a, T: Real> Compressed<'a, T> {
     fn gather(&self, out: &mut [T], x: &[T]) {
         for (o, out_o) in out.iter_mut().enumerate().take(self.n_outer) {
             let r = self.range(o);
-            let mut s = T::zero();
+            let mut s = T::zero_impl();
             for (&i, &v) in self.idx[r.clone()].iter().zip(&self.val[r]) {
                 s += v * x[i];
             }
@@ -79,7 +79,7 @@ impl<'a, T: Real> Compressed<'a, T> {
 
     /// `out[idx[p]] += val[p]·x[o]` after zeroing `out` (length n_inner from length n_outer).
     fn scatter(&self, out: &mut [T], x: &[T]) {
-        out.iter_mut().for_each(|o| *o = T::zero());
+        out.iter_mut().for_each(|o| *o = T::zero_impl());
         for (o, &xo) in x.iter().enumerate().take(self.n_outer) {
             let r = self.range(o);
             for (&i, &v) in self.idx[r.clone()].iter().zip(&self.val[r]) {
@@ -96,13 +96,13 @@ impl<'a, T: Real> Compressed<'a, T> {
                 self.idx[r.clone()]
                     .iter()
                     .zip(&self.val[r])
-                    .fold(T::zero(), |s, (&i, &v)| s + v.abs() * x[i])
+                    .fold(T::zero_impl(), |s, (&i, &v)| s + v.abs() * x[i])
             })
             .collect()
     }
 
     fn abs_scatter(&self, x: &[T]) -> Vec<T> {
-        let mut out = vec![T::zero(); self.n_inner];
+        let mut out = vec![T::zero_impl(); self.n_inner];
         for (o, &xo) in x.iter().enumerate().take(self.n_outer) {
             let r = self.range(o);
             for (&i, &v) in self.idx[r.clone()].iter().zip(&self.val[r]) {
@@ -114,7 +114,7 @@ impl<'a, T: Real> Compressed<'a, T> {
 
     /// The diagonal (duplicates summed, any order within a slice).
     fn diagonal(&self) -> Vec<T> {
-        let mut d = vec![T::zero(); self.n_outer.min(self.n_inner)];
+        let mut d = vec![T::zero_impl(); self.n_outer.min(self.n_inner)];
         for (o, d_o) in d.iter_mut().enumerate() {
             let r = self.range(o);
             for (&i, &v) in self.idx[r.clone()].iter().zip(&self.val[r]) {
@@ -155,7 +155,7 @@ pub(crate) fn for_each_column<T: Real>(
         match out.rb_mut().col_mut(c).try_as_col_major_mut() {
             Some(o) => f(o.as_slice_mut(), xs),
             None => {
-                tmp.resize(out.nrows(), T::zero());
+                tmp.resize(out.nrows(), T::zero_impl());
                 f(&mut tmp, xs);
                 for (i, v) in tmp.iter().enumerate() {
                     out[(i, c)] = *v;
@@ -187,7 +187,7 @@ macro_rules! sparse_linop {
                 $make(self)
                     .diagonal()
                     .into_iter()
-                    .fold(T::zero(), |s, x| s + x)
+                    .fold(T::zero_impl(), |s, x| s + x)
             }
             fn diagonal(&self) -> Option<Vec<T>> {
                 Some($make(self).diagonal())

@@ -64,11 +64,11 @@ impl<T: Real> Plan<T> {
         Self {
             m,
             s,
-            tau: T::zero(),
-            mu: T::zero(),
+            tau: T::zero_impl(),
+            mu: T::zero_impl(),
             shifted: false,
-            eta: T::one(),
-            tol: T::from(taylor_theta::<T>().1).unwrap(),
+            eta: T::one_impl(),
+            tol: T::lit(taylor_theta::<T>().1),
             norm_products: 0,
             nu: 0.0,
         }
@@ -127,7 +127,7 @@ fn apply_shifted<T: Real, Op: LinOp<T> + ?Sized>(
         op.apply(y.as_mut(), x);
     }
     count.set(count.get() + x.ncols());
-    if mu != T::zero() {
+    if mu != T::zero_impl() {
         for c in 0..x.ncols() {
             for i in 0..x.nrows() {
                 y[(i, c)] -= mu * x[(i, c)];
@@ -158,8 +158,8 @@ fn estimate_power<T: Real, Op: LinOp<T> + ?Sized>(
 /// them, else estimated.
 fn shifted_norms<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, mu: T, count: &Cell<usize>) -> (T, T) {
     let n = op.dim();
-    let ones = vec![T::one(); n];
-    if mu == T::zero() {
+    let ones = vec![T::one_impl(); n];
+    if mu == T::zero_impl() {
         let n1 = op
             .norm1()
             .unwrap_or_else(|| estimate_power(op, mu, 1, false, count));
@@ -174,7 +174,7 @@ fn shifted_norms<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, mu: T, count: &Cell<us
         let shifted: Vec<T> = sums
             .iter()
             .zip(&diag)
-            .map(|(&s, &x)| (s - x.abs()).max(T::zero()) + (x - mu).abs())
+            .map(|(&s, &x)| (s - x.abs()).max(T::zero_impl()) + (x - mu).abs())
             .collect();
         Some(max_nan(&shifted))
     };
@@ -211,25 +211,25 @@ pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
     let (theta, u) = taylor_theta::<T>();
     let count = Cell::new(0usize);
     let trace = op.trace();
-    let mu_full = trace / T::from(n as f64).unwrap();
+    let mu_full = trace / T::lit(n as f64);
     if !mu_full.is_finite() {
         return Err(LinalgError::NonFinite { op: name });
     }
     let need_norms = !matches!(params, ActionParams::Fixed { .. });
-    let (shifted, mu, norms) = if mu_full == T::zero() {
+    let (shifted, mu, norms) = if mu_full == T::zero_impl() {
         (
             false,
-            T::zero(),
-            need_norms.then(|| shifted_norms(op, T::zero(), &count)),
+            T::zero_impl(),
+            need_norms.then(|| shifted_norms(op, T::zero_impl(), &count)),
         )
     } else {
-        let plain = shifted_norms(op, T::zero(), &count);
+        let plain = shifted_norms(op, T::zero_impl(), &count);
         let shift = shifted_norms(op, mu_full, &count);
         let nu = |(a, b): (T, T)| a.min(b);
         if nu(shift) <= nu(plain) {
             (true, mu_full, Some(shift))
         } else {
-            (false, T::zero(), Some(plain))
+            (false, T::zero_impl(), Some(plain))
         }
     };
     let abs_t = t.abs().to_f64().unwrap();
@@ -288,8 +288,12 @@ pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
     // Refuse before `s` is used to size anything (it may not even fit a `usize`).
     budget_error(nu_used, m, s, k, 0.0, budget, name)?;
     let s = s as usize;
-    let tau = t / T::from(s as f64).unwrap();
-    let eta = if shifted { (tau * mu).exp() } else { T::one() };
+    let tau = t / T::lit(s as f64);
+    let eta = if shifted {
+        (tau * mu).exp()
+    } else {
+        T::one_impl()
+    };
     if !eta.is_finite() {
         return Err(LinalgError::Overflow { op: name });
     }
@@ -300,7 +304,7 @@ pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
         mu,
         shifted,
         eta,
-        tol: T::from(u).unwrap(),
+        tol: T::lit(u),
         norm_products: count.get(),
         nu: nu_used,
     })

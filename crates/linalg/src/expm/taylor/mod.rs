@@ -14,17 +14,17 @@
 
 pub(crate) mod schemes;
 
-use crate::Real;
+use crate::Scalar;
 use crate::expm::{MAX_CACHED_SQUARE_ENTRIES, all_finite, fix_triangular, lincomb, scale_pow2};
 use crate::kernels::{matmul_acc, matmul_into, par_for};
 use crate::memory as pool;
-use faer::traits::RealField;
+use crate::scalar::pow2_real;
 use faer::{Mat, MatRef};
 use schemes::{Step, schemes};
 
 /// Everything the Taylor forward pass computed that the derivatives reuse.
 #[derive(Clone, Debug)]
-pub(crate) struct Taylor<T: RealField + 'static> {
+pub(crate) struct Taylor<T: Scalar> {
     /// Index of the scheme in [`schemes`].
     pub(crate) id: usize,
     /// Number of squarings.
@@ -95,14 +95,11 @@ pub(crate) fn layout(id: usize) -> &'static Layout {
 }
 
 /// A step's terms `(node, c)` as `(c, matrix)`.
-fn resolve<'a, T: Real>(
+fn resolve<'a, T: Scalar>(
     terms: &[(usize, f64)],
     get: impl Fn(usize) -> MatRef<'a, T>,
 ) -> Vec<(T, MatRef<'a, T>)> {
-    terms
-        .iter()
-        .map(|&(i, c)| (T::from(c).unwrap(), get(i)))
-        .collect()
+    terms.iter().map(|&(i, c)| (T::lit(c), get(i))).collect()
 }
 
 /// Below this size each combination is one pass ([`lincomb`]); from it, their parts over the pure
@@ -153,7 +150,7 @@ fn power_plan(steps: &[Step], power: &[Option<usize>]) -> Option<PowerPlan> {
 }
 
 /// `G = P·C`: column m of `G` (n², reshaped n×n) is the power part of combination m.
-fn power_parts<'a, T: Real>(
+fn power_parts<'a, T: Scalar>(
     plan: &PowerPlan,
     get: impl Fn(usize) -> MatRef<'a, T>,
     n: usize,
@@ -171,14 +168,14 @@ fn power_parts<'a, T: Real>(
             dst[j * n..(j + 1) * n].copy_from_slice(src.as_slice());
         }
     }
-    let c = Mat::<T>::from_fn(k, m, |i, j| T::from(plan.combs[j].1[i]).unwrap());
+    let c = Mat::<T>::from_fn(k, m, |i, j| T::lit(plan.combs[j].1[i]));
     let mut g = pool::scratch::<T>(n * n, m);
     matmul_into(g.as_mut(), p.as_ref(), c.as_ref(), par_for(n));
     pool::recycle(p);
     g
 }
 
-impl<T: Real> Taylor<T> {
+impl<T: Scalar> Taylor<T> {
     /// Runs the forward pass of scheme `id` with `s` squarings on `A` (n×n, finite). `pows`
     /// holds unscaled powers `(k, A^k)` the selection already formed; they replace the
     /// program's products for the same powers (scaled by `2^{-ks}`) when that is exact.
@@ -201,7 +198,7 @@ impl<T: Real> Taylor<T> {
         let top = power.iter().flatten().copied().max().unwrap_or(1);
         let exponent = -((top * s as usize).min(2000) as i32);
         let reuse = s == 0
-            || (T::from(2.0).unwrap().powi(exponent) >= T::min_positive_value()
+            || (pow2_real::<T>(exponent) >= <T::Real as num_traits::Float>::min_positive_value()
                 && pows.iter().all(|(_, m)| all_finite(m.as_ref())));
         let plan = plan.as_ref().filter(|_| n >= GEMM_COMBINATIONS_FROM);
         let mut parts: Option<Mat<T>> = None;
@@ -236,12 +233,12 @@ impl<T: Real> Taylor<T> {
                         let g = parts.get_or_insert_with(|| power_parts(plan, get, n));
                         let m = plan.combs.iter().position(|c| c.0 == k).unwrap();
                         let part = MatRef::from_column_major_slice(g.col_as_slice(m), n, n);
-                        let mut terms = vec![(T::one(), part)];
+                        let mut terms = vec![(T::one_impl(), part)];
                         let rest = &plan.combs[m].2;
-                        terms.extend(rest.iter().map(|&(i, c)| (T::from(c).unwrap(), get(i))));
-                        lincomb(&terms, T::from(*id).unwrap())
+                        terms.extend(rest.iter().map(|&(i, c)| (T::lit(c), get(i))));
+                        lincomb(&terms, T::lit(*id))
                     }
-                    None => lincomb(&resolve(terms, get), T::from(*id).unwrap()),
+                    None => lincomb(&resolve(terms, get), T::lit(*id)),
                 },
             };
             nodes.push(Some(value));
@@ -260,7 +257,7 @@ impl<T: Real> Taylor<T> {
                 }
             }
         }
-        let p = scheme.poly.iter().map(|&c| T::from(c).unwrap()).collect();
+        let p = scheme.poly.iter().map(|&c| T::lit(c)).collect();
         let mut r = out.expect("a program has at least one step");
         let upper = upper.then(|| A.to_owned());
         if let Some(a0) = &upper {
@@ -343,12 +340,18 @@ impl<T: Real> Taylor<T> {
                 Step::Prod(i, j) => {
                     let mut m = pool::scratch::<T>(n, n);
                     matmul_into(m.as_mut(), tangents[*i].as_ref(), value(*j), par);
-                    matmul_acc(m.as_mut(), value(*i), tangents[*j].as_ref(), T::one(), par);
+                    matmul_acc(
+                        m.as_mut(),
+                        value(*i),
+                        tangents[*j].as_ref(),
+                        T::one_impl(),
+                        par,
+                    );
                     m
                 }
                 // The identity term's derivative is zero.
                 Step::Comb(terms, _) => {
-                    lincomb(&resolve(terms, |i| tangents[i].as_ref()), T::zero())
+                    lincomb(&resolve(terms, |i| tangents[i].as_ref()), T::zero_impl())
                 }
             };
             tangents.push(t);
@@ -359,7 +362,7 @@ impl<T: Real> Taylor<T> {
     }
 }
 
-impl<T: RealField + 'static> Drop for Taylor<T> {
+impl<T: Scalar> Drop for Taylor<T> {
     /// The cache's matrices go back to the per-thread pool for the next forward pass.
     fn drop(&mut self) {
         let mats = core::mem::take(&mut self.nodes)
