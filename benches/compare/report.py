@@ -33,7 +33,8 @@ TASK_TITLES = {
     "shared": "shared generator: value and gradient (Q and every t_b) of Σ_b w_b·⟨C, exp(t_b·Q)⟩",
     "action": "action: w = exp(t·X)·v, sparse X, n = 99,856 (forward only)",
     "cforward": "cforward: exp(X), X complex (complex128)",
-    "grape": "grape: value and gradient (100 × 4 controls) of the gate fidelity |tr(TᴴU)|²/n²",
+    "grape": "grape: value and gradient (100 × 4 controls) of the gate fidelity |tr(TᴴU)|²/n² "
+             "(qutip-qtrl: of 1 − |tr(TᴴU)|/n)",
 }
 PEER_ORDER = ("torch", "jax", "scipy", "qutip-qtrl")
 
