@@ -893,7 +893,7 @@ def run_system(system, problems, threads, quick, only=None):
                 "value": None if value is None else float(value),
                 "data": np.asarray(data, dtype=np.float64).ravel().tolist()})
         extra = f", compile {fmt_s(compile_s)}" if compile_s is not None else ""
-        print(f"  {system:5} {task:8} {problem:15} n={n:<6} {fmt_s(r['median_s']):>9}"
+        print(f"  {system:10} {task:8} {problem:15} n={n:<6} {fmt_s(r['median_s']):>9}"
               f"  (r={r['reps']}, {len(r['samples_s'])} samples, "
               f"cpu/wall {r['cpu_per_wall'] or 0:.2f}{extra})", file=sys.stderr, flush=True)
 
