@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""The peer half of expgrad's side-by-side benchmark: PyTorch, JAX and SciPy on the CPU,
-in float64, on the same problem files the Rust harness (`cargo bench --bench compare`) reads.
+"""The peer half of expgrad's side-by-side benchmark: PyTorch, JAX, SciPy and (grape only)
+qutip-qtrl on the CPU, in float64 (complex128 for cforward and grape), on the same problem
+files the Rust harness (`cargo bench --bench compare`) reads.
 
     peers.py gen --out DIR
-        Write the seeded problems as JSON (see `gen` for the exact recipes).
+        Write the seeded problems as JSON (see `gen` for the exact recipes and formats).
     peers.py run --problems DIR --threads T --out FILE [--quick] [--system NAME]
-        Time every task on every peer system and write a list of system records.
-        Without --system each system runs in its own child process, so the thread
-        settings are in place before numpy/torch/jax are imported and no system's
+                 [--tasks TASK,...]
+        Time every task (or those listed) on every peer system and write a list of system
+        records. Without --system each system runs in its own child process, so the
+        thread settings are in place before numpy/torch/jax are imported and no system's
         thread pools or allocations disturb another's timings.
+    peers.py check --problems DIR [--max-n N]
+        Check the cforward and grape peers once, untimed (see `check`).
 
 The tasks (d, A, v, c from a dense problem file, X = Diag(d)·A = d[:, None] * A):
     forward   exp(X) (X formed beforehand; the matrix exponential alone)
@@ -18,6 +22,17 @@ The tasks (d, A, v, c from a dense problem file, X = Diag(d)·A = d[:, None] * A
     shared    one generator at many times: value and gradient (w.r.t. Q and every t_b) of
               l(Q, t) = sum_b w_b <C, exp(t_b Q)>, n in (4, 20, 61), B in (1,000, 10,000)
     action    w = exp(t·X)·v for sparse X with n = 99,856 (SciPy only: no derivative)
+    cforward  exp(X) for a complex X (complex128; X read beforehand), n = 4 .. 256
+    grape     value and gradient of a GRAPE gate fidelity over N = 100 time slices and 4
+              controls, n = 2^q = 4 .. 64 (q = 2 .. 6 qubits): with u the N x 4 real
+              controls (row k = slice k),
+                  X_k = -i dt (H0 + sum_j u[k, j] H_j),   U_k = exp(X_k),
+                  U = U_{N-1} ... U_1 U_0,   c = tr(T^H U) = sum_ab conj(T_ab) U_ab,
+                  F(u) = |c|^2 / n^2,
+              the task is F and dF/du (N x 4) in one call. torch, JAX: exactly this.
+              qutip-qtrl (fid_type UNIT, phase_option PSU) computes instead its fidelity
+              error e = 1 - |c|/n and de/du, from which F = (1 - e)^2 and
+              dF/du = -2 (1 - e) de/du (verified by `check`). SciPy has no grape.
 
 Timing protocol (the same as the Rust harness): warm-up call(s); reps r chosen so one
 measurement (r back-to-back calls) takes >= 20 ms; >= 7 measurements (>= 5 when a call
@@ -32,9 +47,14 @@ Output: a JSON list of records
                   "note", "cpu_per_wall"}],
      "outputs": [{"task", "n", "problem", "value", "data"}]}     (threads = 1 only)
 where problem is "dense" (forward, grad, jacobian), "batch" (batch, n = 4), "B<count>"
-(shared) or
-"<matrix>_<target>" (action, e.g. "laplacian2d_20"). cpu_per_wall is the process CPU time
-over the wall time of the measurements, a check that the thread limit held.
+(shared), "<matrix>_<target>" (action, e.g. "laplacian2d_20"), "cdense" (cforward) or
+"grape" (grape). cpu_per_wall is the process CPU time over the wall time of the
+measurements, a check that the thread limit held. The outputs of the new tasks:
+    cforward  value ||exp(X)||_F; data Re then Im of exp(X), each row-major (2 n^2
+              numbers) for n <= 16, else Re and Im of exp(X)[0, 0] (2 numbers)
+    grape     value F; data dF/du row-major (data[4 k + j] = dF/du[k, j], 400 numbers)
+qutip-qtrl's grape outputs are its own quantity and go under problem "qtrl_psu": value
+e = 1 - |c|/n, data de/du row-major.
 """
 
 import argparse
@@ -60,7 +80,14 @@ BATCH_COUNT, BATCH_N = 10_000, 4
 GRID = 316  # action problems: the GRID x GRID grid, n = GRID**2 = 99,856
 ACTION_TARGETS = (20, 100)  # t = target / ||X||_1
 SHARED_NS, SHARED_BS = (4, 20, 61), (1_000, 10_000)  # nucleotides, amino acids, codons
-SYSTEMS = ("torch", "jax", "scipy")
+CFORWARD_NS = (4, 8, 16, 32, 64, 128, 256)
+CFORWARD_FULL_MAX_N = 16  # cforward outputs: all of exp(X) up to this n, else two numbers
+GRAPE_QUBITS = (2, 3, 4, 5, 6)
+GRAPE_NS = tuple(2 ** q for q in GRAPE_QUBITS)  # 4 .. 64
+GRAPE_SLICES, GRAPE_TIME = 100, 2.0  # N time slices of dt = T/N
+GRAPE_CONTROLS = 4  # X and Y on the first and on the last qubit
+SYSTEMS = ("torch", "jax", "scipy", "qutip-qtrl")
+TASKS = ("forward", "grad", "jacobian", "batch", "shared", "action", "cforward", "grape")
 
 MIN_MEASUREMENT_S = 0.020  # one measurement (r calls) lasts at least this long
 
@@ -96,7 +123,24 @@ def gen(out):
             then their rates 0.5 + rng.random(4); Q_ii = -(row sum); X = Q.
         t = target / ||X||_1 (max column abs sum); v = default_rng(99).standard_normal(n).
         X is stored as COO sorted by row, then column.
-    All matrices are stored row-major.
+    cdense_n{n}.json, n in CFORWARD_NS: rng = default_rng(5150 + n); G1 = randn(n, n),
+        G2 = randn(n, n), drawn in that order; X = (G1 + i G2) / sqrt(2 n) * 2.
+        Fields: n; x_re, x_im (Re X and Im X as nested lists, x_re[r][c] = Re X_rc).
+    grape_n{n}.json, n = 2^q, q in GRAPE_QUBITS: Pauli X, Y, Z; an operator "on qubit k"
+        is a Kronecker product of q 2x2 factors with qubit 0 the leftmost (most
+        significant) factor and the identity on the other qubits.
+        Drift H0 = sum_{k=0}^{q-2} J (X_k X_{k+1} + Y_k Y_{k+1} + Z_k Z_{k+1}), J = 1,
+            plus sum_{k=0}^{q-1} 0.5 (k+1)/q Z_k (detunings that break the symmetry).
+        Controls H_0..H_3 = X_0, Y_0, X_{q-1}, Y_{q-1}.
+        Target T = CNOT (control qubit 0, target qubit 1; [[1,0,0,0],[0,1,0,0],[0,0,0,1],
+            [0,0,1,0]]) tensored with the identity on qubits 2..q-1: kron(CNOT, I_{n/4}).
+        u = 0.5 * default_rng(8800 + n).standard_normal((N, 4)), N = GRAPE_SLICES = 100.
+        Fields: n; qubits (q); slices (N); evo_time (T = 2.0); dt (= T/N = 0.02, the
+        value to use); h0_re, h0_im (n x n nested lists); hc_re, hc_im (4 x n x n:
+        hc_re[j] = Re H_j); target_re, target_im (n x n); u (N x 4: u[k][j] = control j
+        in slice k).
+    All matrices are stored row-major: flat lists in the real problems, nested lists
+    (one list per row) in cdense and grape.
     """
     import numpy as np
 
@@ -140,6 +184,19 @@ def gen(out):
                        {"n": n, "count": count, "Q": q.ravel().tolist(), "t": t.tolist(),
                         "w": w.tolist(), "C": c.ravel().tolist()})
 
+    for n in CFORWARD_NS:
+        rng = np.random.default_rng(5150 + n)
+        g1 = rng.standard_normal((n, n))
+        g2 = rng.standard_normal((n, n))
+        # Complex Ginibre scaled so that E|X_ij|^2 = 4/n: the eigenvalues fill the disc
+        # of radius ~2, and ||X||_1 grows slowly with n (a few squarings).
+        x = (g1 + 1j * g2) / math.sqrt(2 * n) * 2
+        write_json(out / f"cdense_n{n}.json",
+                   {"n": n, "x_re": x.real.tolist(), "x_im": x.imag.tolist()})
+
+    for q in GRAPE_QUBITS:
+        write_json(out / f"grape_n{2 ** q}.json", grape_problem(q))
+
     n = GRID * GRID
     v = np.random.default_rng(99).standard_normal(n)
     for name, (rows, cols, vals) in (("laplacian2d", neg_laplacian2d(GRID)),
@@ -155,6 +212,44 @@ def gen(out):
                         "rows": rows.tolist(), "cols": cols.tolist(),
                         "vals": vals.tolist(), "v": v.tolist()})
     print(f"wrote problems to {out}", file=sys.stderr)
+
+
+PAULI = {"I": ((1, 0), (0, 1)), "X": ((0, 1), (1, 0)), "Y": ((0, -1j), (1j, 0)),
+         "Z": ((1, 0), (0, -1))}
+
+
+def qubit_op(q, factors):
+    """The 2^q x 2^q operator with the Pauli factors[k] on qubit k and the identity on the
+    others. Qubit 0 is the most significant bit of the index: the leftmost Kronecker
+    factor."""
+    import numpy as np
+
+    out = np.ones((1, 1), dtype=complex)
+    for k in range(q):
+        out = np.kron(out, np.array(PAULI[factors.get(k, "I")], dtype=complex))
+    return out
+
+
+def grape_problem(q):
+    """The GRAPE problem on q qubits (see `gen`) as a JSON-ready dict."""
+    import numpy as np
+
+    n = 2 ** q
+    # Drift: Heisenberg chain with J = 1 plus detunings 0.5 (k+1)/q on each qubit.
+    h0 = sum(qubit_op(q, {k: p, k + 1: p}) for k in range(q - 1) for p in "XYZ")
+    h0 = h0 + sum(0.5 * (k + 1) / q * qubit_op(q, {k: "Z"}) for k in range(q))
+    hc = [qubit_op(q, {0: "X"}), qubit_op(q, {0: "Y"}),
+          qubit_op(q, {q - 1: "X"}), qubit_op(q, {q - 1: "Y"})]
+    # CNOT with qubit 0 controlling qubit 1, the identity on the others.
+    cnot = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 0, 1], [0, 0, 1, 0]], dtype=complex)
+    target = np.kron(cnot, np.eye(n // 4))
+    u = 0.5 * np.random.default_rng(8800 + n).standard_normal((GRAPE_SLICES, GRAPE_CONTROLS))
+    return {"n": n, "qubits": q, "slices": GRAPE_SLICES, "evo_time": GRAPE_TIME,
+            "dt": GRAPE_TIME / GRAPE_SLICES,
+            "h0_re": h0.real.tolist(), "h0_im": h0.imag.tolist(),
+            "hc_re": [h.real.tolist() for h in hc], "hc_im": [h.imag.tolist() for h in hc],
+            "target_re": target.real.tolist(), "target_im": target.imag.tolist(),
+            "u": u.tolist()}
 
 
 def neg_laplacian2d(g):
@@ -195,6 +290,10 @@ def markov_generator(n):
 # --------------------------------------------------------------------------------------
 # Timing
 # --------------------------------------------------------------------------------------
+
+def no_sync(out):
+    return out
+
 
 def timed(call, sync):
     """Wall time of one call, with its output."""
@@ -253,6 +352,19 @@ def bench(call, sync, quick, *, warm=True):
             "first_s": first_s, "cpu_per_wall": cpu / wall if wall > 0 else None, "out": out}
 
 
+def fastest(variants, sync=no_sync):
+    """The fastest of several ways {name: call} to make the same computation: each gets its
+    first call (JAX compiles), then one timed estimate. Returns (name, call, note, first
+    call's time of the one kept) for a Case with warm=True."""
+    times, first = {}, {}
+    for name, call in variants.items():
+        first[name] = timed(call, sync)[0]
+        times[name] = estimate(call, sync)[0]
+    best = min(times, key=times.get)
+    others = " and ".join(name for name in variants if name != best)
+    return best, variants[best], f"{best} (faster here than {others})", first[best]
+
+
 # --------------------------------------------------------------------------------------
 # Problems
 # --------------------------------------------------------------------------------------
@@ -297,6 +409,69 @@ def shared_output(value, qbar, tbar):
     return float(value), np.concatenate([np.asarray(qbar).ravel(), np.asarray(tbar)])
 
 
+def complex_array(p, name):
+    """The complex array stored as the nested lists p[name + "_re"] and p[name + "_im"]."""
+    import numpy as np
+
+    return (np.array(p[f"{name}_re"], dtype=np.float64)
+            + 1j * np.array(p[f"{name}_im"], dtype=np.float64))
+
+
+class CDense:
+    def __init__(self, path):
+        p = json.loads(Path(path).read_text())
+        self.n = p["n"]
+        self.X = complex_array(p, "x")
+
+
+def expm_output(E):
+    """exp(X) for the agreement check. Real (forward): all of E row-major. Complex
+    (cforward): value ||E||_F; data the real then the imaginary parts of E row-major for
+    n <= CFORWARD_FULL_MAX_N, else of E[0, 0] alone (small output files)."""
+    import numpy as np
+
+    E = np.asarray(E)
+    if not np.iscomplexobj(E):
+        return None, E
+    part = E if E.shape[0] <= CFORWARD_FULL_MAX_N else E[:1, :1]
+    return float(np.linalg.norm(E)), np.concatenate([part.real.ravel(), part.imag.ravel()])
+
+
+class Grape:
+    def __init__(self, path):
+        import numpy as np
+
+        p = json.loads(Path(path).read_text())
+        self.n, self.slices, self.dt = p["n"], p["slices"], p["dt"]
+        self.evo_time = p["evo_time"]
+        self.h0, self.hc, self.target = (complex_array(p, k) for k in ("h0", "hc", "target"))
+        self.u = np.array(p["u"], dtype=np.float64)
+
+
+def ordered_product(U, cat):
+    """U[N-1] @ ... @ U[0] of a stacked (N, n, n) array (torch or JAX; cat concatenates
+    along the first axis), as a tree of batched products: each level multiplies
+    neighbouring pairs, later factor on the left, an odd last factor passing up as it is."""
+    while U.shape[0] > 1:
+        m = U.shape[0] - U.shape[0] % 2
+        pairs = U[1:m:2] @ U[0:m:2]
+        U = cat([pairs, U[m:]]) if m < U.shape[0] else pairs
+    return U[0]
+
+
+def grape_fidelity(p, u):
+    """F(u) = |tr(T^H U)|^2 / n^2 in numpy/SciPy: the reference for the checks."""
+    import numpy as np
+    from scipy.linalg import expm
+
+    # X_k = -i dt (H0 + sum_j u[k, j] H_j), U = exp(X_{N-1}) ... exp(X_0).
+    X = -1j * p.dt * (p.h0 + np.einsum("kj,jab->kab", u, p.hc))
+    U = np.eye(p.n, dtype=complex)
+    for Xk in X:
+        U = expm(Xk) @ U
+    return abs(np.vdot(p.target, U)) ** 2 / p.n ** 2  # vdot conjugates T: tr(T^H U)
+
+
 class Action:
     def __init__(self, path):
         import numpy as np
@@ -314,16 +489,14 @@ class Action:
 # tasks[task](problem) builds a Case.
 # --------------------------------------------------------------------------------------
 
-def no_sync(out):
-    return out
-
-
 class Case(NamedTuple):
     call: Callable  # runs the computation once, returns its output
     to_output: Callable  # output -> (value or None, flat data) for the agreement check
     note: str  # how the system computes the task
     sync: Callable = no_sync  # waits for an output (JAX dispatches asynchronously)
     warm: bool = False  # the builder has already made the warm-up call(s)
+    first_s: float | None = None  # with warm: the first call's time (JAX compile_s)
+    output_problem: str | None = None  # outputs under this problem: another quantity
 
 
 def setup_torch(threads):
@@ -334,12 +507,13 @@ def setup_torch(threads):
     torch.set_num_interop_threads(1)
     expm = torch.linalg.matrix_exp
 
-    def t(x):
-        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+    def t(x):  # float64, or complex128 for complex inputs
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.result_type(x, np.float64)))
 
-    def forward(p):
+    def forward(p):  # forward and cforward
         X = t(p.X)
-        return Case(lambda: expm(X), lambda E: (None, E.numpy()), "torch.linalg.matrix_exp")
+        return Case(lambda: expm(X), lambda E: expm_output(E.numpy()),
+                    "torch.linalg.matrix_exp")
 
     def grad(p):
         A, d0, v, c = t(p.A), t(p.d), t(p.v), t(p.c)
@@ -359,19 +533,12 @@ def setup_torch(threads):
             return expm(d[:, None] * A) @ v
 
         jacrev = torch.func.jacrev(w)
-        variants = {
+        _, call, note, _ = fastest({
             "torch.func.jacrev": lambda: jacrev(d0),
             "torch.autograd.functional.jacobian(vectorize=True)":
                 lambda: torch.autograd.functional.jacobian(w, d0, vectorize=True),
-        }
-        # Keep the faster of the two: each gets a warm-up call, then one timed estimate.
-        times = {}
-        for name, call in variants.items():
-            call()
-            times[name] = estimate(call, no_sync)[0]
-        best, other = sorted(times, key=times.get)
-        note = f"{best} (faster here than {other})"
-        return Case(variants[best], lambda J: (None, J.numpy()), note, warm=True)
+        })
+        return Case(call, lambda J: (None, J.numpy()), note, warm=True)
 
     def batch(p):
         A, d0, v, c = t(p.A), t(p.d), t(p.v), t(p.c)
@@ -401,12 +568,28 @@ def setup_torch(threads):
         return Case(call, lambda o: shared_output(o[0].item(), o[1].numpy(), o[2].numpy()),
                     f"one batched autograd call on ({p.count}, {p.n}, {p.n}) tensors")
 
+    def grape(p):
+        h0, hc, T, u0 = t(p.h0), t(p.hc), t(p.target), t(p.u)
+
+        def call():  # the whole forward + backward pass
+            u = u0.clone().requires_grad_()
+            # X_k = -i dt (H0 + sum_j u[k, j] H_j), stacked (N, n, n)
+            X = (-1j * p.dt) * (h0 + torch.einsum("kj,jab->kab", u.to(hc.dtype), hc))
+            P = ordered_product(expm(X), torch.cat)
+            F = (T.conj() * P).sum().abs() ** 2 / p.n ** 2  # |tr(T^H U)|^2 / n^2
+            F.backward()
+            return F.detach(), u.grad
+
+        return Case(call, lambda o: (o[0].item(), o[1].numpy()),
+                    "matrix_exp of the stacked (N, n, n) complex128 tensor, pairwise "
+                    "product tree, autograd forward + backward")
+
     info = "BLAS: " + ("MKL" if torch.backends.mkl.is_available() else "not MKL")
     if torch.version.cuda:
         info = f"CUDA {torch.version.cuda} build, run on the CPU; {info}"
     return torch.__version__, info, {
         "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch,
-        "shared": shared}
+        "shared": shared, "cforward": forward, "grape": grape}
 
 
 def setup_jax(threads):
@@ -415,12 +598,13 @@ def setup_jax(threads):
     import jaxlib
 
     jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
     from jax.scipy.linalg import expm
 
     sync = jax.block_until_ready
 
-    def put(x):  # inputs live on the device before timing starts
-        return jax.device_put(np.asarray(x, dtype=np.float64))
+    def put(x):  # inputs live on the device before timing starts; float64 or complex128
+        return jax.device_put(np.asarray(x, dtype=np.result_type(x, np.float64)))
 
     def loss(d, A, v, c):
         return c @ (expm(d[:, None] * A) @ v)
@@ -440,9 +624,42 @@ def setup_jax(threads):
 
     f_shared = jax.jit(jax.value_and_grad(shared_loss, argnums=(0, 1)))
 
-    def forward(p):
+    # GRAPE: F(u) = |tr(T^H U)|^2 / n^2, U = exp(X_{N-1}) ... exp(X_0) with
+    # X_k = -i dt (H0 + sum_j u[k, j] H_j). Two ways through the slices, both lax.scan
+    # (a Python loop over the slices compiles for ~45 s and runs slower): expm inside the
+    # scan body, where its conditionals pick each slice's Pade degree and squarings; or
+    # one batched (vmapped) expm then a scan of the products, fewer and larger operations
+    # but the conditionals become selects (every Pade degree and all 16 squaring steps
+    # evaluated for every slice).
+    def grape_generators(u, h0, hc, dt):
+        return (-1j * dt) * (h0 + jnp.einsum("kj,jab->kab", u, hc))
+
+    def grape_value(P, T):
+        c = jnp.vdot(T, P)  # tr(T^H U): vdot conjugates its first argument
+        return (c.real ** 2 + c.imag ** 2) / T.shape[0] ** 2
+
+    def grape_scan(u, h0, hc, T, dt):
+        eye = jnp.eye(T.shape[0], dtype=h0.dtype)
+        P, _ = jax.lax.scan(lambda P, Xk: (expm(Xk) @ P, None), eye,
+                            grape_generators(u, h0, hc, dt))
+        return grape_value(P, T)
+
+    def grape_batched(u, h0, hc, T, dt):
+        eye = jnp.eye(T.shape[0], dtype=h0.dtype)
+        P, _ = jax.lax.scan(lambda P, Uk: (Uk @ P, None), eye,
+                            expm(grape_generators(u, h0, hc, dt)))
+        return grape_value(P, T)
+
+    f_grape = {
+        "jit(value_and_grad), lax.scan with expm in the body":
+            jax.jit(jax.value_and_grad(grape_scan)),
+        "jit(value_and_grad), batched expm then lax.scan":
+            jax.jit(jax.value_and_grad(grape_batched)),
+    }
+
+    def forward(p):  # forward and cforward
         X = put(p.X)
-        return Case(lambda: f_expm(X), lambda E: (None, np.asarray(E)), "jit(expm)", sync)
+        return Case(lambda: f_expm(X), expm_output, "jit(expm)", sync)
 
     def grad(p):
         A, d, v, c = put(p.A), put(p.d), put(p.v), put(p.c)
@@ -467,9 +684,16 @@ def setup_jax(threads):
                     lambda o: shared_output(o[0], o[1][0], o[1][1]),
                     "jit(value_and_grad) of vmap(expm) over the times", sync)
 
+    def grape(p):
+        u, h0, hc, T = put(p.u), put(p.h0), put(p.hc), put(p.target)
+        _, call, note, first_s = fastest(
+            {name: (lambda f=f: f(u, h0, hc, T, p.dt)) for name, f in f_grape.items()}, sync)
+        return Case(call, lambda o: (float(o[0]), np.asarray(o[1])), note, sync, warm=True,
+                    first_s=first_s)
+
     return jax.__version__, f"jaxlib {jaxlib.__version__}", {
         "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch,
-        "shared": shared}
+        "shared": shared, "cforward": forward, "grape": grape}
 
 
 def setup_scipy(threads):
@@ -486,9 +710,9 @@ def setup_scipy(threads):
         Et, Lbar = expm_frechet(X.T, np.outer(c, v))
         return c @ (Et.T @ v), (Lbar * A).sum(axis=1)
 
-    def forward(p):
+    def forward(p):  # forward and cforward
         X = p.X
-        return Case(lambda: expm(X), lambda E: (None, E), "scipy.linalg.expm")
+        return Case(lambda: expm(X), expm_output, "scipy.linalg.expm")
 
     def grad(p):
         return Case(lambda: value_and_grad(p.A, p.d, p.v, p.c), lambda o: o,
@@ -534,10 +758,68 @@ def setup_scipy(threads):
         pass
     return scipy.__version__, f"numpy {np.__version__}{blas}", {
         "forward": forward, "grad": grad, "jacobian": jacobian, "batch": batch,
-        "action": action}
+        "action": action, "cforward": forward}
 
 
-SETUP = {"torch": setup_torch, "jax": setup_jax, "scipy": setup_scipy}
+QTRL_ROUTES = {
+    "DIAG": "prop_type DIAG (qtrl's default for unitary dynamics: eigh of each H_k, "
+            "propagator gradients in its eigenbasis)",
+    "FRECHET": "prop_type FRECHET (scipy expm_frechet per slice and control)",
+}
+
+
+def qtrl_grape(p, route):
+    """qutip-qtrl's GRAPE fidelity error and gradient at p.u by the propagator route
+    `route` (a QTRL_ROUTES key), as a call that recomputes everything each time.
+
+    fid_type UNIT with phase_option PSU: the value is e = 1 - |tr(T^H U)|/n and the
+    gradient de/du (N x 4), so F = (1 - e)^2 and dF/du = -2 (1 - e) de/du."""
+    import numpy as np
+    import qutip
+    from qutip_qtrl import pulseoptim
+
+    optim = pulseoptim.create_pulse_optimizer(
+        qutip.Qobj(p.h0), [qutip.Qobj(h) for h in p.hc], qutip.qeye(p.n),
+        qutip.Qobj(p.target),
+        # The slice durations in float64: from num_tslots and evo_time qtrl makes them
+        # float32 (0.0199999996 for 0.02), which moves F by ~1e-8 relative.
+        tau=np.full(p.slices, p.dt),
+        dyn_type="UNIT", fid_type="UNIT", fid_params={"phase_option": "PSU"},
+        prop_type=route, init_pulse_type="ZERO")
+    dyn = optim.dynamics
+    dyn.initialize_controls(p.u.copy())
+    fid = dyn.fid_computer
+
+    def call():
+        # Mark the evolution, fidelity and gradient as needing recalculation (the amplitudes
+        # are unchanged, which qtrl would otherwise take as "nothing to recompute"): every
+        # call recomputes the Hamiltonians, propagators, their gradients and the products.
+        dyn.flag_system_changed()
+        return fid.get_fid_err(), fid.get_fid_err_gradient()
+
+    return call
+
+
+def setup_qtrl(threads):
+    import numpy as np
+    import qutip
+    import qutip_qtrl
+
+    def grape(p):
+        route, call, note, _ = fastest({r: qtrl_grape(p, r) for r in QTRL_ROUTES})
+        note = note.replace(route, QTRL_ROUTES[route], 1)
+        note = (f"fid_type UNIT, phase_option PSU: 1 − |tr(TᴴU)|/n and its gradient "
+                f"(outputs under problem qtrl_psu); {note}; "
+                "Dynamics.flag_system_changed() before each call")
+        return Case(call, lambda o: (o[0], np.asarray(o[1])), note, warm=True,
+                    output_problem="qtrl_psu")
+
+    return qutip_qtrl.__version__, f"qutip {qutip.__version__}, numpy {np.__version__}", {
+        "grape": grape}
+
+
+SETUP = {"torch": setup_torch, "jax": setup_jax, "scipy": setup_scipy,
+         "qutip-qtrl": setup_qtrl}
 
 
 # --------------------------------------------------------------------------------------
@@ -578,20 +860,28 @@ def set_thread_env(threads):
             os.sched_setaffinity(0, cpus[-threads:])
 
 
-def run_system(system, problems, threads, quick):
-    """Run every task of one system in this process; returns its record."""
+def run_system(system, problems, threads, quick, only=None):
+    """Run every task of one system (those in `only`, if given) in this process; returns
+    its record."""
     set_thread_env(threads)
     import numpy as np
 
     version, info, tasks = SETUP[system](threads)
+    if only:
+        tasks = {task: build for task, build in tasks.items() if task in only}
     problems = Path(problems)
-    ns = [n for n in DENSE_NS if not quick or n <= QUICK_MAX_N]
+
+    def sizes(all_n):
+        return [n for n in all_n if not quick or n <= QUICK_MAX_N]
+
+    ns = sizes(DENSE_NS) if {"forward", "grad", "jacobian"} & tasks.keys() else []
     record = {"system": system, "version": version, "threads": threads, "info": info,
               "results": [], "outputs": []}
 
     def case(task, n, problem, c):
         r = bench(c.call, c.sync, quick, warm=not c.warm)
-        compile_s = r["first_s"] - r["median_s"] if system == "jax" and r["first_s"] else None
+        first_s = r["first_s"] if r["first_s"] is not None else c.first_s
+        compile_s = first_s - r["median_s"] if system == "jax" and first_s else None
         record["results"].append({
             "task": task, "n": n, "problem": problem, "median_s": r["median_s"],
             "samples_s": r["samples_s"], "reps": r["reps"], "compile_s": compile_s,
@@ -599,22 +889,25 @@ def run_system(system, problems, threads, quick):
         if threads == 1:
             value, data = c.to_output(r["out"])
             record["outputs"].append({
-                "task": task, "n": n, "problem": problem,
+                "task": task, "n": n, "problem": c.output_problem or problem,
                 "value": None if value is None else float(value),
                 "data": np.asarray(data, dtype=np.float64).ravel().tolist()})
         extra = f", compile {fmt_s(compile_s)}" if compile_s is not None else ""
-        print(f"  {system:5} {task:8} {problem:15} n={n:<6} {fmt_s(r['median_s']):>9}"
+        print(f"  {system:10} {task:8} {problem:15} n={n:<6} {fmt_s(r['median_s']):>9}"
               f"  (r={r['reps']}, {len(r['samples_s'])} samples, "
               f"cpu/wall {r['cpu_per_wall'] or 0:.2f}{extra})", file=sys.stderr, flush=True)
 
     for n in ns:
         p = Dense(problems / f"dense_n{n}.json")
-        case("forward", n, "dense", tasks["forward"](p))
-        case("grad", n, "dense", tasks["grad"](p))
-        if n <= (SCIPY_JACOBIAN_MAX_N if system == "scipy" else JACOBIAN_MAX_N):
+        for task in ("forward", "grad"):
+            if task in tasks:
+                case(task, n, "dense", tasks[task](p))
+        if "jacobian" in tasks and n <= (SCIPY_JACOBIAN_MAX_N if system == "scipy"
+                                         else JACOBIAN_MAX_N):
             case("jacobian", n, "dense", tasks["jacobian"](p))
-    p = Batch(problems / f"batch_n{BATCH_N}.json")
-    case("batch", p.n, "batch", tasks["batch"](p))
+    if "batch" in tasks:
+        p = Batch(problems / f"batch_n{BATCH_N}.json")
+        case("batch", p.n, "batch", tasks["batch"](p))
     if "shared" in tasks:
         for n in SHARED_NS:
             for count in SHARED_BS:
@@ -627,12 +920,21 @@ def run_system(system, problems, threads, quick):
             for target in ACTION_TARGETS:
                 p = Action(problems / f"action_{name}_{target}.json")
                 case("action", p.n, f"{name}_{target}", tasks["action"](p))
+    if "cforward" in tasks:
+        for n in sizes(CFORWARD_NS):
+            p = CDense(problems / f"cdense_n{n}.json")
+            case("cforward", n, "cdense", tasks["cforward"](p))
+    if "grape" in tasks:
+        for n in sizes(GRAPE_NS):
+            p = Grape(problems / f"grape_n{n}.json")
+            case("grape", n, "grape", tasks["grape"](p))
     return record
 
 
 def run(args):
     if args.system:
-        records = [run_system(args.system, args.problems, args.threads, args.quick)]
+        records = [run_system(args.system, args.problems, args.threads, args.quick,
+                              args.tasks)]
     else:
         # One child process per system (see the module docstring).
         records, failed = [], []
@@ -644,10 +946,13 @@ def run(args):
                        "--threads", str(args.threads), "--out", str(out), "--system", system]
                 if args.quick:
                     cmd.append("--quick")
+                if args.tasks:
+                    cmd += ["--tasks", ",".join(args.tasks)]
                 if subprocess.run(cmd).returncode != 0 or not out.exists():
                     failed.append(system)
                     continue
-                records += json.loads(out.read_text())
+                # A system with none of the --tasks has nothing to report.
+                records += [r for r in json.loads(out.read_text()) if r["results"]]
         if failed:
             write_json(args.out, records)
             sys.exit(f"error: {', '.join(failed)} failed; wrote the others to {args.out}")
@@ -655,6 +960,84 @@ def run(args):
     write_json(args.out, records)
     if not args.system:
         print(f"wrote {args.out}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------
+# check
+# --------------------------------------------------------------------------------------
+
+def check(problems, max_n):
+    """Check the cforward and grape peers once, untimed, in one process at 1 thread:
+    cforward: torch's and JAX's exp(X) against SciPy's;
+    grape: torch's and JAX's F and dF/du against each other, F against the numpy/SciPy
+    reference `grape_fidelity`, a few gradient entries against central differences of
+    it, and qutip-qtrl's PSU error e and de/du (both routes) converted to F = (1 - e)^2
+    and dF/du = -2 (1 - e) de/du. Returns the exit status (1 if anything is off)."""
+    set_thread_env(1)
+    import numpy as np
+
+    builders = {s: SETUP[s](1)[2] for s in ("torch", "jax", "scipy")}
+    problems = Path(problems)
+    failed = []
+
+    def verdict(label, err, tol):
+        ok = err <= tol
+        print(f"  {label:48} {err:8.1e}  (tolerance {tol:.0e}){'' if ok else '  FAILED'}")
+        if not ok:
+            failed.append(label)
+
+    def rel(x, ref):  # max |x - ref| / max |ref|
+        x, ref = np.asarray(x), np.asarray(ref)
+        return float(np.max(np.abs(x - ref)) / np.max(np.abs(ref)))
+
+    def run_case(system, task, p):
+        c = builders[system][task](p)
+        return c.sync(c.call())
+
+    print("cforward: exp(X) against scipy.linalg.expm")
+    for n in (n for n in CFORWARD_NS if n <= max_n):
+        p = CDense(problems / f"cdense_n{n}.json")
+        ref = run_case("scipy", "cforward", p)
+        for system in ("torch", "jax"):
+            verdict(f"n={n:<3} {system}", rel(run_case(system, "cforward", p), ref), 1e-12)
+
+    print("grape: F and dF/du")
+    h = 1e-5  # central differences: truncation ~h^2, rounding ~1e-16 F/h
+    for n in (n for n in GRAPE_NS if n <= max_n):
+        p = Grape(problems / f"grape_n{n}.json")
+        F_t, g_t = (np.asarray(x) for x in run_case("torch", "grape", p))
+        F_j, g_j = (np.asarray(x) for x in run_case("jax", "grape", p))
+        print(f" n={n}: F = {float(F_j):.16g}")
+        verdict(f"n={n:<3} F, torch vs jax", rel(F_t, F_j), 1e-10)
+        verdict(f"n={n:<3} dF/du, torch vs jax", rel(g_t, g_j), 1e-10)
+        verdict(f"n={n:<3} F, numpy/scipy vs jax", rel(grape_fidelity(p, p.u), F_j), 1e-10)
+        N = p.slices
+        entries = [(0, 0), (N // 3, 1), (2 * N // 3, 2), (N - 1, 3)]
+        fd = []
+        for k, j in entries:
+            du = np.zeros_like(p.u)
+            du[k, j] = h
+            fd.append((grape_fidelity(p, p.u + du) - grape_fidelity(p, p.u - du)) / (2 * h))
+        verdict(f"n={n:<3} dF/du, 4 central differences vs jax",
+                float(np.max(np.abs(np.array(fd) - [g_j[e] for e in entries]))
+                      / np.max(np.abs(g_j))), 1e-7)
+        for route in QTRL_ROUTES:
+            e, g = qtrl_grape(p, route)()
+            verdict(f"n={n:<3} qtrl {route}: e vs 1 - sqrt(F)", rel(e, 1 - math.sqrt(F_j)),
+                    1e-10)
+            verdict(f"n={n:<3} qtrl {route}: -2 (1 - e) de/du vs dF/du",
+                    rel(-2 * (1 - e) * np.asarray(g), g_j), 1e-10)
+    print("all checks passed" if not failed else f"{len(failed)} check(s) failed")
+    return 1 if failed else 0
+
+
+def task_list(text):
+    tasks = [t for t in text.split(",") if t]
+    unknown = set(tasks) - set(TASKS)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown task(s) {', '.join(sorted(unknown))}; "
+                                         f"the tasks are {', '.join(TASKS)}")
+    return tasks
 
 
 def main():
@@ -668,9 +1051,17 @@ def main():
     r.add_argument("--out", required=True, type=Path)
     r.add_argument("--quick", action="store_true", help=f"n <= {QUICK_MAX_N}, 3 measurements")
     r.add_argument("--system", choices=SYSTEMS, help="one system, in this process")
+    r.add_argument("--tasks", type=task_list,
+                   help=f"comma-separated subset of {','.join(TASKS)}")
+    c = sub.add_parser("check", help="check the grape and cforward peers against each other "
+                                     "and finite differences (no timing)")
+    c.add_argument("--problems", required=True, type=Path)
+    c.add_argument("--max-n", type=int, default=64, help="largest n checked (default 64)")
     args = ap.parse_args()
     if args.cmd == "gen":
         gen(args.out)
+    elif args.cmd == "check":
+        sys.exit(check(args.problems, args.max_n))
     else:
         run(args)
 

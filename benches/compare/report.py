@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 TOLERANCE = 1e-8
-TASKS = ("forward", "grad", "jacobian", "batch", "shared", "action")
+TASKS = ("forward", "grad", "jacobian", "batch", "shared", "action", "cforward", "grape")
 TASK_TITLES = {
     "forward": "forward: exp(X), X = Diag(d)·A",
     "grad": "grad: value and gradient of ℓ(d) = c·exp(Diag(d)·A)·v",
@@ -32,8 +32,11 @@ TASK_TITLES = {
     "batch": "batch: value and gradient of 10,000 problems with n = 4",
     "shared": "shared generator: value and gradient (Q and every t_b) of Σ_b w_b·⟨C, exp(t_b·Q)⟩",
     "action": "action: w = exp(t·X)·v, sparse X, n = 99,856 (forward only)",
+    "cforward": "cforward: exp(X), X complex (complex128)",
+    "grape": "grape: value and gradient (100 × 4 controls) of the gate fidelity |tr(TᴴU)|²/n² "
+             "(qutip-qtrl: of 1 − |tr(TᴴU)|/n)",
 }
-PEER_ORDER = ("torch", "jax", "scipy")
+PEER_ORDER = ("torch", "jax", "scipy", "qutip-qtrl")
 
 
 def task_order(task):

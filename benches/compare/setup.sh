@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Create target/compare-venv with CPU builds of numpy, scipy, torch, jax and matplotlib
-# for the expgrad-vs-peers benchmark (benches/compare/run.sh). Safe to re-run: when the
-# venv already matches requirements.txt it only prints the versions.
+# Create target/compare-venv with CPU builds of numpy, scipy, torch, jax, matplotlib, qutip
+# and qutip-qtrl for the expgrad-vs-peers benchmark (benches/compare/run.sh). Safe to
+# re-run: when the venv already matches requirements.txt it only prints the versions.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,7 +21,7 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-    && "$venv/bin/python" -c 'import numpy, scipy, torch, jax, matplotlib' 2>/dev/null; then
+    && "$venv/bin/python" -c 'import numpy, scipy, torch, jax, matplotlib, qutip, qutip_qtrl' 2>/dev/null; then
     echo "venv up to date: $venv"
 else
     echo "installing peers into $venv (this takes a few minutes)"
@@ -41,11 +41,12 @@ else
 fi
 
 "$venv/bin/python" - <<'PY'
-import platform, numpy, scipy, torch, jax, jaxlib, matplotlib
+import platform, numpy, scipy, torch, jax, jaxlib, matplotlib, qutip, qutip_qtrl
 print(f"python     {platform.python_version()}")
 print(f"numpy      {numpy.__version__}")
 print(f"scipy      {scipy.__version__}")
 print(f"torch      {torch.__version__}  (built with CUDA {torch.version.cuda}; CUDA available here: {torch.cuda.is_available()})")
 print(f"jax        {jax.__version__}  (jaxlib {jaxlib.__version__}, devices {jax.devices()})")
 print(f"matplotlib {matplotlib.__version__}")
+print(f"qutip      {qutip.__version__}  (qutip-qtrl {qutip_qtrl.__version__})")
 PY
