@@ -9,10 +9,10 @@
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::lu::partial_pivoting::{factor, solve};
-use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::matmul_with_conj;
 use faer::perm::PermRef;
 use faer::traits::ComplexField;
-use faer::{Accum, Mat, MatMut, MatRef, Par};
+use faer::{Accum, Conj, Mat, MatMut, MatRef, Par};
 
 /// Size from which matrix products and the LU use all Rayon threads (measured: at n = 128
 /// a product takes 66 µs with Rayon vs 91 µs sequential on an idle 2-core box).
@@ -69,26 +69,48 @@ pub const SMALL_GEMM: usize = 12;
 
 /// `dst = α·a·b` (`Replace`) or `dst += α·a·b` (`Add`): faer's kernel, or plain loops when
 /// every dimension is at most [`SMALL_GEMM`]. The public entry for the other expgrad crates.
-pub fn gemm<T: ComplexField + 'static>(
-    mut dst: MatMut<'_, T>,
+pub fn gemm<T: ComplexField>(
+    dst: MatMut<'_, T>,
     accum: Accum,
     a: MatRef<'_, T>,
     b: MatRef<'_, T>,
     alpha: T,
     par: Par,
 ) {
+    gemm_conj(dst, accum, a, false, b, false, alpha, par)
+}
+
+/// [`gemm`] with `a` and/or `b` conjugated entrywise on the fly (`conj(a)·b`, …): with a
+/// transposed view, the products `aᴴ·b` and `a·bᴴ` of the complex VJPs without a copy. The
+/// flags are ignored for real types.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_conj<T: ComplexField>(
+    mut dst: MatMut<'_, T>,
+    accum: Accum,
+    a: MatRef<'_, T>,
+    conj_a: bool,
+    b: MatRef<'_, T>,
+    conj_b: bool,
+    alpha: T,
+    par: Par,
+) {
+    let (conj_a, conj_b) = (conj_a && !T::IS_REAL, conj_b && !T::IS_REAL);
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     if m.max(k).max(n) > SMALL_GEMM {
-        matmul(dst, accum, a, b, alpha, par);
+        let flag = |c: bool| if c { Conj::Yes } else { Conj::No };
+        matmul_with_conj(dst, accum, a, flag(conj_a), b, flag(conj_b), alpha, par);
         return;
     }
     let one = T::one_impl();
+    let get = |x: MatRef<'_, T>, i: usize, j: usize, c: bool| {
+        if c { T::conj_impl(&x[(i, j)]) } else { x[(i, j)].clone() }
+    };
     for j in 0..n {
         let mut col: [T; SMALL_GEMM] = core::array::from_fn(|_| T::zero_impl());
         for p in 0..k {
-            let bpj = b[(p, j)].clone();
+            let bpj = get(b, p, j, conj_b);
             for (i, c) in col.iter_mut().enumerate().take(m) {
-                *c = c.clone() + a[(i, p)].clone() * bpj.clone();
+                *c = c.clone() + get(a, i, p, conj_a) * bpj.clone();
             }
         }
         for (i, c) in col.iter().enumerate().take(m) {

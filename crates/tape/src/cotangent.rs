@@ -1,22 +1,25 @@
 //! Cotangents as the reverse sweep holds them: dense, or a low-rank product kept factored.
 //!
-//! A thin product `W = F·V` (V n×k, k ≪ n) sends `F̄ = W̄·Vᵀ` back to `F`: rank k. Held
-//! factored, it reaches `expm`'s VJP as `(W̄, V)`, which then takes the factored adjoint
-//! `L(Xᵀ, W̄Vᵀ)` (O(2ˢ·m·k·n²)) instead of the dense one (O(n³)): `x.expm().matmul(v)` costs
+//! A thin product `W = F·V` (V n×k, k ≪ n) sends `F̄ = W̄·Vᴴ` back to `F` (`Vᴴ = Vᵀ` for
+//! real scalars): rank k. Held factored, it reaches `expm`'s VJP as `(W̄, V)`, which then
+//! takes the factored adjoint `L(Xᴴ, W̄Vᴴ)` (O(2ˢ·m·k·n²)) instead of the dense one (O(n³)): `x.expm().matmul(v)` costs
 //! what the fused `x.expm_mul(v)` costs, and gives bitwise the same gradient. Ops that do not
 //! know the structure receive it densified (the default of [`Op::vjp_factored`]).
 //!
 //! Tests: `crates/tape/tests/low_rank.rs`.
-use crate::{Op, Real, TapeError};
-use expgrad_linalg::kernels::{gemm, par_for};
+use crate::{Op, Scalar, TapeError};
+use expgrad_linalg::kernels::{gemm_conj, par_for};
+use faer::traits::ComplexField;
+use num_traits::Float;
 use faer::{Accum, Mat, MatRef};
 
-/// A cotangent: a dense matrix, or `U·Vᵀ` with `U` m×r and `V` n×r held factored.
+/// A cotangent: a dense matrix, or `U·Vᴴ` (`U·Vᵀ` for real scalars) with `U` m×r and `V`
+/// n×r held factored.
 #[derive(Clone, Debug)]
 pub enum Cotangent<T> {
     /// An m×n matrix.
     Dense(Mat<T>),
-    /// `U·Vᵀ` (the m×n matrix of rank ≤ r).
+    /// `U·Vᴴ` (the m×n matrix of rank ≤ r).
     LowRank {
         /// m×r.
         u: Mat<T>,
@@ -25,7 +28,7 @@ pub enum Cotangent<T> {
     },
 }
 
-impl<T: Real> Cotangent<T> {
+impl<T: Scalar> Cotangent<T> {
     /// `(m, n)`, the shape of the matrix it stands for.
     pub fn shape(&self) -> (usize, usize) {
         match self {
@@ -56,7 +59,7 @@ impl<T: Real> Cotangent<T> {
         }
     }
 
-    /// The cotangent `U·Vᵀ`: held factored when its rank `r` is small enough to be worth
+    /// The cotangent `U·Vᴴ`: held factored when its rank `r` is small enough to be worth
     /// keeping (`r ≤ min(m, n)/4`; the factors are copied), else formed densely.
     ///
     /// ```
@@ -88,17 +91,21 @@ impl<T: Real> Cotangent<T> {
         }
     }
 
-    /// The transposed cotangent.
+    /// The transposed cotangent: `(U·Vᴴ)ᵀ = conj(V)·conj(U)ᴴ`.
     pub(crate) fn transposed(self) -> Self {
         match self {
             Self::Dense(m) => Self::Dense(m.transpose().to_owned()),
+            Self::LowRank { u, v } if T::IS_COMPLEX => Self::LowRank {
+                u: v.map(|x: &T| x.conjugate()),
+                v: u.map(|x: &T| x.conjugate()),
+            },
             Self::LowRank { u, v } => Self::LowRank { u: v, v: u },
         }
     }
 
     /// Whether every stored entry (the factors, for a low-rank cotangent) is finite.
     pub(crate) fn is_finite(&self) -> bool {
-        let fin = |m: &Mat<T>| m.col_iter().all(|c| c.iter().all(|x| x.is_finite()));
+        let fin = |m: &Mat<T>| m.col_iter().all(|c| c.iter().all(|x| x.is_finite_value()));
         match self {
             Self::Dense(m) => fin(m),
             Self::LowRank { u, v } => fin(u) && fin(v),
@@ -114,9 +121,9 @@ impl<T: Real> Cotangent<T> {
                 let max = |m: &Mat<T>| {
                     m.col_iter()
                         .flat_map(|c| c.iter())
-                        .fold(T::zero(), |a, b| a.max(b.abs()))
+                        .fold(T::Real::zero_impl(), |a, b| a.max(b.modulus()))
                 };
-                (max(u) * max(v) * T::from(u.ncols()).unwrap()).is_finite()
+                (max(u) * max(v) * T::lit(u.ncols() as f64).re()).is_finite()
             }
         }
     }
@@ -151,12 +158,14 @@ impl<T: Real> Cotangent<T> {
                     Self::Dense(b) => a += &b,
                     Self::LowRank { u, v } => {
                         let n = a.nrows().max(a.ncols());
-                        gemm(
+                        gemm_conj(
                             a.as_mut(),
                             Accum::Add,
                             u.as_ref(),
+                            false,
                             v.transpose(),
-                            T::one(),
+                            true,
+                            T::one_impl(),
                             par_for(n),
                         );
                     }
@@ -173,22 +182,24 @@ fn pays(m: usize, n: usize, r: usize) -> bool {
     4 * r <= m.min(n)
 }
 
-fn low_rank_product<T: Real>(u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+fn low_rank_product<T: Scalar>(u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
     let mut out = Mat::zeros(u.nrows(), v.nrows());
     let n = out.nrows().max(out.ncols());
-    gemm(
+    gemm_conj(
         out.as_mut(),
         Accum::Replace,
         u,
+        false,
         v.transpose(),
-        T::one(),
+        true,
+        T::one_impl(),
         par_for(n),
     );
     out
 }
 
 /// The default of [`Op::vjp_factored`]: densify, call [`Op::vjp`], wrap the results.
-pub(crate) fn vjp_dense<T: Real, O: Op<T> + ?Sized>(
+pub(crate) fn vjp_dense<T: Scalar, O: Op<T> + ?Sized>(
     op: &O,
     residual: &O::Residual,
     inputs: &[MatRef<'_, T>],

@@ -3,7 +3,7 @@
 //!
 //! Tests: `crates/tape/tests/ergonomics.rs`.
 
-use crate::{Real, Tape, TapeError, Var};
+use crate::{Scalar, Tape, TapeError, Var};
 use faer::Mat;
 
 /// `(f(x), ∇f(x))` for a scalar-valued `f` (its output must be 1×1), on a fresh tape:
@@ -20,7 +20,7 @@ use faer::Mat;
 #[track_caller]
 pub fn value_and_grad<T, F>(f: F, x: &Mat<T>) -> (T, Mat<T>)
 where
-    T: Real,
+    T: Scalar,
     F: for<'t> Fn(Var<'t, T>) -> Var<'t, T>,
 {
     crate::error::unwrap_or_panic(try_value_and_grad(|x| Ok(f(x)), x))
@@ -29,7 +29,7 @@ where
 /// Fallible [`value_and_grad`], for a closure that uses `try_` forms and `?`.
 pub fn try_value_and_grad<T, F>(f: F, x: &Mat<T>) -> Result<(T, Mat<T>), TapeError>
 where
-    T: Real,
+    T: Scalar,
     F: for<'t> Fn(Var<'t, T>) -> Result<Var<'t, T>, TapeError>,
 {
     let tape = Tape::new();

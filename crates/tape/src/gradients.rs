@@ -1,6 +1,6 @@
 //! Adjoints from one backward sweep, keyed by `Var`.
 
-use crate::Real;
+use crate::Scalar;
 use crate::cotangent::Cotangent;
 use crate::tape::Tape;
 use crate::var::Var;
@@ -19,7 +19,19 @@ pub struct Gradients<'t, T = f64> {
     pub(crate) dense: OnceCell<Vec<OnceCell<Mat<T>>>>,
 }
 
-impl<T: Real> Gradients<'_, T> {
+impl<T: Scalar> Gradients<'_, T> {
+    /// The real part of the adjoint of `v` (zeros when `v` does not reach the output): the
+    /// gradient with respect to a real parameter that enters a complex model as `v`
+    /// (see [`Tape::real_var`](crate::Tape::real_var)). For real scalars, the adjoint itself.
+    #[track_caller]
+    pub fn wrt_real(&self, v: Var<'_, T>) -> Mat<T::Real> {
+        let (r, c) = v.shape();
+        match self.get(v) {
+            Some(g) => g.map(|x: &T| x.re()),
+            None => Mat::zeros(r, c),
+        }
+    }
+
     /// The adjoint of `v`, or `None` when `v` does not reach the output (or is untracked).
     /// Panics if `v` belongs to another tape.
     #[track_caller]
@@ -69,7 +81,7 @@ impl<T> Drop for Gradients<'_, T> {
     }
 }
 
-impl<T: Real> core::fmt::Debug for Gradients<'_, T> {
+impl<T: Scalar> core::fmt::Debug for Gradients<'_, T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let reached: Vec<String> = self
             .adj

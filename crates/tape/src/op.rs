@@ -1,6 +1,6 @@
 //! The custom-op trait: how every primitive, built-in or not, enters the tape.
 
-use crate::Real;
+use crate::Scalar;
 use crate::cotangent::{Cotangent, vjp_dense};
 use crate::error::TapeError;
 use faer::{Mat, MatRef};
@@ -36,7 +36,7 @@ use faer::{Mat, MatRef};
 /// let y = x.apply(Sinh, &[]);
 /// assert_eq!(y.backward().wrt(x)[(0, 0)], 0.5f64.cosh());
 /// ```
-pub trait Op<T: Real>: 'static {
+pub trait Op<T: Scalar>: 'static {
     /// What the VJP needs besides the inputs and the output (which the tape keeps anyway).
     type Residual: 'static;
 
@@ -94,7 +94,7 @@ pub trait Op<T: Real>: 'static {
 }
 
 /// An op together with its residuals, type-erased for storage on the tape.
-pub(crate) trait Recorded<T: Real> {
+pub(crate) trait Recorded<T: Scalar> {
     fn name(&self) -> &'static str;
     fn vjp_into(
         &self,
@@ -106,12 +106,12 @@ pub(crate) trait Recorded<T: Real> {
     ) -> Result<(), TapeError>;
 }
 
-pub(crate) struct WithResidual<O: Op<T>, T: Real> {
+pub(crate) struct WithResidual<O: Op<T>, T: Scalar> {
     pub(crate) op: O,
     pub(crate) residual: O::Residual,
 }
 
-impl<T: Real, O: Op<T>> Recorded<T> for WithResidual<O, T> {
+impl<T: Scalar, O: Op<T>> Recorded<T> for WithResidual<O, T> {
     fn name(&self) -> &'static str {
         self.op.name()
     }

@@ -3,7 +3,7 @@
 //!
 //! Tests: `crates/tape/tests/ergonomics.rs`.
 
-use crate::{Real, Tape, TapeError, Var};
+use crate::{Scalar, Tape, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Anything an op can take as an operand: a [`Var`] of the same tape, or plain data — a
@@ -23,25 +23,25 @@ pub trait IntoVar<'t, T> {
     fn into_var(self, tape: &'t Tape<T>) -> Var<'t, T>;
 }
 
-impl<'t, T: Real> IntoVar<'t, T> for Var<'t, T> {
+impl<'t, T: Scalar> IntoVar<'t, T> for Var<'t, T> {
     fn into_var(self, _: &'t Tape<T>) -> Var<'t, T> {
         self
     }
 }
 
-impl<'t, T: Real> IntoVar<'t, T> for Mat<T> {
+impl<'t, T: Scalar> IntoVar<'t, T> for Mat<T> {
     fn into_var(self, tape: &'t Tape<T>) -> Var<'t, T> {
         tape.constant(self)
     }
 }
 
-impl<'t, T: Real> IntoVar<'t, T> for &Mat<T> {
+impl<'t, T: Scalar> IntoVar<'t, T> for &Mat<T> {
     fn into_var(self, tape: &'t Tape<T>) -> Var<'t, T> {
         tape.constant(self.clone())
     }
 }
 
-impl<'t, T: Real> IntoVar<'t, T> for MatRef<'_, T> {
+impl<'t, T: Scalar> IntoVar<'t, T> for MatRef<'_, T> {
     fn into_var(self, tape: &'t Tape<T>) -> Var<'t, T> {
         tape.constant(self.to_owned())
     }
@@ -66,13 +66,13 @@ pub trait ScaleFactor<'t, T> {
     fn try_scale(self, x: Var<'t, T>) -> Result<Var<'t, T>, TapeError>;
 }
 
-impl<'t, T: Real> ScaleFactor<'t, T> for T {
+impl<'t, T: Scalar> ScaleFactor<'t, T> for T {
     fn try_scale(self, x: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
         x.try_apply(crate::ops::Scale(self), &[])
     }
 }
 
-impl<'t, T: Real> ScaleFactor<'t, T> for Var<'t, T> {
+impl<'t, T: Scalar> ScaleFactor<'t, T> for Var<'t, T> {
     fn try_scale(self, x: Var<'t, T>) -> Result<Var<'t, T>, TapeError> {
         x.try_apply(crate::ops::ScaleBy, &[self])
     }

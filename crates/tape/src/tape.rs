@@ -3,7 +3,7 @@
 //!
 //! Tests: `crates/tape/tests/{semantics,misuse,properties}.rs`.
 
-use crate::Real;
+use crate::Scalar;
 use crate::cotangent::Cotangent;
 use crate::error::{TapeError, unwrap_or_panic};
 use crate::gradients::Gradients;
@@ -70,13 +70,13 @@ fn with_values<T, R>(nodes: &[Node<T>], idx: &[usize], f: impl FnOnce(&[MatRef<'
     }
 }
 
-impl<T: Real> Default for Tape<T> {
+impl<T: Scalar> Default for Tape<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Real> Tape<T> {
+impl<T: Scalar> Tape<T> {
     /// An empty tape.
     pub fn new() -> Self {
         Self {
@@ -99,6 +99,24 @@ impl<T: Real> Tape<T> {
     pub fn try_var(&self, value: Mat<T>) -> Result<Var<'_, T>, TapeError> {
         finite("var", &value)?;
         Ok(self.push_leaf(value, true))
+    }
+
+    /// A tracked real parameter in a model over `T`: `value` (real) as a variable with zero
+    /// imaginary parts. Its derivative is the real part of its adjoint,
+    /// [`Gradients::wrt_real`] (`∂ℓ/∂x` when the imaginary part is never perturbed). For real
+    /// scalars, the same as [`Tape::var`].
+    ///
+    /// ```
+    /// use faer::c64;
+    /// let tape = expgrad_tape::Tape::<c64>::new();
+    /// let u = tape.real_var(faer::mat![[0.3f64]]);
+    /// let i = tape.scalar(c64::new(0.0, 1.0));
+    /// let loss = u.scale(i).exp().abs2().sum().real(); // |e^{iu}|² = 1
+    /// let du = loss.backward().wrt_real(u);
+    /// assert!(du[(0, 0)].abs() < 1e-15);
+    /// ```
+    pub fn real_var(&self, value: Mat<T::Real>) -> Var<'_, T> {
+        self.var(value.map(|x| T::from_real(*x)))
     }
 
     /// An untracked input (data): no gradient flows into it, and ops on constants only
@@ -350,7 +368,7 @@ impl<T: Real> Tape<T> {
 }
 
 /// Empties `adj` (a dropped [`Gradients`]' adjoints), its small matrices to the thread's pool.
-fn recycle_adjoints<T: Real>(adj: &mut Vec<Option<Cotangent<T>>>) {
+fn recycle_adjoints<T: Scalar>(adj: &mut Vec<Option<Cotangent<T>>>) {
     for c in adj.drain(..).flatten() {
         match c {
             Cotangent::Dense(m) => kernels::small_recycle(m),
@@ -363,15 +381,15 @@ fn recycle_adjoints<T: Real>(adj: &mut Vec<Option<Cotangent<T>>>) {
 }
 
 /// `Err(NonFinite)` unless every entry of `m` is finite.
-pub(crate) fn finite<T: Real>(op: &'static str, m: &Mat<T>) -> Result<(), TapeError> {
-    if m.col_iter().all(|c| c.iter().all(|x| x.is_finite())) {
+pub(crate) fn finite<T: Scalar>(op: &'static str, m: &Mat<T>) -> Result<(), TapeError> {
+    if m.col_iter().all(|c| c.iter().all(|x| x.is_finite_value())) {
         Ok(())
     } else {
         Err(TapeError::NonFinite { op })
     }
 }
 
-impl<T: Real> fmt::Debug for Tape<T> {
+impl<T: Scalar> fmt::Debug for Tape<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nodes = self.nodes.borrow();
         let parents = self.parents.borrow();

@@ -1,6 +1,6 @@
 //! `Var`: a `Copy` handle to a node of a [`Tape`], and the reverse-mode entry points.
 
-use crate::Real;
+use crate::Scalar;
 use crate::error::{TapeError, unwrap_or_panic};
 use crate::gradients::Gradients;
 use crate::op::Op;
@@ -27,7 +27,7 @@ impl<T> core::fmt::Debug for Var<'_, T> {
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// The tape this variable lives on.
     pub fn tape(self) -> &'t Tape<T> {
         self.tape
@@ -121,7 +121,7 @@ impl<'t, T: Real> Var<'t, T> {
             });
         }
         let mut seed = expgrad_linalg::kernels::small_scratch::<T>(1, 1);
-        seed[(0, 0)] = T::one();
+        seed[(0, 0)] = T::one_impl();
         self.tape.backward_from(self.index, seed)
     }
 
@@ -148,7 +148,9 @@ impl<'t, T: Real> Var<'t, T> {
     }
 
     /// The Jacobian `∂ vec(self) / ∂ vec(input)` (column-major `vec` on both sides): one
-    /// reverse sweep per output entry over the recorded forward (never re-run).
+    /// reverse sweep per output entry over the recorded forward (never re-run). For complex
+    /// scalars, row k is the conjugate of the gradient of `Re self_k`, which is the complex
+    /// derivative `∂ self_k / ∂ input` when the map is holomorphic.
     #[track_caller]
     pub fn jacobian(self, input: Var<'t, T>) -> Mat<T> {
         unwrap_or_panic(self.try_jacobian(input))
@@ -163,12 +165,12 @@ impl<'t, T: Real> Var<'t, T> {
         let mut jac = Mat::<T>::zeros(r * c, ir * ic);
         for k in 0..r * c {
             let mut seed = Mat::<T>::zeros(r, c);
-            seed[(k % r, k / r)] = T::one();
+            seed[(k % r, k / r)] = T::one_impl();
             let g = self.tape.backward_from(self.index, seed)?;
             if let Some(gi) = g.get(input) {
                 for q in 0..ic {
                     for p in 0..ir {
-                        jac[(k, p + q * ir)] = gi[(p, q)];
+                        jac[(k, p + q * ir)] = gi[(p, q)].conjugate();
                     }
                 }
             }
@@ -179,7 +181,7 @@ impl<'t, T: Real> Var<'t, T> {
 
 macro_rules! binary_operator {
     ($tr:ident, $method:ident) => {
-        impl<'t, T: Real> core::ops::$tr for Var<'t, T> {
+        impl<'t, T: Scalar> core::ops::$tr for Var<'t, T> {
             type Output = Var<'t, T>;
             #[track_caller]
             fn $method(self, rhs: Self) -> Var<'t, T> {
@@ -194,7 +196,7 @@ binary_operator!(Sub, sub);
 binary_operator!(Mul, mul);
 binary_operator!(Div, div);
 
-impl<'t, T: Real> core::ops::Neg for Var<'t, T> {
+impl<'t, T: Scalar> core::ops::Neg for Var<'t, T> {
     type Output = Var<'t, T>;
     #[track_caller]
     fn neg(self) -> Var<'t, T> {

@@ -205,7 +205,7 @@ impl<'a, T: Scalar, P: Approx<T>> Structured<'a, T, P> {
 /// The columns of `vs` (each n×1) side by side.
 pub(crate) fn hstack<T: Scalar>(vs: &[Mat<T>]) -> Mat<T> {
     let n = vs.first().map_or(0, |v| v.nrows());
-    Mat::from_fn(n, vs.len(), |r, j| vs[j][(r, 0)].clone())
+    Mat::from_fn(n, vs.len(), |r, j| vs[j][(r, 0)])
 }
 
 /// `x·y` with the parallelism of `x`'s size.

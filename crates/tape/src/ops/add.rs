@@ -1,12 +1,12 @@
 //! Elementwise sum `a + b`. VJP: `ā = ḡ`, `b̄ = ḡ`.
 use super::same_shape;
-use crate::{Cotangent, IntoVar, Op, Real, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Elementwise sum `a + b`. VJP: `ā = ḡ`, `b̄ = ḡ`.
 pub struct Add;
 
-impl<T: Real> Op<T> for Add {
+impl<T: Scalar> Op<T> for Add {
     type Residual = ();
     fn name(&self) -> &'static str {
         "add"
@@ -45,7 +45,7 @@ impl<T: Real> Op<T> for Add {
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Elementwise sum `a + b`. VJP: `ā = ḡ`, `b̄ = ḡ`. Panics naming both shapes if they differ.
     // Named like the std::ops method on purpose (API contract); the operator traits are
     // implemented too (var.rs) and call this.
@@ -71,12 +71,12 @@ impl<'t, T: Real> Var<'t, T> {
 /// assert_eq!(s.backward().wrt(xs[2])[(0, 0)], 1.0);
 /// ```
 #[track_caller]
-pub fn add_n<'t, T: Real>(xs: &[Var<'t, T>]) -> Var<'t, T> {
+pub fn add_n<'t, T: Scalar>(xs: &[Var<'t, T>]) -> Var<'t, T> {
     crate::error::unwrap_or_panic(try_add_n(xs))
 }
 
 /// Fallible [`add_n`]: `ShapeMismatch` for differing shapes; `Domain` for an empty list.
-pub fn try_add_n<'t, T: Real>(xs: &[Var<'t, T>]) -> Result<Var<'t, T>, TapeError> {
+pub fn try_add_n<'t, T: Scalar>(xs: &[Var<'t, T>]) -> Result<Var<'t, T>, TapeError> {
     let (first, rest) = xs.split_first().ok_or(TapeError::Domain {
         op: "add_n",
         what: "the list of terms is empty",

@@ -1,5 +1,5 @@
 //! Broadcast of a 1×1 value to `rows × cols`. VJP: `ā = Σ ḡ`.
-use crate::{Op, Real, TapeError, Var};
+use crate::{Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Broadcast of a 1×1 value to a `rows × cols` matrix. VJP: `ā = Σᵢⱼ ḡᵢⱼ`.
@@ -10,7 +10,7 @@ pub struct Broadcast {
     pub cols: usize,
 }
 
-impl<T: Real> Op<T> for Broadcast {
+impl<T: Scalar> Op<T> for Broadcast {
     type Residual = ();
     fn name(&self) -> &'static str {
         "broadcast"
@@ -37,7 +37,7 @@ impl<T: Real> Op<T> for Broadcast {
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Broadcast a 1×1 value to `rows × cols`. Panics naming the shape if `self` is not 1×1.
     #[track_caller]
     pub fn broadcast(self, rows: usize, cols: usize) -> Var<'t, T> {

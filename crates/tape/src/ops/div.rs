@@ -1,20 +1,20 @@
-//! Elementwise quotient `a / b`. VJP: `ā = ḡ / b`, `b̄ = −ḡ ∘ (a / b) / b`.
+//! Elementwise quotient `a / b`. VJP: `ā = ḡ / conj(b)`, `b̄ = −ḡ ∘ conj(a / b²)`.
 use super::same_shape;
-use crate::{IntoVar, Op, Real, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise quotient `a / b` (a zero in `b` is a `Domain` error, never ∞/NaN).
 /// VJP: `ā = ḡ / b`, `b̄ = −ḡ ∘ out / b` with `out = a / b`.
 pub struct Div;
 
-impl<T: Real> Op<T> for Div {
+impl<T: Scalar> Op<T> for Div {
     type Residual = ();
     fn name(&self) -> &'static str {
         "div"
     }
     fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
         same_shape("div", x[0], x[1])?;
-        if x[1].col_iter().any(|c| c.iter().any(|v| *v == T::zero())) {
+        if x[1].col_iter().any(|c| c.iter().any(|v| *v == T::zero_impl())) {
             return Err(TapeError::Domain {
                 op: "div",
                 what: "division by a zero entry",
@@ -31,13 +31,15 @@ impl<T: Real> Op<T> for Div {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![
-            needs[0].then(|| zip!(g, x[1]).map(|unzip!(g, b)| *g / *b)),
-            needs[1].then(|| zip!(g, out, x[1]).map(|unzip!(g, o, b)| -(*g * *o / *b))),
+            needs[0].then(|| zip!(g, x[1]).map(|unzip!(g, b)| *g / b.conjugate())),
+            needs[1].then(|| {
+                zip!(g, out, x[1]).map(|unzip!(g, o, b)| -(*g * (*o / *b).conjugate()))
+            }),
         ])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Elementwise quotient `self / other`. Panics naming both shapes if they differ, or on a
     /// zero divisor.
     // Named like the std::ops method on purpose (API contract); the operator traits are

@@ -1,13 +1,14 @@
-//! Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ` (1×1). VJP: `ā = ḡ b`, `b̄ = ḡ a`.
+//! Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ` (1×1, bilinear: no conjugation, also for
+//! complex scalars). VJP: `ā = ḡ conj(b)`, `b̄ = ḡ conj(a)`.
 use super::{frobenius, same_shape};
-use crate::{Cotangent, IntoVar, Op, Real, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::kernels;
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Frobenius inner product `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ`, a 1×1 result. VJP: `ā = ḡ b`, `b̄ = ḡ a`.
 pub struct Dot;
 
-impl<T: Real> Op<T> for Dot {
+impl<T: Scalar> Op<T> for Dot {
     type Residual = ();
     fn name(&self) -> &'static str {
         "dot"
@@ -48,10 +49,10 @@ impl<T: Real> Op<T> for Dot {
 }
 
 /// `(ḡ b, ḡ a)` where needed.
-fn cotangents<T: Real>(x: &[MatRef<'_, T>], g: T, needs: &[bool]) -> [Option<Mat<T>>; 2] {
+fn cotangents<T: Scalar>(x: &[MatRef<'_, T>], g: T, needs: &[bool]) -> [Option<Mat<T>>; 2] {
     let scaled = |m: MatRef<'_, T>| {
         let mut out = kernels::small_scratch::<T>(m.nrows(), m.ncols());
-        zip!(&mut out, m).for_each(|unzip!(o, m)| *o = *m * g);
+        zip!(&mut out, m).for_each(|unzip!(o, m)| *o = m.conjugate() * g);
         out
     };
     [
@@ -60,7 +61,7 @@ fn cotangents<T: Real>(x: &[MatRef<'_, T>], g: T, needs: &[bool]) -> [Option<Mat
     ]
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Frobenius inner product `⟨self, other⟩` (1×1). Panics naming both shapes if they differ.
     #[track_caller]
     pub fn dot(self, other: impl IntoVar<'t, T>) -> Var<'t, T> {

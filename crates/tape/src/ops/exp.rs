@@ -1,18 +1,19 @@
-//! Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
-use crate::{Op, Real, TapeError, Var};
+//! Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ conj(out)`
+//! (`conj` is the identity for real scalars; complex VJPs are adjoints under `Re tr(Aᴴ B)`).
+use crate::{Op, Scalar, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
 pub struct Exp;
 
-impl<T: Real> Op<T> for Exp {
+impl<T: Scalar> Op<T> for Exp {
     type Residual = ();
     fn name(&self) -> &'static str {
         "exp"
     }
     fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
-        Ok((x[0].map(|v| v.exp()), ()))
+        Ok((x[0].map(|v| v.exponential()), ()))
     }
     #[allow(unused_variables)]
     fn vjp(
@@ -24,12 +25,12 @@ impl<T: Real> Op<T> for Exp {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![
-            needs[0].then(|| zip!(g, out).map(|unzip!(g, o)| *g * *o)),
+            needs[0].then(|| zip!(g, out).map(|unzip!(g, o)| *g * o.conjugate())),
         ])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Elementwise `exp(a)` (not the matrix exponential: see `expm`). VJP: `ā = ḡ ∘ out`.
     #[track_caller]
     pub fn exp(self) -> Var<'t, T> {

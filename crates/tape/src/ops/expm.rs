@@ -6,14 +6,14 @@
 //! never the Padé steps taped as separate nodes.
 //!
 //! Tests: `crates/tape/tests/{ops,semantics}.rs`.
-use crate::{Cotangent, Op, Real, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
 
 /// Matrix exponential `F = e^X` of a square matrix. VJP: `X̄ = L(Xᵀ, F̄)`.
 pub struct ExpmOp;
 
-impl<T: Real> Op<T> for ExpmOp {
+impl<T: Scalar> Op<T> for ExpmOp {
     type Residual = Expm<T>;
     fn name(&self) -> &'static str {
         "expm"
@@ -59,7 +59,7 @@ impl<T: Real> Op<T> for ExpmOp {
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Matrix exponential `e^self`, one node. Panics like [`Expm::new`] (non-square,
     /// non-finite, overflow), naming the op and the shape.
     #[track_caller]

@@ -49,7 +49,7 @@ impl<T: Real> Op<T> for ExpmBatchMul {
                     Accum::Replace,
                     e,
                     g.subcols(j * k, k),
-                    T::one(),
+                    T::one_impl(),
                     Par::Seq,
                 );
             }

@@ -7,8 +7,8 @@
 //! columns the gradient costs little more than the forward.
 //!
 //! Tests: `crates/tape/tests/ops.rs`.
-use super::matmul::product;
-use crate::{Cotangent, IntoVar, Op, Real, TapeError, Var};
+use super::matmul::{product, product_ah_b};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
 
@@ -16,7 +16,7 @@ use faer::{Mat, MatRef};
 /// `V̄ = exp(X)ᵀW̄`.
 pub struct ExpmMul;
 
-impl<T: Real> Op<T> for ExpmMul {
+impl<T: Scalar> Op<T> for ExpmMul {
     type Residual = Expm<T>;
     fn name(&self) -> &'static str {
         "expm_mul"
@@ -68,8 +68,8 @@ impl<T: Real> Op<T> for ExpmMul {
     }
 }
 
-/// `(L(Xᵀ, W̄Vᵀ), exp(X)ᵀW̄)` where needed.
-fn cotangents<T: Real>(
+/// `(L(Xᴴ, W̄Vᴴ), exp(X)ᴴW̄)` where needed.
+fn cotangents<T: Scalar>(
     f: &Expm<T>,
     x: &[MatRef<'_, T>],
     g: MatRef<'_, T>,
@@ -82,10 +82,10 @@ fn cotangents<T: Real>(
         ),
         false => None,
     };
-    Ok([xbar, needs[1].then(|| product(f.value().transpose(), g))])
+    Ok([xbar, needs[1].then(|| product_ah_b(f.value(), g))])
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// `exp(self)·v` as one node (self n×n, v n×k). Same value as
     /// `self.expm().matmul(v)`, but its gradient w.r.t. `self` costs O(2ˢ·m·k·n²) instead of
     /// O(n³): use it whenever only the action on a few vectors is needed. Panics naming the

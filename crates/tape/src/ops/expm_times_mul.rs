@@ -50,7 +50,7 @@ impl<T: Real> Op<T> for ExpmTimesMul {
                 Accum::Replace,
                 p.value(j),
                 vb,
-                T::one(),
+                T::one_impl(),
                 Par::Seq,
             );
         }
@@ -76,7 +76,7 @@ impl<T: Real> Op<T> for ExpmTimesMul {
                     Accum::Replace,
                     gb,
                     vb.transpose(),
-                    T::one(),
+                    T::one_impl(),
                     Par::Seq,
                 );
             }
@@ -93,7 +93,7 @@ impl<T: Real> Op<T> for ExpmTimesMul {
                     Accum::Replace,
                     p.value(j).transpose(),
                     gb,
-                    T::one(),
+                    T::one_impl(),
                     Par::Seq,
                 );
             }

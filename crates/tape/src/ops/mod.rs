@@ -4,12 +4,15 @@
 //!
 //! Tests: `crates/tape/tests/{ops,properties,misuse}.rs` (every op), `ergonomics.rs` (scale_by, slice, add_n).
 
-use crate::Real;
+use crate::Scalar;
 use crate::error::TapeError;
 use faer::MatRef;
 
+mod abs2;
 mod add;
 mod broadcast;
+mod conj;
+mod conj_transpose;
 mod div;
 mod dot;
 mod exp;
@@ -20,10 +23,13 @@ mod expm_mul;
 mod expm_multiply;
 mod expm_times;
 mod expm_times_mul;
+mod imag;
+mod lincomb;
 mod log;
 mod matmul;
 mod mul;
 mod neg;
+mod real;
 mod reshape;
 mod scale;
 mod scale_by;
@@ -34,7 +40,13 @@ mod sum;
 mod trace;
 mod transpose;
 
+pub use abs2::Abs2;
 pub use add::{Add, add_n, try_add_n};
+pub use conj::Conj;
+pub use conj_transpose::ConjTranspose;
+pub use imag::ImagPart;
+pub use lincomb::Lincomb;
+pub use real::RealPart;
 pub use broadcast::Broadcast;
 pub use div::Div;
 pub use dot::Dot;
@@ -62,10 +74,22 @@ pub use transpose::Transpose;
 
 /// `⟨a, b⟩ = Σ aᵢⱼ bᵢⱼ` for equal shapes: the forward of [`Dot`] and the factor's adjoint of
 /// [`ScaleBy`].
-pub(crate) fn frobenius<T: Real>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> T {
-    let mut s = T::zero();
+pub(crate) fn frobenius<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> T {
+    let mut s = T::zero_impl();
     faer::zip!(a, b).for_each(|faer::unzip!(a, b)| s += *a * *b);
     s
+}
+
+/// `Σ conj(aᵢⱼ)·bᵢⱼ = tr(aᴴ b)` (the Frobenius inner product for real scalars).
+pub(crate) fn frobenius_conj<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> T {
+    let mut s = T::zero_impl();
+    faer::zip!(a, b).for_each(|faer::unzip!(a, b)| s += a.conjugate() * *b);
+    s
+}
+
+/// The entrywise conjugate of `a` (a copy for real scalars).
+pub(crate) fn conjugated<T: Scalar>(a: MatRef<'_, T>) -> faer::Mat<T> {
+    a.map(|x: &T| x.conjugate())
 }
 
 /// `Err(ShapeMismatch)` naming both shapes unless `a` and `b` have the same shape.

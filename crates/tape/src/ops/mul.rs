@@ -1,12 +1,12 @@
-//! Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ b`, `b̄ = ḡ ∘ a`.
+//! Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ conj(b)`, `b̄ = ḡ ∘ conj(a)`.
 use super::same_shape;
-use crate::{IntoVar, Op, Real, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ b`, `b̄ = ḡ ∘ a`.
 pub struct Mul;
 
-impl<T: Real> Op<T> for Mul {
+impl<T: Scalar> Op<T> for Mul {
     type Residual = ();
     fn name(&self) -> &'static str {
         "mul"
@@ -25,13 +25,13 @@ impl<T: Real> Op<T> for Mul {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![
-            needs[0].then(|| zip!(g, x[1]).map(|unzip!(g, b)| *g * *b)),
-            needs[1].then(|| zip!(g, x[0]).map(|unzip!(g, a)| *g * *a)),
+            needs[0].then(|| zip!(g, x[1]).map(|unzip!(g, b)| *g * b.conjugate())),
+            needs[1].then(|| zip!(g, x[0]).map(|unzip!(g, a)| *g * a.conjugate())),
         ])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Elementwise (Hadamard) product `a ∘ b`. VJP: `ā = ḡ ∘ b`, `b̄ = ḡ ∘ a`. Panics naming both shapes if they differ.
     // Named like the std::ops method on purpose (API contract); the operator traits are
     // implemented too (var.rs) and call this.

@@ -1,12 +1,12 @@
 //! Negation `−a`. VJP: `ā = −ḡ`.
-use crate::{Cotangent, Op, Real, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Negation `−a`. VJP: `ā = −ḡ`.
 pub struct Neg;
 
-impl<T: Real> Op<T> for Neg {
+impl<T: Scalar> Op<T> for Neg {
     type Residual = ();
     fn name(&self) -> &'static str {
         "neg"
@@ -34,11 +34,11 @@ impl<T: Real> Op<T> for Neg {
         g: &Cotangent<T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
-        Ok(vec![needs[0].then(|| g.clone().scaled(-T::one()))])
+        Ok(vec![needs[0].then(|| g.clone().scaled(-T::one_impl()))])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Negation `−a`. VJP: `ā = −ḡ`.
     // Named like the std::ops method on purpose (API contract); the operator traits are
     // implemented too (var.rs) and call this.

@@ -1,5 +1,5 @@
 //! Column-major reshape (and `vec`). VJP: reshape the cotangent back.
-use crate::{Op, Real, TapeError, Var};
+use crate::{Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Column-major reshape to `rows × cols` (same number of entries; `vec` is `(r·c) × 1`).
@@ -11,7 +11,7 @@ pub struct Reshape {
     pub cols: usize,
 }
 
-fn reshape<T: Real>(x: MatRef<'_, T>, rows: usize, cols: usize) -> Mat<T> {
+fn reshape<T: Scalar>(x: MatRef<'_, T>, rows: usize, cols: usize) -> Mat<T> {
     let r0 = x.nrows();
     Mat::from_fn(rows, cols, |i, j| {
         let k = i + j * rows;
@@ -19,7 +19,7 @@ fn reshape<T: Real>(x: MatRef<'_, T>, rows: usize, cols: usize) -> Mat<T> {
     })
 }
 
-impl<T: Real> Op<T> for Reshape {
+impl<T: Scalar> Op<T> for Reshape {
     type Residual = ();
     fn name(&self) -> &'static str {
         "reshape"
@@ -49,7 +49,7 @@ impl<T: Real> Op<T> for Reshape {
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Column-major reshape. Panics naming both shapes if the entry counts differ.
     #[track_caller]
     pub fn reshape(self, rows: usize, cols: usize) -> Var<'t, T> {

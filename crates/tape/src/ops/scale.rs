@@ -1,17 +1,17 @@
-//! Multiplication by a constant scalar `α·a`. VJP: `ā = α ḡ`.
-use crate::{Cotangent, Op, Real, ScaleFactor, TapeError, Var};
+//! Multiplication by a constant scalar `α·a`. VJP: `ā = conj(α) ḡ`.
+use crate::{Cotangent, Op, Scalar, ScaleFactor, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Multiplication by a constant scalar, `α·a`. VJP: `ā = α ḡ`.
 pub struct Scale<T>(pub T);
 
-impl<T: Real> Op<T> for Scale<T> {
+impl<T: Scalar> Op<T> for Scale<T> {
     type Residual = ();
     fn name(&self) -> &'static str {
         "scale"
     }
     fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
-        if !self.0.is_finite() {
+        if !self.0.is_finite_value() {
             return Err(TapeError::Domain {
                 op: "scale",
                 what: "the factor is NaN or infinite",
@@ -27,7 +27,7 @@ impl<T: Real> Op<T> for Scale<T> {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        Ok(vec![needs[0].then(|| g * faer::Scale(self.0))])
+        Ok(vec![needs[0].then(|| g * faer::Scale(self.0.conjugate()))])
     }
     /// Keeps a factored cotangent factored.
     fn vjp_factored(
@@ -38,11 +38,11 @@ impl<T: Real> Op<T> for Scale<T> {
         g: &Cotangent<T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
-        Ok(vec![needs[0].then(|| g.clone().scaled(self.0))])
+        Ok(vec![needs[0].then(|| g.clone().scaled(self.0.conjugate()))])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// `alpha · self` for a constant number `alpha`, or for a 1×1 variable `alpha` (then
     /// differentiated too: `ᾱ = ⟨ḡ, self⟩`). Panics if `alpha` is not finite or not 1×1.
     ///

@@ -1,16 +1,16 @@
-//! Multiplication by a tracked scalar, `s·a` with `s` a 1×1 variable. VJP: `ā = s ḡ`,
-//! `s̄ = ⟨ḡ, a⟩`.
+//! Multiplication by a tracked scalar, `s·a` with `s` a 1×1 variable. VJP: `ā = conj(s) ḡ`,
+//! `s̄ = Σ conj(aᵢⱼ) ḡᵢⱼ`.
 //!
 //! Tests: `crates/tape/tests/ergonomics.rs`.
-use super::frobenius;
-use crate::{Op, Real, TapeError};
+use super::frobenius_conj;
+use crate::{Op, Scalar, TapeError};
 use faer::{Mat, MatRef};
 
 /// `s·a` (inputs `[a, s]`, `s` 1×1). VJP: `ā = s ḡ`, `s̄ = ⟨ḡ, a⟩`. Reached through
 /// [`Var::scale`](crate::Var::scale) with a `Var` factor.
 pub struct ScaleBy;
 
-impl<T: Real> Op<T> for ScaleBy {
+impl<T: Scalar> Op<T> for ScaleBy {
     type Residual = ();
     fn name(&self) -> &'static str {
         "scale"
@@ -34,9 +34,9 @@ impl<T: Real> Op<T> for ScaleBy {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![
-            needs[0].then(|| g * faer::Scale(x[1][(0, 0)])),
+            needs[0].then(|| g * faer::Scale(x[1][(0, 0)].conjugate())),
             needs[1].then(|| {
-                let s = frobenius(g, x[0]);
+                let s = frobenius_conj(x[0], g);
                 Mat::from_fn(1, 1, |_, _| s)
             }),
         ])

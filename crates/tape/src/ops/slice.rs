@@ -2,7 +2,7 @@
 //! cotangent placed in a zero matrix of the input's shape.
 //!
 //! Tests: `crates/tape/tests/ergonomics.rs`.
-use crate::{Cotangent, Op, Real, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 use core::ops::Range;
 use faer::{Mat, MatRef};
 
@@ -14,7 +14,7 @@ pub struct Slice {
     pub cols: Range<usize>,
 }
 
-impl<T: Real> Op<T> for Slice {
+impl<T: Scalar> Op<T> for Slice {
     type Residual = ();
     fn name(&self) -> &'static str {
         "slice"
@@ -69,7 +69,7 @@ impl<T: Real> Op<T> for Slice {
             Mat::from_fn(
                 len,
                 k,
-                |i, j| if i == start + j { T::one() } else { T::zero() },
+                |i, j| if i == start + j { T::one_impl() } else { T::zero_impl() },
             )
         };
         let place = |len: usize, start: usize, block: MatRef<'_, T>| {
@@ -82,15 +82,17 @@ impl<T: Real> Op<T> for Slice {
         Ok(vec![Some(if q <= p {
             Cotangent::low_rank(place(m, r0, g.as_ref()).as_ref(), pick(n, c0, q).as_ref())
         } else {
+            // U·Vᴴ with V = conj(G)ᵀ placed: Vᴴ holds G in the block's columns.
+            let gc = super::conjugated(g.as_ref());
             Cotangent::low_rank(
                 pick(m, r0, p).as_ref(),
-                place(n, c0, g.transpose()).as_ref(),
+                place(n, c0, gc.transpose()).as_ref(),
             )
         })])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// The block `self[rows, cols]` (half-open ranges). Panics naming the shape and the
     /// ranges' ends if they do not fit.
     ///

@@ -1,12 +1,12 @@
-//! Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
-use crate::{Op, Real, TapeError, Var};
+//! Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ conj(a)`.
+use crate::{Op, Scalar, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
 pub struct Square;
 
-impl<T: Real> Op<T> for Square {
+impl<T: Scalar> Op<T> for Square {
     type Residual = ();
     fn name(&self) -> &'static str {
         "square"
@@ -24,12 +24,12 @@ impl<T: Real> Op<T> for Square {
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![
-            needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, a)| (*g + *g) * *a)),
+            needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, a)| (*g + *g) * a.conjugate())),
         ])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Elementwise square `a ∘ a`. VJP: `ā = 2 ḡ ∘ a`.
     #[track_caller]
     pub fn square(self) -> Var<'t, T> {

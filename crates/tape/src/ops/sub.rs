@@ -1,12 +1,12 @@
 //! Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`.
 use super::same_shape;
-use crate::{Cotangent, IntoVar, Op, Real, TapeError, Var};
+use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`.
 pub struct Sub;
 
-impl<T: Real> Op<T> for Sub {
+impl<T: Scalar> Op<T> for Sub {
     type Residual = ();
     fn name(&self) -> &'static str {
         "sub"
@@ -37,12 +37,12 @@ impl<T: Real> Op<T> for Sub {
     ) -> Result<Vec<Option<Cotangent<T>>>, TapeError> {
         Ok(vec![
             needs[0].then(|| g.clone()),
-            needs[1].then(|| g.clone().scaled(-T::one())),
+            needs[1].then(|| g.clone().scaled(-T::one_impl())),
         ])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Elementwise difference `a − b`. VJP: `ā = ḡ`, `b̄ = −ḡ`. Panics naming both shapes if they differ.
     // Named like the std::ops method on purpose (API contract); the operator traits are
     // implemented too (var.rs) and call this.

@@ -1,12 +1,12 @@
 //! Sum of all entries, a 1×1 result. VJP: `ā = ḡ₀₀ · 1` (all ones).
-use crate::{Cotangent, Op, Real, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Sum of all entries, a 1×1 result. VJP: `ā = ḡ₀₀ · 1` (all ones).
 pub struct Sum;
 
-impl<T: Real> Op<T> for Sum {
+impl<T: Scalar> Op<T> for Sum {
     type Residual = ();
     fn name(&self) -> &'static str {
         "sum"
@@ -41,13 +41,13 @@ impl<T: Real> Op<T> for Sum {
         Ok(vec![needs[0].then(|| {
             Cotangent::low_rank(
                 Mat::from_fn(m, 1, |_, _| g).as_ref(),
-                Mat::from_fn(n, 1, |_, _| T::one()).as_ref(),
+                Mat::from_fn(n, 1, |_, _| T::one_impl()).as_ref(),
             )
         })])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Sum of all entries, a 1×1 result. VJP: `ā = ḡ₀₀ · 1` (all ones).
     #[track_caller]
     pub fn sum(self) -> Var<'t, T> {

@@ -1,11 +1,11 @@
 //! Trace `tr(a)` of a square matrix (1×1). VJP: `ā = ḡ₀₀ I`.
-use crate::{Op, Real, TapeError, Var};
+use crate::{Op, Scalar, TapeError, Var};
 use faer::{Mat, MatRef};
 
 /// Trace `tr(a)` of a square matrix, a 1×1 result. VJP: `ā = ḡ₀₀ I`.
 pub struct Trace;
 
-impl<T: Real> Op<T> for Trace {
+impl<T: Scalar> Op<T> for Trace {
     type Residual = ();
     fn name(&self) -> &'static str {
         "trace"
@@ -32,12 +32,12 @@ impl<T: Real> Op<T> for Trace {
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         let n = x[0].nrows();
         Ok(vec![needs[0].then(|| {
-            Mat::from_fn(n, n, |i, j| if i == j { g[(0, 0)] } else { T::zero() })
+            Mat::from_fn(n, n, |i, j| if i == j { g[(0, 0)] } else { T::zero_impl() })
         })])
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Trace (1×1). Panics naming the shape if `self` is not square.
     #[track_caller]
     pub fn trace(self) -> Var<'t, T> {

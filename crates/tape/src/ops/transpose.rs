@@ -1,12 +1,12 @@
 //! Transpose `aᵀ`. VJP: `ā = ḡᵀ`.
-use crate::{Cotangent, Op, Real, TapeError, Var};
+use crate::{Cotangent, Op, Scalar, TapeError, Var};
 #[allow(unused_imports)]
 use faer::{Mat, MatRef, unzip, zip};
 
 /// Transpose `aᵀ`. VJP: `ā = ḡᵀ`.
 pub struct Transpose;
 
-impl<T: Real> Op<T> for Transpose {
+impl<T: Scalar> Op<T> for Transpose {
     type Residual = ();
     fn name(&self) -> &'static str {
         "transpose"
@@ -38,7 +38,7 @@ impl<T: Real> Op<T> for Transpose {
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// Transpose `aᵀ`. VJP: `ā = ḡᵀ`.
     #[track_caller]
     pub fn transpose(self) -> Var<'t, T> {
