@@ -103,7 +103,11 @@ pub fn gemm_conj<T: ComplexField>(
     }
     let one = T::one_impl();
     let get = |x: MatRef<'_, T>, i: usize, j: usize, c: bool| {
-        if c { T::conj_impl(&x[(i, j)]) } else { x[(i, j)].clone() }
+        if c {
+            T::conj_impl(&x[(i, j)])
+        } else {
+            x[(i, j)].clone()
+        }
     };
     for j in 0..n {
         let mut col: [T; SMALL_GEMM] = core::array::from_fn(|_| T::zero_impl());

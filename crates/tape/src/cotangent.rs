@@ -10,8 +10,8 @@
 use crate::{Op, Scalar, TapeError};
 use expgrad_linalg::kernels::{gemm_conj, par_for};
 use faer::traits::ComplexField;
-use num_traits::Float;
 use faer::{Accum, Mat, MatRef};
+use num_traits::Float;
 
 /// A cotangent: a dense matrix, or `U·Vᴴ` (`U·Vᵀ` for real scalars) with `U` m×r and `V`
 /// n×r held factored.

@@ -74,7 +74,11 @@ impl GradcheckOptions {
     /// assert!(GradcheckOptions::for_scalar::<f32>().step > 1e-2);
     /// ```
     pub fn for_scalar<T: Scalar>() -> Self {
-        if <T::Real as num_traits::Float>::epsilon().to_f64().unwrap_or(1.0) > 1e-10 {
+        if <T::Real as num_traits::Float>::epsilon()
+            .to_f64()
+            .unwrap_or(1.0)
+            > 1e-10
+        {
             Self {
                 rel_tol: 5e-3,
                 abs_tol: 1e-5,
@@ -242,7 +246,11 @@ where
                 index: i,
                 shape: x.shape(),
                 max_abs_err: max_abs,
-                max_rel_err: if max_j > 0.0 { max_abs / max_j } else { max_abs },
+                max_rel_err: if max_j > 0.0 {
+                    max_abs / max_j
+                } else {
+                    max_abs
+                },
             });
         }
     } else if total <= opts.full_jacobian_up_to {
@@ -311,7 +319,11 @@ fn complex_jacobian_errors<'t, T: Scalar>(
             let mut s = Mat::<T>::zeros(or, oc);
             s[(k % or, k / or)] = seed;
             let g = out.backward_with(s);
-            pair.push(g.get(vars[i]).map(|m| m.to_owned()).unwrap_or_else(|| Mat::zeros(r, c)));
+            pair.push(
+                g.get(vars[i])
+                    .map(|m| m.to_owned())
+                    .unwrap_or_else(|| Mat::zeros(r, c)),
+            );
         }
         grads.push(pair);
     }
@@ -328,9 +340,8 @@ fn complex_jacobian_errors<'t, T: Scalar>(
                 for (k, pair) in grads.iter().enumerate() {
                     let fd = col[(k % or, k / or)];
                     // Re⟨g, dir⟩ for the two seeds: the real and imaginary parts of the change.
-                    let pred = [0, 1].map(|part| {
-                        f64_of((pair[part][(p, q)].conjugate() * dir_unit).re())
-                    });
+                    let pred =
+                        [0, 1].map(|part| f64_of((pair[part][(p, q)].conjugate() * dir_unit).re()));
                     for (tape, fd) in pred.into_iter().zip([f64_of(fd.re()), f64_of(fd.im())]) {
                         max_abs = max_abs.max((tape - fd).abs());
                         max_j = max_j.max(fd.abs());

@@ -35,7 +35,10 @@ fn elementwise_ops() {
     assert_gradcheck!(|x| x[0].conj(), &[a.clone()]);
     assert_gradcheck!(|x| x[0].abs2(), &[a.clone()]);
     assert_gradcheck!(|x| x[0].neg().sub(x[1]).add(x[0]), &[a.clone(), b.clone()]);
-    assert_gradcheck!(|x| weighted(x[0].abs2().mul(x[1]), 9), &[a.clone(), b.clone()]);
+    assert_gradcheck!(
+        |x| weighted(x[0].abs2().mul(x[1]), 9),
+        &[a.clone(), b.clone()]
+    );
 }
 
 #[test]
@@ -49,17 +52,31 @@ fn linear_and_structural_ops() {
     assert_gradcheck!(|x| x[0].conj_transpose(), &[a.clone()]);
     assert_gradcheck!(|x| x[0].scale(x[1]), &[a.clone(), s.clone()]);
     assert_gradcheck!(|x| x[0].scale(cz(0.3, -1.2)), &[a.clone()]);
-    assert_gradcheck!(|x| x[0].dot(x[1]), &[a.clone(), a.map(|v| v * cz(0.5, 2.0))]);
+    assert_gradcheck!(
+        |x| x[0].dot(x[1]),
+        &[a.clone(), a.map(|v| v * cz(0.5, 2.0))]
+    );
     assert_gradcheck!(|x| x[0].sum(), &[a.clone()]);
     assert_gradcheck!(|x| x[0].trace(), &[sq.clone()]);
     assert_gradcheck!(|x| x[0].slice(1..3, 0..2), &[a.clone()]);
     // Low-rank cotangents (thin products) through the factored paths.
     let big = small(7, 12, 12, 0.3);
     let v = small(8, 12, 1, 1.0);
-    let opts = GradcheckOptions { full_jacobian_up_to: 0, ..Default::default() };
-    let r = gradcheck_with(|x| weighted(x[0].matmul(x[1]).transpose(), 3), &[big.clone(), v.clone()], &opts);
+    let opts = GradcheckOptions {
+        full_jacobian_up_to: 0,
+        ..Default::default()
+    };
+    let r = gradcheck_with(
+        |x| weighted(x[0].matmul(x[1]).transpose(), 3),
+        &[big.clone(), v.clone()],
+        &opts,
+    );
     assert!(r.passed, "{r}");
-    let r = gradcheck_with(|x| weighted(x[0].slice(0..12, 2..5).matmul(x[1].slice(0..3, 0..1)), 4), &[big.clone(), v.clone()], &opts);
+    let r = gradcheck_with(
+        |x| weighted(x[0].slice(0..12, 2..5).matmul(x[1].slice(0..3, 0..1)), 4),
+        &[big.clone(), v.clone()],
+        &opts,
+    );
     assert!(r.passed, "{r}");
 }
 
@@ -68,13 +85,20 @@ fn matrix_exponential_ops() {
     for (n, scale, seed) in [(2usize, 0.5, 11u64), (5, 2.0, 12), (14, 1.0, 13)] {
         let x = small(seed, n, n, scale / (n as f64).sqrt());
         let v = small(seed + 1, n, 2, 1.0);
-        let opts = GradcheckOptions { full_jacobian_up_to: 40, ..Default::default() };
+        let opts = GradcheckOptions {
+            full_jacobian_up_to: 40,
+            ..Default::default()
+        };
         let r = gradcheck_with(|a| a[0].expm(), &[x.clone()], &opts);
         assert!(r.passed, "expm n = {n}: {r}");
         let r = gradcheck_with(|a| a[0].expm_mul(a[1]), &[x.clone(), v.clone()], &opts);
         assert!(r.passed, "expm_mul n = {n}: {r}");
         // expm then a thin product: the factored adjoint L(Xᴴ, U·Vᴴ) through the tape.
-        let r = gradcheck_with(|a| weighted(a[0].expm().matmul(a[1]), 5), &[x.clone(), v.clone()], &opts);
+        let r = gradcheck_with(
+            |a| weighted(a[0].expm().matmul(a[1]), 5),
+            &[x.clone(), v.clone()],
+            &opts,
+        );
         assert!(r.passed, "expm·v n = {n}: {r}");
     }
 }
@@ -97,10 +121,12 @@ fn real_parameters_drive_a_complex_model() {
     let n = 4;
     let h0 = small(21, n, n, 1.0);
     let h0 = (&h0 + h0.adjoint()) * faer::Scale(cz(0.5, 0.0));
-    let hs: Vec<Mat<c64>> = (0..2).map(|k| {
-        let h = small(22 + k, n, n, 1.0);
-        (&h + h.adjoint()) * faer::Scale(cz(0.5, 0.0))
-    }).collect();
+    let hs: Vec<Mat<c64>> = (0..2)
+        .map(|k| {
+            let h = small(22 + k, n, n, 1.0);
+            (&h + h.adjoint()) * faer::Scale(cz(0.5, 0.0))
+        })
+        .collect();
     let hs: Arc<[Mat<c64>]> = hs.into();
     let t = small(30, n, n, 1.0);
     let dt = 0.3;
@@ -123,7 +149,11 @@ fn real_parameters_drive_a_complex_model() {
         let mut dn = u.clone();
         dn[(j, 0)] -= h;
         let fd = (loss_of(&up).0 - loss_of(&dn).0) / (2.0 * h);
-        assert!((g[(j, 0)] - fd).abs() <= 1e-8 * fd.abs().max(1.0), "u_{j}: {} vs {fd}", g[(j, 0)]);
+        assert!(
+            (g[(j, 0)] - fd).abs() <= 1e-8 * fd.abs().max(1.0),
+            "u_{j}: {} vs {fd}",
+            g[(j, 0)]
+        );
     }
 }
 
@@ -147,21 +177,32 @@ fn grape_chain_matches_the_closed_form() {
     for k in 0..slices {
         let uk = tape.real_var(Mat::from_fn(2, 1, |j, _| u[(k, j)]));
         us.push(uk);
-        let x = uk.lincomb(&hs).add(tape.constant(h0.clone())).scale(cz(0.0, -dt));
+        let x = uk
+            .lincomb(&hs)
+            .add(tape.constant(h0.clone()))
+            .scale(cz(0.0, -dt));
         prop = x.expm().matmul(prop);
     }
-    let c = tape.constant(target.adjoint().to_owned()).matmul(prop).trace();
+    let c = tape
+        .constant(target.adjoint().to_owned())
+        .matmul(prop)
+        .trace();
     let fid = c.abs2().scale(cz(1.0 / (n * n) as f64, 0.0)).real();
     let grads = fid.backward();
     // The closed form.
-    let xs: Vec<Mat<c64>> = (0..slices).map(|k| {
-        let mut h = h0.clone();
-        for j in 0..2 {
-            h += &hs[j] * faer::Scale(cz(u[(k, j)], 0.0));
-        }
-        h * faer::Scale(cz(0.0, -dt))
-    }).collect();
-    let fs: Vec<expgrad_linalg::Expm<c64>> = xs.iter().map(|x| expgrad_linalg::Expm::new(x.as_ref())).collect();
+    let xs: Vec<Mat<c64>> = (0..slices)
+        .map(|k| {
+            let mut h = h0.clone();
+            for j in 0..2 {
+                h += &hs[j] * faer::Scale(cz(u[(k, j)], 0.0));
+            }
+            h * faer::Scale(cz(0.0, -dt))
+        })
+        .collect();
+    let fs: Vec<expgrad_linalg::Expm<c64>> = xs
+        .iter()
+        .map(|x| expgrad_linalg::Expm::new(x.as_ref()))
+        .collect();
     let mut full = Mat::<c64>::identity(n, n);
     for f in &fs {
         full = f.value() * &full;
@@ -195,4 +236,51 @@ fn single_precision_complex() {
     let x = crandn(&mut rng(51), 4, 4).map(|z| c32::new(0.3 * z.re as f32, 0.3 * z.im as f32));
     let r = expgrad_tape::gradcheck(|a| a[0].expm().abs2(), &[x]);
     assert!(r.passed, "{r}");
+}
+
+#[test]
+fn lincomb_blocks_and_expm_chain() {
+    let (n, k) = (3usize, 4usize);
+    let mats: Arc<[Mat<c64>]> = vec![small(60, n, n, 0.4), small(61, n, n, 0.4)].into();
+    let offset = Arc::new(small(62, n, n, 0.3));
+    let u = Mat::<c64>::from_fn(2, k, |j, s| {
+        cz(0.2 * j as f64 - 0.1 * s as f64, 0.05 * s as f64)
+    });
+    let opts = GradcheckOptions {
+        full_jacobian_up_to: 16,
+        ..Default::default()
+    };
+    let r = gradcheck_with(|x| x[0].lincomb_offset(&offset, &mats), &[u.clone()], &opts);
+    assert!(r.passed, "lincomb_offset: {r}");
+    let stack = small(63, n, n * k, 0.5);
+    let r = gradcheck_with(|x| x[0].expm_chain(), &[stack.clone()], &opts);
+    assert!(r.passed, "expm_chain c64: {r}");
+    let real = expgrad_testkit::randn(&mut rng(64), n, n * k) * faer::Scale(0.4);
+    let r = expgrad_tape::gradcheck(|x| x[0].expm_chain(), &[real]);
+    assert!(r.passed, "expm_chain f64: {r}");
+    // The same value and gradient as the chain built from expm and matmul nodes.
+    let c = small(65, n, n, 1.0);
+    let build = |chain: bool| {
+        let tape = Tape::<c64>::new();
+        let x = tape.var(stack.clone());
+        let prop = if chain {
+            x.expm_chain()
+        } else {
+            let mut p = x.slice(0..n, 0..n).expm();
+            for s in 1..k {
+                p = x.slice(0..n, s * n..(s + 1) * n).expm().matmul(p);
+            }
+            p
+        };
+        let loss = prop.dot(tape.constant(c.clone())).abs2().real();
+        (prop.value(), loss.backward().wrt(x))
+    };
+    let (v1, g1) = build(true);
+    let (v2, g2) = build(false);
+    assert!((&v1 - &v2).norm_max() <= 1e-15 * v2.norm_max());
+    assert!(
+        (&g1 - &g2).norm_max() <= 1e-14 * g2.norm_max(),
+        "{:.2e}",
+        (&g1 - &g2).norm_max()
+    );
 }

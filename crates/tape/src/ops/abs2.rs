@@ -24,7 +24,9 @@ impl<T: Scalar> Op<T> for Abs2 {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        Ok(vec![needs[0].then(|| faer::zip!(g, x[0]).map(|faer::unzip!(g, a)| a.scale_real(g.re() + g.re())))])
+        Ok(vec![needs[0].then(|| {
+            faer::zip!(g, x[0]).map(|faer::unzip!(g, a)| a.scale_real(g.re() + g.re()))
+        })])
     }
 }
 

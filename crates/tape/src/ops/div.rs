@@ -14,7 +14,10 @@ impl<T: Scalar> Op<T> for Div {
     }
     fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
         same_shape("div", x[0], x[1])?;
-        if x[1].col_iter().any(|c| c.iter().any(|v| *v == T::zero_impl())) {
+        if x[1]
+            .col_iter()
+            .any(|c| c.iter().any(|v| *v == T::zero_impl()))
+        {
             return Err(TapeError::Domain {
                 op: "div",
                 what: "division by a zero entry",
@@ -32,9 +35,8 @@ impl<T: Scalar> Op<T> for Div {
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(vec![
             needs[0].then(|| zip!(g, x[1]).map(|unzip!(g, b)| *g / b.conjugate())),
-            needs[1].then(|| {
-                zip!(g, out, x[1]).map(|unzip!(g, o, b)| -(*g * (*o / *b).conjugate()))
-            }),
+            needs[1]
+                .then(|| zip!(g, out, x[1]).map(|unzip!(g, o, b)| -(*g * (*o / *b).conjugate()))),
         ])
     }
 }

@@ -24,9 +24,9 @@ impl<T: Scalar> Op<T> for Exp {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        Ok(vec![
-            needs[0].then(|| zip!(g, out).map(|unzip!(g, o)| *g * o.conjugate())),
-        ])
+        Ok(vec![needs[0].then(|| {
+            zip!(g, out).map(|unzip!(g, o)| *g * o.conjugate())
+        })])
     }
 }
 

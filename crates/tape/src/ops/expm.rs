@@ -1,7 +1,7 @@
 //! The matrix exponential as ONE primitive node.
 //!
 //! Forward: [`expgrad_linalg::Expm`] (Al-Mohy & Higham 2009 scaling and squaring), kept as the
-//! residual. VJP: `X̄ = L(Xᵀ, F̄)`, the adjoint Fréchet derivative, from that cached
+//! residual. VJP: `X̄ = L(Xᴴ, F̄)` (`L(Xᵀ, F̄)` for real X), the adjoint Fréchet derivative, from that cached
 //! factorisation (`Expm::frechet_adjoint`, about two forward passes): never the 2n×2n block,
 //! never the Padé steps taped as separate nodes.
 //!
@@ -10,7 +10,7 @@ use crate::{Cotangent, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
 
-/// Matrix exponential `F = e^X` of a square matrix. VJP: `X̄ = L(Xᵀ, F̄)`.
+/// Matrix exponential `F = e^X` of a square matrix. VJP: `X̄ = L(Xᴴ, F̄)`.
 pub struct ExpmOp;
 
 impl<T: Scalar> Op<T> for ExpmOp {
@@ -36,8 +36,8 @@ impl<T: Scalar> Op<T> for ExpmOp {
         };
         Ok(vec![xbar])
     }
-    /// A factored cotangent `F̄ = U·Vᵀ` (from a thin `matmul`, `sum`, a column…) takes the
-    /// factored adjoint `L(Xᵀ, U·Vᵀ)`, as `expm_mul` does.
+    /// A factored cotangent `F̄ = U·Vᴴ` (from a thin `matmul`, `sum`, a column…) takes the
+    /// factored adjoint `L(Xᴴ, U·Vᴴ)`, as `expm_mul` does.
     fn vjp_factored(
         &self,
         f: &Expm<T>,

@@ -25,7 +25,9 @@ impl<T: Scalar> Op<T> for ImagPart {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        Ok(vec![needs[0].then(|| g.map(|v| T::from_parts(T::Real::zero_impl(), v.re())))])
+        Ok(vec![needs[0].then(|| {
+            g.map(|v| T::from_parts(T::Real::zero_impl(), v.re()))
+        })])
     }
 }
 

@@ -12,7 +12,10 @@ impl<T: Real> Op<T> for Log {
         "log"
     }
     fn forward(&self, x: &[MatRef<'_, T>]) -> Result<(Mat<T>, ()), TapeError> {
-        if !x[0].col_iter().all(|c| c.iter().all(|v| *v > T::zero_impl())) {
+        if !x[0]
+            .col_iter()
+            .all(|c| c.iter().all(|v| *v > T::zero_impl()))
+        {
             return Err(TapeError::Domain {
                 op: "log",
                 what: "entries must be positive",

@@ -2,8 +2,8 @@
 use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::kernels::{self, par_for};
 
-use faer::{Accum, Mat, MatRef};
 use super::conjugated;
+use faer::{Accum, Mat, MatRef};
 
 /// Matrix product `C = A·B` (A m×k, B k×n). VJP: `Ā = C̄·Bᴴ`, `B̄ = Aᴴ·C̄`.
 pub struct Matmul;
@@ -18,7 +18,16 @@ pub(crate) fn product<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat<T> {
 pub(crate) fn product_ah_b<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat<T> {
     let mut out = kernels::small_scratch(a.ncols(), b.ncols());
     let n = a.nrows().max(a.ncols()).max(b.ncols());
-    kernels::gemm_conj(out.as_mut(), Accum::Replace, a.transpose(), true, b, false, T::one_impl(), kernels::par_for(n));
+    kernels::gemm_conj(
+        out.as_mut(),
+        Accum::Replace,
+        a.transpose(),
+        true,
+        b,
+        false,
+        T::one_impl(),
+        kernels::par_for(n),
+    );
     out
 }
 
@@ -26,7 +35,16 @@ pub(crate) fn product_ah_b<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat
 pub(crate) fn product_a_bh<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> Mat<T> {
     let mut out = kernels::small_scratch(a.nrows(), b.nrows());
     let n = a.nrows().max(a.ncols()).max(b.nrows());
-    kernels::gemm_conj(out.as_mut(), Accum::Replace, a, false, b.transpose(), true, T::one_impl(), kernels::par_for(n));
+    kernels::gemm_conj(
+        out.as_mut(),
+        Accum::Replace,
+        a,
+        false,
+        b.transpose(),
+        true,
+        T::one_impl(),
+        kernels::par_for(n),
+    );
     out
 }
 
@@ -84,9 +102,8 @@ impl<T: Scalar> Op<T> for Matmul {
             ],
             Cotangent::LowRank { u, v } => vec![
                 needs[0].then(|| Cotangent::low_rank(u.as_ref(), product(b, v.as_ref()).as_ref())),
-                needs[1].then(|| {
-                    Cotangent::low_rank(product_ah_b(a, u.as_ref()).as_ref(), v.as_ref())
-                }),
+                needs[1]
+                    .then(|| Cotangent::low_rank(product_ah_b(a, u.as_ref()).as_ref(), v.as_ref())),
             ],
         })
     }

@@ -66,11 +66,13 @@ impl<T: Scalar> Op<T> for Slice {
         let (p, q) = g.shape();
         let (r0, c0) = (self.rows.start, self.cols.start);
         let pick = |len: usize, start: usize, k: usize| {
-            Mat::from_fn(
-                len,
-                k,
-                |i, j| if i == start + j { T::one_impl() } else { T::zero_impl() },
-            )
+            Mat::from_fn(len, k, |i, j| {
+                if i == start + j {
+                    T::one_impl()
+                } else {
+                    T::zero_impl()
+                }
+            })
         };
         let place = |len: usize, start: usize, block: MatRef<'_, T>| {
             let mut out = Mat::zeros(len, block.ncols());

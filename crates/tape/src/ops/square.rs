@@ -23,9 +23,9 @@ impl<T: Scalar> Op<T> for Square {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        Ok(vec![
-            needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, a)| (*g + *g) * a.conjugate())),
-        ])
+        Ok(vec![needs[0].then(|| {
+            zip!(g, x[0]).map(|unzip!(g, a)| (*g + *g) * a.conjugate())
+        })])
     }
 }
 
