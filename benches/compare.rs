@@ -26,6 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+#[path = "compare/complex.rs"]
+mod complex;
+
 /// One seeded dense problem: `X = Diag(d)·A`, `w = exp(X)v`, `ℓ = c·w`.
 struct Problem {
     n: usize,
@@ -340,6 +343,8 @@ struct Args {
     quick: bool,
     /// `--sizes 64,128`: only these dense sizes, and no batch or action tasks (a quick look).
     sizes: Option<Vec<usize>>,
+    /// `--complex-only`: only the complex tasks (`cforward`, `grape`).
+    complex_only: bool,
 }
 
 fn args() -> Args {
@@ -348,6 +353,7 @@ fn args() -> Args {
     let mut threads = 1;
     let mut quick = false;
     let mut sizes = None;
+    let mut complex_only = false;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -355,6 +361,7 @@ fn args() -> Args {
             "--out" => out = Some(PathBuf::from(it.next().expect("--out FILE"))),
             "--threads" => threads = it.next().and_then(|t| t.parse().ok()).expect("--threads N"),
             "--quick" => quick = true,
+            "--complex-only" => complex_only = true,
             "--sizes" => {
                 let list = it.next().expect("--sizes N,N,...");
                 sizes = Some(
@@ -373,6 +380,7 @@ fn args() -> Args {
         out,
         quick,
         sizes,
+        complex_only,
     }
 }
 
@@ -409,6 +417,12 @@ fn run(args: &Args) -> Vec<Record> {
     let mut action = Vec::new();
     let mut action_outputs = Vec::new();
     let mut per_problem = Vec::new();
+    if args.sizes.is_none() {
+        let (r, o) = complex::run(&args.problems, args.quick, outputs_wanted);
+        results.extend(r);
+        outputs.extend(o);
+    }
+    let sizes = if args.complex_only { &[][..] } else { sizes };
     for &n in sizes {
         let file = read_json(&args.problems.join(format!("dense_n{n}.json")));
         let p = problem_at(&file, n, 0);
@@ -457,7 +471,7 @@ fn run(args: &Args) -> Vec<Record> {
         }
     }
     // The batch and the sparse action, unless only some dense sizes were asked for.
-    if args.sizes.is_none() {
+    if args.sizes.is_none() && !args.complex_only {
         let file = read_json(&args.problems.join("batch_n4.json"));
         let count = file["count"].as_u64().expect("count") as usize;
         let n = file["n"].as_u64().expect("n") as usize;

@@ -19,9 +19,26 @@ use num_traits::{Float, ToPrimitive};
 /// ```
 pub fn norm1<T: Scalar>(a: MatRef<'_, T>) -> T::Real {
     let zero = <T::Real as num_traits::Zero>::zero();
-    a.col_iter()
-        .map(|c| c.iter().fold(zero, |s, x| s + x.modulus()))
-        .fold(zero, |m, x| m.max(x))
+    let by = |modulus: fn(T) -> T::Real| {
+        a.col_iter()
+            .map(|c| c.iter().fold(zero, |s, x| s + modulus(*x)))
+            .fold(zero, |m, x| m.max(x))
+    };
+    if !T::IS_COMPLEX {
+        return by(T::modulus);
+    }
+    // √(re² + im²) without a range check vectorises. A square that underflowed (|z| < √min)
+    // changes a column sum by at most n·√min, below u·lo; one that overflowed makes the result
+    // infinite or above hi. Outside [lo, hi], redo with the guarded modulus.
+    let fast = by(|x: T| (x.re() * x.re() + x.im() * x.im()).sqrt());
+    let n = crate::scalar::real::<T>(a.nrows().max(1) as f64);
+    let lo = <T::Real as Float>::min_positive_value().sqrt() / <T::Real as Float>::epsilon() * n;
+    let hi = <T::Real as Float>::max_value().sqrt() / n;
+    if fast.is_finite() && fast >= lo && fast <= hi {
+        fast
+    } else {
+        by(T::modulus)
+    }
 }
 
 /// Induced ∞-norm `‖A‖∞ = max_i Σ_j |a_ij|` (largest absolute row sum). 0 for empty `A`.

@@ -37,8 +37,9 @@ use num_traits::Float;
 /// assert!(c64::IS_COMPLEX && !f64::IS_COMPLEX);
 /// ```
 pub trait Scalar:
-    ComplexField<Real: RealField + Float + Debug + Send + Sync + 'static>
+    ComplexField<Real: RealField + Float + Default + Debug + Send + Sync + 'static>
     + Copy
+    + Default
     + Debug
     + Send
     + Sync
@@ -83,6 +84,12 @@ pub trait Scalar:
     fn scale_real(self, r: Self::Real) -> Self;
     /// `re + i·im` (`im` is ignored by a real type).
     fn from_parts(re: Self::Real, im: Self::Real) -> Self;
+    /// The slice as its real and imaginary parts interleaved (`[re₀, im₀, re₁, …]`; the slice
+    /// itself for a real type): real-coefficient linear combinations run on it at twice the
+    /// length instead of as complex products.
+    fn as_parts(s: &[Self]) -> &[Self::Real];
+    /// [`Scalar::as_parts`], mutable.
+    fn as_parts_mut(s: &mut [Self]) -> &mut [Self::Real];
 }
 
 /// A real scalar: `f32` or `f64`. The bound of code that needs an ordering or
@@ -143,6 +150,14 @@ macro_rules! real {
             fn from_parts(re: $t, _im: $t) -> $t {
                 re
             }
+            #[inline(always)]
+            fn as_parts(s: &[$t]) -> &[$t] {
+                s
+            }
+            #[inline(always)]
+            fn as_parts_mut(s: &mut [$t]) -> &mut [$t] {
+                s
+            }
         }
         impl Real for $t {}
     };
@@ -170,7 +185,14 @@ macro_rules! complex {
             }
             #[inline(always)]
             fn modulus(self) -> $r {
-                self.re.hypot(self.im)
+                // √(re² + im²) unless the square over- or underflows (then `hypot`, ~10×
+                // slower): the norms of the degree selection take n² of these.
+                let s = self.re * self.re + self.im * self.im;
+                if s.is_finite() && s >= <$r>::MIN_POSITIVE {
+                    s.sqrt()
+                } else {
+                    self.re.hypot(self.im)
+                }
             }
             #[inline(always)]
             fn exponential(self) -> $t {
@@ -191,6 +213,14 @@ macro_rules! complex {
             #[inline(always)]
             fn from_parts(re: $r, im: $r) -> $t {
                 <$t>::new(re, im)
+            }
+            #[inline(always)]
+            fn as_parts(s: &[$t]) -> &[$r] {
+                bytemuck::cast_slice(s)
+            }
+            #[inline(always)]
+            fn as_parts_mut(s: &mut [$t]) -> &mut [$r] {
+                bytemuck::cast_slice_mut(s)
             }
         }
     };

@@ -465,6 +465,9 @@ pub(crate) fn lincomb<T: Scalar>(terms: &[(T, MatRef<'_, T>)], c0: T) -> Mat<T> 
 /// `out ← Σ c·x` in one pass (faer's SIMD `zip!` over every operand at once: each entry of
 /// `out` is stored once), for up to six terms; more terms go column by column.
 pub(crate) fn lincomb_into<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) {
+    if T::IS_COMPLEX && lincomb_parts(out, t) {
+        return;
+    }
     match t {
         [] => out.fill(T::zero_impl()),
         [(a, x)] => zip!(out, x).for_each(|unzip!(o, x)| *o = *a * *x),
@@ -501,15 +504,38 @@ pub(crate) fn lincomb_into<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]
     }
 }
 
+/// Complex `out ← Σ c·x` with real `c` (the approximants' coefficients) as a real combination
+/// of the interleaved parts, column by column: half the multiplications of complex products.
+/// `false` (nothing done) when a coefficient is not real or an operand is not column-major.
+fn lincomb_parts<T: Scalar>(out: &mut Mat<T>, t: &[(T, MatRef<'_, T>)]) -> bool {
+    let zero = <T::Real as num_traits::Zero>::zero();
+    if t.is_empty() || t.iter().any(|(c, x)| c.im() != zero || x.row_stride() != 1) {
+        return false;
+    }
+    let mut cols: Vec<(T::Real, &[T::Real])> = Vec::with_capacity(t.len());
+    for j in 0..out.ncols() {
+        cols.clear();
+        cols.extend(t.iter().map(|(c, x)| {
+            let col = x.col(j).try_as_col_major().expect("row stride 1");
+            (c.re(), T::as_parts(col.as_slice()))
+        }));
+        lincomb_col(T::as_parts_mut(out.col_as_slice_mut(j)), &cols);
+    }
+    true
+}
+
 /// `o ← Σ c·x` on a column, eight rows at a time with the sums in registers: each output
 /// entry is stored once (interleaving loads of `x` with stores to `o` stalls on 4K aliasing,
 /// since every pooled n×n matrix has its column j at the same page offset).
-fn lincomb_col<T: Scalar>(o: &mut [T], terms: &[(T, &[T])]) {
+fn lincomb_col<T: Copy + Default + core::ops::Mul<Output = T> + core::ops::AddAssign>(
+    o: &mut [T],
+    terms: &[(T, &[T])],
+) {
     const W: usize = 8;
     let n = o.len();
     let mut i = 0;
     while i + W <= n {
-        let mut acc = [T::zero_impl(); W];
+        let mut acc = [T::default(); W];
         for (c, x) in terms {
             let x = &x[i..i + W];
             for k in 0..W {
@@ -520,7 +546,11 @@ fn lincomb_col<T: Scalar>(o: &mut [T], terms: &[(T, &[T])]) {
         i += W;
     }
     for (r, o) in o.iter_mut().enumerate().skip(i) {
-        *o = terms.iter().fold(T::zero_impl(), |a, (c, x)| a + *c * x[r]);
+        let mut a = T::default();
+        for (c, x) in terms {
+            a += *c * x[r];
+        }
+        *o = a;
     }
 }
 
