@@ -1,0 +1,101 @@
+//! The grape example: the targets are the gates they claim to be, the fidelity's gradient
+//! against central differences, the default CNOT run reaches the documented infidelity, and
+//! bad input is a usage error (exit code 2), never a panic.
+#[allow(dead_code)]
+#[path = "../grape/main.rs"]
+mod grape;
+
+use faer::{Mat, c64};
+use grape::model::{Gate, Problem};
+use grape::{Args, cli};
+
+fn parse(args: &[&str]) -> Args {
+    let argv = std::iter::once("grape").chain(args.iter().copied());
+    cli::try_parse_from::<Args, _, _>(argv).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// `T|b⟩` as a basis index, for a permutation target.
+fn image(p: &Problem, b: usize) -> usize {
+    (0..p.n)
+        .find(|&i| p.target_conj[(i, b)] == c64::new(1.0, 0.0))
+        .expect("a permutation")
+}
+
+#[test]
+fn targets_are_the_named_gates() {
+    let cnot = Problem::new(Gate::Cnot, 2, 4, 1.0);
+    // |q0 q1⟩: 10 → 11, 11 → 10, 0x fixed.
+    assert_eq!(
+        (0..4).map(|b| image(&cnot, b)).collect::<Vec<_>>(),
+        [0, 1, 3, 2]
+    );
+    let toffoli = Problem::new(Gate::Toffoli, 3, 4, 1.0);
+    assert_eq!(
+        (0..8).map(|b| image(&toffoli, b)).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5, 7, 6]
+    );
+    // SWAP of the end qubits of 4: |1000⟩ (8) ↔ |0001⟩ (1), |1001⟩ fixed, middle bits kept.
+    let chain = Problem::new(Gate::Chain, 4, 4, 1.0);
+    assert_eq!(
+        (image(&chain, 8), image(&chain, 1), image(&chain, 9)),
+        (1, 8, 9)
+    );
+    assert_eq!(image(&chain, 0b1110), 0b0111);
+    assert_eq!(chain.n, 16);
+    assert_eq!(chain.controls(), 8);
+}
+
+#[test]
+fn fidelity_gradient_matches_central_differences() {
+    let p = Problem::new(Gate::Toffoli, 3, 12, 3.0);
+    let j = p.controls();
+    let u = Mat::from_fn(j, 12, |r, c| 0.3 * ((r * 7 + c * 3) % 5) as f64 - 0.6);
+    let (f, g) = p.fidelity(&u).unwrap();
+    assert!((0.0..=1.0).contains(&f));
+    let h = 1e-5;
+    for (r, c) in [(0usize, 0usize), (3, 5), (5, 11), (2, 7)] {
+        let mut up = u.clone();
+        up[(r, c)] += h;
+        let mut dn = u.clone();
+        dn[(r, c)] -= h;
+        let fd = (p.fidelity(&up).unwrap().0 - p.fidelity(&dn).unwrap().0) / (2.0 * h);
+        // Central differences: truncation O(h²·F''') ~ 1e-10, rounding ~ u/h ~ 1e-11.
+        assert!(
+            (g[(r, c)] - fd).abs() <= 1e-8,
+            "u[{r}, {c}]: {} vs {fd}",
+            g[(r, c)]
+        );
+    }
+}
+
+#[test]
+fn default_run_reaches_the_target() {
+    let dir = std::env::temp_dir().join(format!("expgrad-grape-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("grape.svg");
+    let args = parse(&[
+        "--quiet",
+        "--target",
+        "1e-10",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    grape::run(&args).unwrap();
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.contains("<svg") && text.contains("control pulses"));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_input_is_a_usage_error() {
+    for argv in [
+        &["--gate", "chain", "--qubits", "1"][..],
+        &["--gate", "chain", "--qubits", "9"],
+        &["--time", "-1"],
+        &["--slices", "0"],
+        &["--target", "nan"],
+    ] {
+        let err = grape::run(&parse(argv)).expect_err("must fail");
+        assert_eq!(err.code, 2, "{argv:?}: {}", err.message);
+    }
+}
