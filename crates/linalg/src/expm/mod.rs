@@ -204,6 +204,7 @@ impl<T: Scalar> Expm<T> {
             }
         } else if small_path
             && small::fits(a.nrows())
+            && (!T::IS_COMPLEX || a.nrows() <= small::COMPLEX_MAX)
             && !(lower_zero || upper_zero)
             && family != ExpmFamily::Pade
         {
