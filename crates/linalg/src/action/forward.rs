@@ -7,7 +7,7 @@ use super::op::LinOp;
 use super::plan::{ExpmActionOptions, Plan, plan};
 use super::taylor::{Plain, scale_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
-use crate::Real;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::all_finite;
 use faer::{Mat, MatRef};
@@ -32,7 +32,7 @@ pub struct ActionStats {
 
 /// Checks the inputs shared by the forward forms. `Ok(false)` means "nothing to compute"
 /// (n = 0 or k = 0).
-pub(crate) fn check_inputs<T: Real, Op: LinOp<T> + ?Sized>(
+pub(crate) fn check_inputs<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,
@@ -49,7 +49,7 @@ pub(crate) fn check_inputs<T: Real, Op: LinOp<T> + ?Sized>(
             rhs: v.shape(),
         });
     }
-    if !t.is_finite() || !all_finite(v) || !op.all_finite() {
+    if !t.is_finite_value() || !all_finite(v) || !op.all_finite() {
         return Err(LinalgError::NonFinite { op: name });
     }
     Ok(shape.0 > 0 && v.ncols() > 0)
@@ -64,7 +64,7 @@ pub(crate) fn work_bytes<T>(plan: &Plan<T>, n: usize, k: usize) -> f64 {
 /// Runs the `s` steps of `plan` from `V`: `step(u_{i−1})` returns `(F_i, j_i)`, then
 /// `u_i = η·F_i`. Returns `(u_s, [j_i])`, or [`LinalgError::Overflow`] at the first
 /// non-finite `u_i`.
-pub(crate) fn run_steps<T: Real>(
+pub(crate) fn run_steps<T: Scalar>(
     v: MatRef<'_, T>,
     plan: &Plan<T>,
     name: &'static str,
@@ -108,7 +108,7 @@ pub(crate) fn run_steps<T: Real>(
 /// assert!((&w - &want).norm_max() < 1e-12 * want.norm_max());
 /// ```
 #[track_caller]
-pub fn expm_multiply<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<'_, T>) -> Mat<T> {
+pub fn expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<'_, T>) -> Mat<T> {
     unwrap_or_panic(try_expm_multiply(op, t, v))
 }
 
@@ -128,7 +128,7 @@ pub fn expm_multiply<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<'_
 ///     Err(LinalgError::ShapeMismatch { .. })
 /// ));
 /// ```
-pub fn try_expm_multiply<T: Real, Op: LinOp<T> + ?Sized>(
+pub fn try_expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,
@@ -149,7 +149,7 @@ pub fn try_expm_multiply<T: Real, Op: LinOp<T> + ?Sized>(
 /// assert!(stats.products <= stats.m * stats.s);
 /// assert!((w[(1, 0)] - (-6.0f64).exp()).abs() < 1e-15);
 /// ```
-pub fn try_expm_multiply_with<T: Real, Op: LinOp<T> + ?Sized>(
+pub fn try_expm_multiply_with<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,
