@@ -137,10 +137,16 @@ fn estimated_powers_of_small_operators_do_not_panic() {
         let x = randn(&mut rng(seed), 3, 3);
         let v = randn(&mut rng(seed + 1), 3, 1);
         let w = try_expm_multiply(&x, 100.0, v.as_ref());
-        assert!(w.is_ok_and(|w| w.norm_max().is_finite()), "real seed {seed}");
+        assert!(
+            w.is_ok_and(|w| w.norm_max().is_finite()),
+            "real seed {seed}"
+        );
         let x = crandn(&mut rng(seed), 3, 3);
         let v = crandn(&mut rng(seed + 1), 3, 1);
         let w = try_expm_multiply(&x, faer::c64::new(0.0, 100.0), v.as_ref());
-        assert!(w.is_ok_and(|w| w.norm_max().is_finite()), "complex seed {seed}");
+        assert!(
+            w.is_ok_and(|w| w.norm_max().is_finite()),
+            "complex seed {seed}"
+        );
     }
 }

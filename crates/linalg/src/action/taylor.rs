@@ -14,9 +14,9 @@ use super::plan::Plan;
 use super::workspace::ActionWorkspace;
 use crate::Scalar;
 use crate::scalar::div_real;
-use num_traits::Float;
 use faer::MatMut;
 use faer::{Mat, MatRef};
+use num_traits::Float;
 
 /// The Taylor vectors of one step kept for the reverse pass: `b[k−1] = b_{k−1}` and, when the
 /// operator keeps raw products, `raw[k−1]` = its intermediate of `X·b_{k−1}`, `k = 1..j`.

@@ -47,9 +47,9 @@ use super::plan::{ExpmActionOptions, Plan, StorePolicy, plan};
 use super::taylor::{StepTape, Taped, conjugate_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
 use crate::Scalar;
-use crate::scalar::{div_real, real};
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::all_finite;
+use crate::scalar::{div_real, real};
 use faer::{Mat, MatRef};
 
 /// What the forward pass kept for the reverse pass.

@@ -128,11 +128,7 @@ impl<'a, T: Scalar> Compressed<'a, T> {
     }
 
     fn all_finite(&self) -> bool {
-        (0..self.n_outer).all(|o| {
-            self.val[self.range(o)]
-                .iter()
-                .all(|v| v.is_finite_value())
-        })
+        (0..self.n_outer).all(|o| self.val[self.range(o)].iter().all(|v| v.is_finite_value()))
     }
 }
 

@@ -34,9 +34,9 @@ pub use options::{
 use super::op::{LinOp, max_nan};
 use super::taylor::conjugate_in_place;
 use crate::Scalar;
-use crate::scalar::{div_real, real, to_f64};
 use crate::error::LinalgError;
 use crate::onenormest::onenormest;
+use crate::scalar::{div_real, real, to_f64};
 use faer::{Mat, MatRef};
 use num_traits::{Float, Zero};
 use std::cell::Cell;
