@@ -6,7 +6,7 @@
 //! never depends on it (its choices are constants of the derivative).
 //!
 //! Tests: the unit tests of `norm.rs`; `crates/linalg/tests/action_forward.rs` (estimated
-//! parameters).
+//! parameters), `action_errors.rs` (small operators), `action_complex.rs` (complex signs).
 
 use crate::Scalar;
 use faer::{Mat, MatRef};

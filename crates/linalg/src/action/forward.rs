@@ -1,7 +1,7 @@
 //! The untaped forward pass: `exp(tX)·V` by `s` steps of a degree-`m` truncated Taylor
 //! series with early termination (Al-Mohy & Higham 2011, Algorithm 3.2).
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_errors,action_budget}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_errors,action_budget,action_complex}.rs`.
 
 use super::op::LinOp;
 use super::plan::{ExpmActionOptions, Plan, plan};

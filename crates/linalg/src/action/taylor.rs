@@ -7,7 +7,7 @@
 //! ∞-norm of an n×k block is its largest absolute row sum), or at `k = m`. Over complex
 //! scalars the norms are of the moduli (`T::Real`) and `τ`, `μ` are complex.
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage,action_complex}.rs`.
 
 use super::op::{GradLinOp, LinOp};
 use super::plan::Plan;

@@ -13,7 +13,7 @@
 //! under `⟨X, Y⟩ = Re tr(Xᴴ Y)` is `X̄ = conj(B)`: every sink adds the conjugate of its
 //! contraction (docs/math.md §8, "The action over complex scalars").
 //!
-//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors}.rs`.
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors,action_complex}.rs`.
 
 use crate::Scalar;
 use faer::linalg::matmul::matmul;

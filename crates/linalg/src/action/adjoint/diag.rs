@@ -14,7 +14,7 @@
 //! the bilinear contraction above: each term adds `conj(c·Σ_col Lᵢ(A·R)ᵢ)` (docs/math.md §8,
 //! "The action over complex scalars").
 //!
-//! Tests: `crates/linalg/tests/{action_reverse,action_storage}.rs`.
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_complex}.rs`.
 
 use super::cotangent::{ActionCotangent, LowRankTerm};
 use crate::Scalar;

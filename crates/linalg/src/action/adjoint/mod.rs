@@ -27,7 +27,12 @@
 //! cancel, and measured against the dense Fréchet route both choices agree to rounding (see
 //! the tests), so the exact derivative of what was computed is kept.
 //!
-//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors,action_budget}.rs`.
+//! Complex scalars: the recurrence above is the bilinear transpose `Jᵀ` of the forward (it
+//! never conjugates). It runs on `conj(w̄)`, and `V̄`, `t̄` are conjugated on exit, which gives
+//! `Jᴴw̄`, the cotangent under `Re tr(Aᴴ B)`; the sinks add the conjugates of their
+//! contractions (docs/math.md §8, "The action over complex scalars").
+//!
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors,action_budget,action_complex}.rs`.
 
 mod cotangent;
 mod diag;

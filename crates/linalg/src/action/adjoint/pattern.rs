@@ -10,7 +10,7 @@
 //! `Ā = X̄·Diag(d)ᴴ = conj(B·Diag(d))` (right), so the factor `dᵢ` (or `dⱼ`) is taken inside
 //! the conjugate.
 //!
-//! Tests: `crates/linalg/tests/action_reverse.rs`.
+//! Tests: `crates/linalg/tests/{action_reverse,action_complex}.rs`.
 
 use super::cotangent::{ActionCotangent, LowRankTerm};
 use crate::Scalar;

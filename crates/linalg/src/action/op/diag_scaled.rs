@@ -15,7 +15,7 @@
 //! entry is finite) is computed once and shared by every operator made from it with
 //! [`DiagScaled::with_d`].
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage,action_errors}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage,action_errors,action_complex}.rs`.
 
 use super::{GradLinOp, LinOp};
 use crate::Scalar;

@@ -1,7 +1,7 @@
 //! [`LinOp`]: what the action of the exponential needs of an operator `X`, and its dense
 //! implementations.
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_reverse}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_complex}.rs`.
 
 mod diag_scaled;
 mod grad;

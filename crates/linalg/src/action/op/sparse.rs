@@ -10,7 +10,7 @@
 //! `Xᵀ·x` costs about what `X·x` costs, which the reverse pass needs. CSR is the faster
 //! storage for the same pattern.
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_errors}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_errors,action_complex}.rs`.
 
 use super::{GradLinOp, LinOp};
 use crate::Scalar;

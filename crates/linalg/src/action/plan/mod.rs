@@ -22,7 +22,7 @@
 //! * `m ≥ 1` and `s ≥ 1` whenever `t ≠ 0`, also when `X_s = 0`: the single Taylor term then
 //!   carries the derivative (`∂/∂X exp(tX)V ≠ 0` even at `X = cI`).
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_budget}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_budget,action_complex}.rs`.
 
 mod options;
 pub(crate) mod theta;
