@@ -107,6 +107,20 @@ pub(crate) fn run_steps<T: Scalar>(
 /// let want = expm(dense.as_ref()) * &v;
 /// assert!((&w - &want).norm_max() < 1e-12 * want.norm_max());
 /// ```
+///
+/// Complex scalars: the propagator `exp(−iθσₓ)·e₀ = (cos θ, −i·sin θ)` of the Pauli matrix
+/// `σₓ`.
+///
+/// ```
+/// use expgrad_linalg::expm_multiply;
+/// use faer::c64;
+/// let (o, l) = (c64::new(0.0, 0.0), c64::new(1.0, 0.0));
+/// let sigma_x = faer::mat![[o, l], [l, o]];
+/// let theta = 0.7f64;
+/// let w = expm_multiply(&sigma_x, c64::new(0.0, -theta), faer::mat![[l], [o]].as_ref());
+/// assert!((w[(0, 0)] - c64::new(theta.cos(), 0.0)).norm() < 1e-15);
+/// assert!((w[(1, 0)] - c64::new(0.0, -theta.sin())).norm() < 1e-15);
+/// ```
 #[track_caller]
 pub fn expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<'_, T>) -> Mat<T> {
     unwrap_or_panic(try_expm_multiply(op, t, v))

@@ -427,8 +427,10 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
     }
 
     /// The reverse pass: returns `(V̄, t̄)` for the cotangent `w̄` (n×k) and hands `X̄` to
-    /// `sink` ([`cotangent`](Self::cotangent), or [`NoCotangent`]). Panics with the
-    /// [`LinalgError`] message on bad input; see [`try_vjp`](Self::try_vjp).
+    /// `sink` ([`cotangent`](Self::cotangent), or [`NoCotangent`]). Over `c32`/`c64` the
+    /// cotangents are those of `Re tr(Aᴴ B)`: `V̄ = exp(tX)ᴴ·w̄`, and `∂ℓ/∂Re t = Re t̄`,
+    /// `∂ℓ/∂Im t = Im t̄` (likewise for `V̄` and `X̄`). Panics with the [`LinalgError`] message
+    /// on bad input; see [`try_vjp`](Self::try_vjp).
     #[track_caller]
     pub fn vjp<S>(&self, w_bar: MatRef<'_, T>, sink: &mut S) -> (Mat<T>, T)
     where
