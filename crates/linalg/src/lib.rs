@@ -3,11 +3,13 @@
 //! Dense numerics for the matrix exponential on [faer]: `exp(A)` by scaling and squaring
 //! (Al-Mohy & Higham 2009), its Fréchet derivative `L(A, E)` and adjoint `L(Aᵀ, G)` (Al-Mohy
 //! & Higham 2009, Algorithm 6.4), and the factored [`Expm`] that reuses one forward pass for
-//! any number of derivative directions. Generic over `f32` and `f64`. Knows nothing of AD.
+//! any number of derivative directions. Knows nothing of AD.
 //! For large sparse or structured `X`, [`expm_multiply`] computes the action `exp(tX)·V`
 //! (Al-Mohy & Higham 2011) through a [`LinOp`], and [`ExpmAction`] tapes it for an exact
 //! discrete-adjoint reverse pass (`V̄`, `t̄`, and `X̄` as low-rank terms, e.g. `d̄` of
-//! `Diag(d)·A` via [`DiagCotangent`]).
+//! `Diag(d)·A` via [`DiagCotangent`]). The exponential, its derivatives and the action are
+//! generic over [`Scalar`] (`f32`, `f64`, `c32`, `c64`; complex cotangents are those of
+//! `Re tr(Aᴴ B)`); the batched [`ExpmBatch`] and [`ExpmTimes`] over [`Real`].
 //!
 //! ```
 //! use expgrad_linalg::{expm, expm_frechet, Expm};

@@ -6,7 +6,7 @@
 //! never depends on it (its choices are constants of the derivative).
 //!
 //! Tests: the unit tests of `norm.rs`; `crates/linalg/tests/action_forward.rs` (estimated
-//! parameters).
+//! parameters), `action_errors.rs` (small operators), `action_complex.rs` (complex signs).
 
 use crate::Scalar;
 use faer::{Mat, MatRef};
@@ -56,7 +56,9 @@ where
             best_j = arg;
         }
         est_old = est;
-        let s = Mat::<T>::from_fn(n, t, |i, j| {
+        // `x` (so `y`) has fewer than `t` columns once fewer than `t` unvisited unit vectors
+        // were left: every block below takes its width from `y`.
+        let s = Mat::<T>::from_fn(n, y.ncols(), |i, j| {
             let (v, m) = (y[(i, j)], y[(i, j)].modulus());
             if T::IS_COMPLEX {
                 if m > zero {
@@ -71,9 +73,9 @@ where
             }
         });
         if let (false, Some(old)) = (T::IS_COMPLEX, &s_old) {
-            let parallel = (0..t).all(|j| {
-                (0..t).any(|l| (0..n).all(|i| s[(i, j)] == old[(i, l)]))
-                    || (0..t).any(|l| (0..n).all(|i| s[(i, j)] == -old[(i, l)]))
+            let parallel = (0..s.ncols()).all(|j| {
+                (0..old.ncols()).any(|l| (0..n).all(|i| s[(i, j)] == old[(i, l)]))
+                    || (0..old.ncols()).any(|l| (0..n).all(|i| s[(i, j)] == -old[(i, l)]))
             });
             if parallel {
                 return est;
@@ -81,7 +83,7 @@ where
         }
         let z = apply(s.as_ref(), true);
         let h: Vec<T::Real> = (0..n)
-            .map(|i| (0..t).fold(zero, |m, j| m.max(z[(i, j)].modulus())))
+            .map(|i| (0..z.ncols()).fold(zero, |m, j| m.max(z[(i, j)].modulus())))
             .collect();
         let hmax = h.iter().fold(zero, |m, v| m.max(*v));
         if k >= 1 && h[best_j] >= hmax {

@@ -254,3 +254,10 @@ pub(crate) fn pow2_real<T: Scalar>(k: i32) -> T::Real {
 pub(crate) fn pow2<T: Scalar>(k: i32) -> T {
     T::from_real(pow2_real::<T>(k))
 }
+
+/// `x / r` for a real `r`, part by part (for a real type exactly `x / r`; for a complex one it
+/// avoids the complex division by `r + 0i`, which rounds `re·r/r²` and can overflow `r²`).
+#[inline]
+pub(crate) fn div_real<T: Scalar>(x: T, r: T::Real) -> T {
+    T::from_parts(x.re() / r, x.im() / r)
+}

@@ -1,13 +1,13 @@
 //! The untaped forward pass: `exp(tX)·V` by `s` steps of a degree-`m` truncated Taylor
 //! series with early termination (Al-Mohy & Higham 2011, Algorithm 3.2).
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_errors,action_budget}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_errors,action_budget,action_complex}.rs`.
 
 use super::op::LinOp;
 use super::plan::{ExpmActionOptions, Plan, plan};
 use super::taylor::{Plain, scale_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
-use crate::Real;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::all_finite;
 use faer::{Mat, MatRef};
@@ -32,7 +32,7 @@ pub struct ActionStats {
 
 /// Checks the inputs shared by the forward forms. `Ok(false)` means "nothing to compute"
 /// (n = 0 or k = 0).
-pub(crate) fn check_inputs<T: Real, Op: LinOp<T> + ?Sized>(
+pub(crate) fn check_inputs<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,
@@ -49,7 +49,7 @@ pub(crate) fn check_inputs<T: Real, Op: LinOp<T> + ?Sized>(
             rhs: v.shape(),
         });
     }
-    if !t.is_finite() || !all_finite(v) || !op.all_finite() {
+    if !t.is_finite_value() || !all_finite(v) || !op.all_finite() {
         return Err(LinalgError::NonFinite { op: name });
     }
     Ok(shape.0 > 0 && v.ncols() > 0)
@@ -64,7 +64,7 @@ pub(crate) fn work_bytes<T>(plan: &Plan<T>, n: usize, k: usize) -> f64 {
 /// Runs the `s` steps of `plan` from `V`: `step(u_{i−1})` returns `(F_i, j_i)`, then
 /// `u_i = η·F_i`. Returns `(u_s, [j_i])`, or [`LinalgError::Overflow`] at the first
 /// non-finite `u_i`.
-pub(crate) fn run_steps<T: Real>(
+pub(crate) fn run_steps<T: Scalar>(
     v: MatRef<'_, T>,
     plan: &Plan<T>,
     name: &'static str,
@@ -107,8 +107,22 @@ pub(crate) fn run_steps<T: Real>(
 /// let want = expm(dense.as_ref()) * &v;
 /// assert!((&w - &want).norm_max() < 1e-12 * want.norm_max());
 /// ```
+///
+/// Complex scalars: the propagator `exp(−iθσₓ)·e₀ = (cos θ, −i·sin θ)` of the Pauli matrix
+/// `σₓ`.
+///
+/// ```
+/// use expgrad_linalg::expm_multiply;
+/// use faer::c64;
+/// let (o, l) = (c64::new(0.0, 0.0), c64::new(1.0, 0.0));
+/// let sigma_x = faer::mat![[o, l], [l, o]];
+/// let theta = 0.7f64;
+/// let w = expm_multiply(&sigma_x, c64::new(0.0, -theta), faer::mat![[l], [o]].as_ref());
+/// assert!((w[(0, 0)] - c64::new(theta.cos(), 0.0)).norm() < 1e-15);
+/// assert!((w[(1, 0)] - c64::new(0.0, -theta.sin())).norm() < 1e-15);
+/// ```
 #[track_caller]
-pub fn expm_multiply<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<'_, T>) -> Mat<T> {
+pub fn expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<'_, T>) -> Mat<T> {
     unwrap_or_panic(try_expm_multiply(op, t, v))
 }
 
@@ -128,7 +142,7 @@ pub fn expm_multiply<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, t: T, v: MatRef<'_
 ///     Err(LinalgError::ShapeMismatch { .. })
 /// ));
 /// ```
-pub fn try_expm_multiply<T: Real, Op: LinOp<T> + ?Sized>(
+pub fn try_expm_multiply<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,
@@ -149,7 +163,7 @@ pub fn try_expm_multiply<T: Real, Op: LinOp<T> + ?Sized>(
 /// assert!(stats.products <= stats.m * stats.s);
 /// assert!((w[(1, 0)] - (-6.0f64).exp()).abs() < 1e-15);
 /// ```
-pub fn try_expm_multiply_with<T: Real, Op: LinOp<T> + ?Sized>(
+pub fn try_expm_multiply_with<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     v: MatRef<'_, T>,

@@ -8,6 +8,12 @@
 //! recurrence, with products with `Xᵀ`; `X̄` is handed over as rank-one terms
 //! ([`ActionCotangent`]) that a structured operator contracts in O(nnz) per term.
 //!
+//! Generic over [`Scalar`](crate::Scalar): over `c32`/`c64` (e.g. `X = H` Hermitian,
+//! `t = −iτ`, the propagator) the norms, the choice of `(m, s)` and the stopping test work on
+//! moduli, `μ` and `η` are complex, [`LinOp::apply_transpose`] stays the plain transpose, and
+//! the reverse pass returns the cotangents of `Re tr(Aᴴ B)` by conjugating at its entry and
+//! exit (docs/math.md §8, "The action over complex scalars").
+//!
 //! Files: `linop` (the operator trait, dense impls), `sparse` (CSC/CSR), `diag_scaled`
 //! (`Diag(d)·A`, `A·Diag(d)`), `theta` (the θ_m tables), `options`, `params` (choice of
 //! `(m, s)`), `taylor` (the one step kernel), `forward` (untaped), `taped` ([`ExpmAction`]

@@ -4,16 +4,19 @@
 //!
 //! `b_0 = u`, `b_k = (τ/k)(X·b_{k−1} − μ·b_{k−1})`, `F = Σ_{k ≤ j} b_k`, stopping at the first
 //! `k = j` with `‖b_{k−1}‖∞ + ‖b_k‖∞ ≤ tol·‖F‖∞` (Al-Mohy & Higham 2011, Algorithm 3.2; the
-//! ∞-norm of an n×k block is its largest absolute row sum), or at `k = m`.
+//! ∞-norm of an n×k block is its largest absolute row sum), or at `k = m`. Over complex
+//! scalars the norms are of the moduli (`T::Real`) and `τ`, `μ` are complex.
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage,action_complex}.rs`.
 
 use super::op::{GradLinOp, LinOp};
 use super::plan::Plan;
 use super::workspace::ActionWorkspace;
-use crate::Real;
+use crate::Scalar;
+use crate::scalar::div_real;
 use faer::MatMut;
 use faer::{Mat, MatRef};
+use num_traits::Float;
 
 /// The Taylor vectors of one step kept for the reverse pass: `b[k−1] = b_{k−1}` and, when the
 /// operator keeps raw products, `raw[k−1]` = its intermediate of `X·b_{k−1}`, `k = 1..j`.
@@ -34,7 +37,7 @@ impl<T> StepTape<T> {
     /// Moves every block into `ws`.
     pub(crate) fn recycle(self, ws: &mut ActionWorkspace<T>)
     where
-        T: Real,
+        T: Scalar,
     {
         self.b.into_iter().chain(self.raw).for_each(|m| ws.give(m));
     }
@@ -48,28 +51,29 @@ impl<T> StepTape<T> {
     }
 }
 
-/// `‖x‖∞` of an n×k block: the largest absolute row sum (NaN propagates as "not small").
-pub(crate) fn block_norm_inf<T: Real>(x: &Mat<T>, scratch: &mut Vec<T>) -> T {
+/// `‖x‖∞` of an n×k block: the largest row sum of moduli (NaN propagates as "not small").
+pub(crate) fn block_norm_inf<T: Scalar>(x: &Mat<T>, scratch: &mut Vec<T::Real>) -> T::Real {
+    let zero = <T::Real as num_traits::Zero>::zero();
     if x.ncols() == 1 {
         return x
             .col_as_slice(0)
             .iter()
-            .fold(T::zero_impl(), |m, v| m.max(v.abs()));
+            .fold(zero, |m, v| m.max(v.modulus()));
     }
     scratch.clear();
-    scratch.resize(x.nrows(), T::zero_impl());
+    scratch.resize(x.nrows(), zero);
     for c in 0..x.ncols() {
         for (s, v) in scratch.iter_mut().zip(x.col_as_slice(c)) {
-            *s += v.abs();
+            *s += v.modulus();
         }
     }
-    scratch.iter().fold(T::zero_impl(), |m, v| m.max(*v))
+    scratch.iter().fold(zero, |m, v| m.max(*v))
 }
 
 /// How a step applies the operator: plainly (the untaped forward), or keeping the raw
 /// products a [`GradLinOp`] asks for (the taped passes, so that the checkpointed recomputation
 /// repeats the very same calls).
-pub(crate) trait StepOp<T: Real> {
+pub(crate) trait StepOp<T: Scalar> {
     /// Whether [`apply_step`](Self::apply_step) fills `raw`.
     fn keeps_raw(&self) -> bool;
     /// `out = X·x` (and `raw` when [`keeps_raw`](Self::keeps_raw)).
@@ -79,7 +83,7 @@ pub(crate) trait StepOp<T: Real> {
 /// Any [`LinOp`], applied plainly.
 pub(crate) struct Plain<'a, Op: ?Sized>(pub(crate) &'a Op);
 
-impl<T: Real, Op: LinOp<T> + ?Sized> StepOp<T> for Plain<'_, Op> {
+impl<T: Scalar, Op: LinOp<T> + ?Sized> StepOp<T> for Plain<'_, Op> {
     fn keeps_raw(&self) -> bool {
         false
     }
@@ -91,7 +95,7 @@ impl<T: Real, Op: LinOp<T> + ?Sized> StepOp<T> for Plain<'_, Op> {
 /// A [`GradLinOp`], keeping its raw products.
 pub(crate) struct Taped<'a, Op: ?Sized>(pub(crate) &'a Op);
 
-impl<T: Real, Op: GradLinOp<T> + ?Sized> StepOp<T> for Taped<'_, Op> {
+impl<T: Scalar, Op: GradLinOp<T> + ?Sized> StepOp<T> for Taped<'_, Op> {
     fn keeps_raw(&self) -> bool {
         self.0.keeps_raw()
     }
@@ -108,7 +112,7 @@ impl<T: Real, Op: GradLinOp<T> + ?Sized> StepOp<T> for Taped<'_, Op> {
 /// `η`). `j` products with `X` through `op` ([`Plain`] or [`Taped`]). With `keep`, pushes
 /// `b_0..b_{j−1}` (and the raw products) into it. Blocks come from `ws` (their content is
 /// overwritten, so recycling cannot change a bit).
-pub(crate) fn taylor_step<T: Real>(
+pub(crate) fn taylor_step<T: Scalar>(
     op: &impl StepOp<T>,
     u: MatRef<'_, T>,
     plan: &Plan<T>,
@@ -131,9 +135,10 @@ pub(crate) fn taylor_step<T: Real>(
     let mut j = 0;
     for kk in 1..=plan.m {
         op.apply_step(y.as_mut(), b.as_ref(), raw.as_mut());
-        let c = plan.tau / T::lit(kk as f64);
+        let c = div_real(plan.tau, crate::scalar::real::<T>(kk as f64));
         // b_k = c·(y − μ·b_{k−1}) (in y), F += b_k, and for k = 1 the two ∞-norms, in one pass.
-        let (mut c2, mut fnorm) = (T::zero_impl(), T::zero_impl());
+        let zero = <T::Real as num_traits::Zero>::zero();
+        let (mut c2, mut fnorm) = (zero, zero);
         for col in 0..k {
             let bs = b.col_as_slice(col);
             let fs = f.col_as_slice_mut(col);
@@ -146,8 +151,8 @@ pub(crate) fn taylor_step<T: Real>(
                 };
                 *yi = v;
                 *fi += v;
-                c2 = c2.max(v.abs());
-                fnorm = fnorm.max(fi.abs());
+                c2 = c2.max(v.modulus());
+                fnorm = fnorm.max(fi.modulus());
             }
         }
         if k > 1 {
@@ -167,7 +172,7 @@ pub(crate) fn taylor_step<T: Real>(
             }
             None => core::mem::swap(&mut b, &mut y),
         }
-        if c1 + c2 <= plan.tol * fnorm {
+        if c1 + c2 <= plan.tol.re() * fnorm {
             break;
         }
         c1 = c2;
@@ -178,8 +183,17 @@ pub(crate) fn taylor_step<T: Real>(
     (f, j)
 }
 
+/// `x ← conj(x)` (entrywise; for the complex reverse pass and the 1-norm estimator's `Bᴴ`).
+pub(crate) fn conjugate_in_place<T: Scalar>(x: &mut Mat<T>) {
+    for c in 0..x.ncols() {
+        x.col_as_slice_mut(c)
+            .iter_mut()
+            .for_each(|v| *v = v.conjugate());
+    }
+}
+
 /// `x ← η·x` (skipped when `η = 1`).
-pub(crate) fn scale_in_place<T: Real>(x: &mut Mat<T>, eta: T) {
+pub(crate) fn scale_in_place<T: Scalar>(x: &mut Mat<T>, eta: T) {
     if eta != T::one_impl() {
         for c in 0..x.ncols() {
             x.col_as_slice_mut(c).iter_mut().for_each(|v| *v *= eta);

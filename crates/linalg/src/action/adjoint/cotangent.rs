@@ -8,9 +8,14 @@
 //! ([`SparsePatternCotangent`](crate::SparsePatternCotangent)). `X̄` itself is never formed
 //! unless the sink forms it.
 //!
-//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors}.rs`.
+//! Over complex scalars the reverse pass runs the bilinear transpose of the forward on
+//! `conj(w̄)`, so the terms are those of a bilinear sum `B = Σ c·L·Rᵀ + γ·I`, and the cotangent
+//! under `⟨X, Y⟩ = Re tr(Xᴴ Y)` is `X̄ = conj(B)`: every sink adds the conjugate of its
+//! contraction (docs/math.md §8, "The action over complex scalars").
+//!
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors,action_complex}.rs`.
 
-use crate::Real;
+use crate::Scalar;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
@@ -41,10 +46,16 @@ pub type RankOne<'a, T> = LowRankTerm<'a, T>;
 /// Receives `X̄ = Σ scale·left·rightᵀ + γ·I` term by term from
 /// [`ExpmAction::vjp`](crate::ExpmAction::vjp); never formed unless the sink forms it. The
 /// operator builds the sink that fits it ([`GradLinOp::cotangent`](crate::GradLinOp::cotangent)).
+///
+/// Complex scalars: the terms are those of the bilinear sum `B = Σ scale·left·rightᵀ + γ·I`
+/// (plain transposes), and the cotangent under `Re tr(Xᴴ Y)` is `X̄ = conj(B)`, so a sink adds
+/// `conj(scale·left·rightᵀ)` and `conj(γ)·I` — the conjugate of whatever it contracts (the
+/// built-in sinks do; for `f32`/`f64` the conjugate is the identity).
 pub trait ActionCotangent<T> {
-    /// `X̄ += term.scale · term.left · term.rightᵀ`.
+    /// `X̄ += term.scale · term.left · term.rightᵀ` (its conjugate for a complex `T`).
     fn add_rank_one(&mut self, term: LowRankTerm<'_, T>);
-    /// `X̄ += scale · I` (the gradient through the trace shift `μ = tr(X)/n`).
+    /// `X̄ += scale · I` (the gradient through the trace shift `μ = tr(X)/n`; `conj(scale)`
+    /// for a complex `T`).
     fn add_identity(&mut self, scale: T);
 }
 
@@ -81,7 +92,7 @@ pub struct DenseCotangent<T> {
     xbar: Mat<T>,
 }
 
-impl<T: Real> DenseCotangent<T> {
+impl<T: Scalar> DenseCotangent<T> {
     /// A zero n×n accumulator.
     pub fn new(n: usize) -> Self {
         Self {
@@ -100,18 +111,31 @@ impl<T: Real> DenseCotangent<T> {
     }
 }
 
-impl<T: Real> ActionCotangent<T> for DenseCotangent<T> {
+impl<T: Scalar> ActionCotangent<T> for DenseCotangent<T> {
     fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
-        matmul(
-            self.xbar.as_mut(),
-            Accum::Add,
-            term.left,
-            term.right.transpose(),
-            term.scale,
-            Par::Seq,
-        );
+        if T::IS_COMPLEX {
+            // conj(c·L·Rᵀ) = conj(c)·conj(L)·Rᴴ: conjugated views, no copy.
+            matmul(
+                self.xbar.as_mut(),
+                Accum::Add,
+                term.left.conjugate(),
+                term.right.adjoint(),
+                term.scale.conjugate(),
+                Par::Seq,
+            );
+        } else {
+            matmul(
+                self.xbar.as_mut(),
+                Accum::Add,
+                term.left,
+                term.right.transpose(),
+                term.scale,
+                Par::Seq,
+            );
+        }
     }
     fn add_identity(&mut self, scale: T) {
+        let scale = scale.conjugate();
         for i in 0..self.xbar.nrows() {
             self.xbar[(i, i)] += scale;
         }

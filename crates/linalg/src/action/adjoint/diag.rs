@@ -9,10 +9,15 @@
 //!
 //! O(nk) per term: no product beyond those of the forward and reverse passes.
 //!
-//! Tests: `crates/linalg/tests/{action_reverse,action_storage}.rs`.
+//! Complex scalars: under `Re tr(Xᴴ Y)` the cotangent of `d` is `d̄ᵢ = Σⱼ X̄ᵢⱼ·conj(Aᵢⱼ)`, and
+//! with `X̄ = conj(B)` (the bilinear sum the reverse pass hands over) that is the conjugate of
+//! the bilinear contraction above: each term adds `conj(c·Σ_col Lᵢ(A·R)ᵢ)` (docs/math.md §8,
+//! "The action over complex scalars").
+//!
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_complex}.rs`.
 
 use super::cotangent::{ActionCotangent, LowRankTerm};
-use crate::Real;
+use crate::Scalar;
 use crate::action::op::{DiagScaled, Side};
 use crate::action::op::{GradLinOp, LinOp};
 use faer::MatRef;
@@ -38,7 +43,7 @@ pub struct DiagCotangent<T> {
     dbar: Vec<T>,
 }
 
-impl<T: Real> DiagCotangent<T> {
+impl<T: Scalar> DiagCotangent<T> {
     /// A zero `d̄` for an operator of side `side`, inner diagonal `a_diag`, dimension `n`.
     pub(crate) fn for_operator(side: Side, a_diag: Option<Vec<T>>, n: usize) -> Self {
         Self {
@@ -68,23 +73,24 @@ impl<T: Real> DiagCotangent<T> {
     }
 }
 
-/// `Σ_col p[i, col]·q[i, col]` for every row `i`, scaled by `c` and added to `acc`.
-fn add_row_dots<T: Real>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, T>) {
+/// `Σ_col p[i, col]·q[i, col]` for every row `i`, scaled by `c` and added to `acc` (its
+/// conjugate for a complex `T`).
+fn add_row_dots<T: Scalar>(acc: &mut [T], c: T, p: MatRef<'_, T>, q: MatRef<'_, T>) {
     if p.ncols() == 1 {
         if let (Some(ps), Some(qs)) = (p.col(0).try_as_col_major(), q.col(0).try_as_col_major()) {
             for ((a, &x), &y) in acc.iter_mut().zip(ps.as_slice()).zip(qs.as_slice()) {
-                *a += c * (x * y);
+                *a += (c * (x * y)).conjugate();
             }
             return;
         }
     }
     for (i, a) in acc.iter_mut().enumerate() {
         let s = (0..p.ncols()).fold(T::zero_impl(), |s, col| s + p[(i, col)] * q[(i, col)]);
-        *a += c * s;
+        *a += (c * s).conjugate();
     }
 }
 
-impl<T: Real> ActionCotangent<T> for DiagCotangent<T> {
+impl<T: Scalar> ActionCotangent<T> for DiagCotangent<T> {
     #[track_caller]
     fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
         match self.side {
@@ -115,7 +121,7 @@ impl<T: Real> ActionCotangent<T> for DiagCotangent<T> {
             .as_ref()
             .expect("DiagCotangent: the inner operator provides no diagonal()");
         for (g, &aii) in self.dbar.iter_mut().zip(a) {
-            *g += scale * aii;
+            *g += (scale * aii).conjugate();
         }
     }
 }

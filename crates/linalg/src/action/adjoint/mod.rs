@@ -27,7 +27,12 @@
 //! cancel, and measured against the dense Fréchet route both choices agree to rounding (see
 //! the tests), so the exact derivative of what was computed is kept.
 //!
-//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors,action_budget}.rs`.
+//! Complex scalars: the recurrence above is the bilinear transpose `Jᵀ` of the forward (it
+//! never conjugates). It runs on `conj(w̄)`, and `V̄`, `t̄` are conjugated on exit, which gives
+//! `Jᴴw̄`, the cotangent under `Re tr(Aᴴ B)`; the sinks add the conjugates of their
+//! contractions (docs/math.md §8, "The action over complex scalars").
+//!
+//! Tests: `crates/linalg/tests/{action_reverse,action_storage,action_errors,action_budget,action_complex}.rs`.
 
 mod cotangent;
 mod diag;
@@ -44,11 +49,12 @@ pub use pooled::PooledAction;
 use super::forward::{check_inputs, run_steps};
 use super::op::GradLinOp;
 use super::plan::{ExpmActionOptions, Plan, StorePolicy, plan};
-use super::taylor::{StepTape, Taped, taylor_step};
+use super::taylor::{StepTape, Taped, conjugate_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
-use crate::Real;
+use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::all_finite;
+use crate::scalar::{div_real, real};
 use faer::{Mat, MatRef};
 
 /// What the forward pass kept for the reverse pass.
@@ -132,7 +138,7 @@ fn resolve<T>(store: StorePolicy, plan: &Plan<T>, n: usize, k: usize, raw: bool)
     }
 }
 
-fn dot<T: Real>(a: &Mat<T>, b: MatRef<'_, T>) -> T {
+fn dot<T: Scalar>(a: &Mat<T>, b: MatRef<'_, T>) -> T {
     let mut s = T::zero_impl();
     for c in 0..a.ncols() {
         for (i, &ai) in a.col_as_slice(c).iter().enumerate() {
@@ -162,7 +168,7 @@ fn reverse_step<T, Op, S>(
     ws: &mut ActionWorkspace<T>,
 ) -> Mat<T>
 where
-    T: Real,
+    T: Scalar,
     Op: GradLinOp<T> + ?Sized,
     S: ActionCotangent<T> + ?Sized,
 {
@@ -182,8 +188,8 @@ where
         } else {
             op.apply_transpose(z.as_mut(), bbar.as_ref());
         }
-        let kt = T::lit(kk as f64);
-        let c = plan.tau / kt;
+        let kt = real::<T>(kk as f64);
+        let c = div_real(plan.tau, kt);
         let b_prev = (kk <= j).then(|| &step.b[kk - 1]);
         if let Some(b_prev) = b_prev {
             sink.add_rank_one(LowRankTerm {
@@ -217,7 +223,7 @@ where
             }
         }
         if b_prev.is_some() {
-            acc.tau += (zb - mu * bb) / kt;
+            acc.tau += div_real(zb - mu * bb, kt);
             acc.mu -= c * bb;
         }
     }
@@ -240,7 +246,7 @@ fn taped_bytes<T>(store: StorePolicy, plan: &Plan<T>, n: usize, k: usize, raw: b
     }
 }
 
-impl<T: Real, Op: GradLinOp<T>> ExpmAction<T, Op> {
+impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
     /// Runs and tapes the forward pass. Panics with the [`LinalgError`] message on bad input,
     /// overflow or an exceeded budget; see [`try_new`](Self::try_new).
     #[track_caller]
@@ -421,8 +427,10 @@ impl<T: Real, Op: GradLinOp<T>> ExpmAction<T, Op> {
     }
 
     /// The reverse pass: returns `(V̄, t̄)` for the cotangent `w̄` (n×k) and hands `X̄` to
-    /// `sink` ([`cotangent`](Self::cotangent), or [`NoCotangent`]). Panics with the
-    /// [`LinalgError`] message on bad input; see [`try_vjp`](Self::try_vjp).
+    /// `sink` ([`cotangent`](Self::cotangent), or [`NoCotangent`]). Over `c32`/`c64` the
+    /// cotangents are those of `Re tr(Aᴴ B)`: `V̄ = exp(tX)ᴴ·w̄`, and `∂ℓ/∂Re t = Re t̄`,
+    /// `∂ℓ/∂Im t = Im t̄` (likewise for `V̄` and `X̄`). Panics with the [`LinalgError`] message
+    /// on bad input; see [`try_vjp`](Self::try_vjp).
     #[track_caller]
     pub fn vjp<S>(&self, w_bar: MatRef<'_, T>, sink: &mut S) -> (Mat<T>, T)
     where
@@ -469,6 +477,13 @@ impl<T: Real, Op: GradLinOp<T>> ExpmAction<T, Op> {
         if let Tape::Empty = self.tape {
             return Ok((ubar, T::zero_impl()));
         }
+        // Complex: the recurrence below is the bilinear transpose Jᵀ of the forward (it never
+        // conjugates); the cotangent under Re⟨·,·⟩ is Jᴴw̄ = conj(Jᵀ·conj(w̄)). So w̄ is
+        // conjugated here, V̄ and t̄ on exit, and every sink adds the conjugate of its
+        // contraction (docs/math.md §8, "The action over complex scalars").
+        if T::IS_COMPLEX {
+            conjugate_in_place(&mut ubar);
+        }
         let mut acc = Scalars {
             tau: T::zero_impl(),
             mu: T::zero_impl(),
@@ -506,10 +521,14 @@ impl<T: Real, Op: GradLinOp<T>> ExpmAction<T, Op> {
             ws.give(core::mem::replace(&mut ubar, next));
         }
         if plan.shifted {
-            sink.add_identity(acc.mu / T::lit(n as f64));
+            sink.add_identity(div_real(acc.mu, real::<T>(n as f64)));
         }
-        let tbar = acc.tau / T::lit(plan.s as f64);
-        if !tbar.is_finite() || !all_finite(ubar.as_ref()) {
+        let mut tbar = div_real(acc.tau, real::<T>(plan.s as f64));
+        if T::IS_COMPLEX {
+            conjugate_in_place(&mut ubar);
+            tbar = tbar.conjugate();
+        }
+        if !tbar.is_finite_value() || !all_finite(ubar.as_ref()) {
             return Err(LinalgError::Overflow { op: OP });
         }
         Ok((ubar, tbar))

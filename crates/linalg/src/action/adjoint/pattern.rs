@@ -5,10 +5,15 @@
 //! stored diagonal entries. Entries outside the pattern are not parameters and are dropped:
 //! that restriction *is* the gradient with respect to the stored values.
 //!
-//! Tests: `crates/linalg/tests/action_reverse.rs`.
+//! Complex scalars: each increment is conjugated (`X̄ = conj(B)`, docs/math.md §8, "The action
+//! over complex scalars"); with a scaling, `Ā = Diag(d)ᴴ·X̄ = conj(Diag(d)·B)` (left) and
+//! `Ā = X̄·Diag(d)ᴴ = conj(B·Diag(d))` (right), so the factor `dᵢ` (or `dⱼ`) is taken inside
+//! the conjugate.
+//!
+//! Tests: `crates/linalg/tests/{action_reverse,action_complex}.rs`.
 
 use super::cotangent::{ActionCotangent, LowRankTerm};
-use crate::Real;
+use crate::Scalar;
 use crate::action::op::Side;
 use faer::sparse::{SparseColMatRef, SparseRowMatRef};
 
@@ -36,7 +41,7 @@ pub struct SparsePatternCotangent<T> {
     val: Vec<T>,
 }
 
-impl<T: Real> SparsePatternCotangent<T> {
+impl<T: Scalar> SparsePatternCotangent<T> {
     fn from_compressed(
         n_outer: usize,
         ptr: &[usize],
@@ -99,13 +104,13 @@ impl<T: Real> SparsePatternCotangent<T> {
     }
 }
 
-impl<T: Real> ActionCotangent<T> for SparsePatternCotangent<T> {
+impl<T: Scalar> ActionCotangent<T> for SparsePatternCotangent<T> {
     fn add_rank_one(&mut self, term: LowRankTerm<'_, T>) {
         let (l, r) = (term.left, term.right);
         for p in 0..self.entries.len() {
             if let Some((i, j)) = self.entries[p] {
                 let s = (0..l.ncols()).fold(T::zero_impl(), |s, c| s + l[(i, c)] * r[(j, c)]);
-                self.val[p] = self.val[p] + term.scale * self.factor(i, j) * s;
+                self.val[p] = self.val[p] + (term.scale * self.factor(i, j) * s).conjugate();
             }
         }
     }
@@ -114,7 +119,7 @@ impl<T: Real> ActionCotangent<T> for SparsePatternCotangent<T> {
         for p in 0..self.entries.len() {
             if let Some((i, j)) = self.entries[p] {
                 if i == j {
-                    self.val[p] = self.val[p] + scale * self.factor(i, j);
+                    self.val[p] = self.val[p] + (scale * self.factor(i, j)).conjugate();
                 }
             }
         }

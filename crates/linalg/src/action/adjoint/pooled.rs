@@ -6,7 +6,7 @@
 //! Tests: through the tape: tape/tests/ops.rs, tape/tests/ergonomics.rs, diag/tests/expm_multiply.rs.
 
 use crate::memory::{give_workspace as give, take_workspace as take};
-use crate::{ActionCotangent, ExpmAction, ExpmActionOptions, GradLinOp, LinalgError, Real};
+use crate::{ActionCotangent, ExpmAction, ExpmActionOptions, GradLinOp, LinalgError, Scalar};
 use core::ops::Deref;
 use faer::{Mat, MatRef};
 
@@ -28,9 +28,9 @@ use faer::{Mat, MatRef};
 /// # Ok::<(), expgrad_linalg::LinalgError>(())
 /// ```
 #[derive(Debug)]
-pub struct PooledAction<T: Real, Op: GradLinOp<T>>(Option<ExpmAction<T, Op>>);
+pub struct PooledAction<T: Scalar, Op: GradLinOp<T>>(Option<ExpmAction<T, Op>>);
 
-impl<T: Real, Op: GradLinOp<T>> PooledAction<T, Op> {
+impl<T: Scalar, Op: GradLinOp<T>> PooledAction<T, Op> {
     /// [`ExpmAction::try_new_in`] with this thread's pool.
     pub fn try_new(
         op: Op,
@@ -56,14 +56,14 @@ impl<T: Real, Op: GradLinOp<T>> PooledAction<T, Op> {
     }
 }
 
-impl<T: Real, Op: GradLinOp<T>> Deref for PooledAction<T, Op> {
+impl<T: Scalar, Op: GradLinOp<T>> Deref for PooledAction<T, Op> {
     type Target = ExpmAction<T, Op>;
     fn deref(&self) -> &ExpmAction<T, Op> {
         self.0.as_ref().expect("present until drop")
     }
 }
 
-impl<T: Real, Op: GradLinOp<T>> Drop for PooledAction<T, Op> {
+impl<T: Scalar, Op: GradLinOp<T>> Drop for PooledAction<T, Op> {
     fn drop(&mut self) {
         if let Some(action) = self.0.take() {
             let mut ws = take::<T>();

@@ -15,10 +15,10 @@
 //! entry is finite) is computed once and shared by every operator made from it with
 //! [`DiagScaled::with_d`].
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage,action_errors}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_storage,action_errors,action_complex}.rs`.
 
 use super::{GradLinOp, LinOp};
-use crate::Real;
+use crate::Scalar;
 use crate::action::adjoint::DiagCotangent;
 use crate::error::{LinalgError, unwrap_or_panic};
 use faer::prelude::{Reborrow, ReborrowMut};
@@ -73,7 +73,7 @@ struct Inner<T> {
     finite: bool,
 }
 
-impl<T: Real, A: LinOp<T> + Clone> Clone for DiagScaled<T, A> {
+impl<T: Scalar, A: LinOp<T> + Clone> Clone for DiagScaled<T, A> {
     fn clone(&self) -> Self {
         Self {
             d: self.d.clone(),
@@ -86,7 +86,7 @@ impl<T: Real, A: LinOp<T> + Clone> Clone for DiagScaled<T, A> {
     }
 }
 
-impl<T: Real, A: LinOp<T>> DiagScaled<T, A> {
+impl<T: Scalar, A: LinOp<T>> DiagScaled<T, A> {
     /// `Diag(d)·A` or `A·Diag(d)` (a copy of `d` is kept). Panics (with the [`LinalgError`]
     /// message) unless `A` is square with `d.len()` rows.
     #[track_caller]
@@ -120,7 +120,7 @@ impl<T: Real, A: LinOp<T>> DiagScaled<T, A> {
         }
         Ok(Self {
             d: d.to_vec(),
-            d_finite: d.iter().all(|x| x.is_finite()),
+            d_finite: d.iter().all(|x| x.is_finite_value()),
             a,
             side,
             inner,
@@ -209,7 +209,7 @@ impl<T: Real, A: LinOp<T>> DiagScaled<T, A> {
     }
 }
 
-impl<T: Real, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
+impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
     fn dim(&self) -> usize {
         self.a.dim()
     }
@@ -251,9 +251,13 @@ impl<T: Real, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
             .as_ref()
             .map(|a| a.iter().zip(&self.d).map(|(&a, &d)| d * a).collect())
     }
-    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
-        let absd =
-            |v: &[T]| -> Vec<T> { v.iter().zip(&self.d).map(|(&v, &d)| d.abs() * v).collect() };
+    fn abs_apply(&self, x: &[T::Real], transpose: bool) -> Option<Vec<T::Real>> {
+        let absd = |v: &[T::Real]| -> Vec<T::Real> {
+            v.iter()
+                .zip(&self.d)
+                .map(|(&v, &d)| d.modulus() * v)
+                .collect()
+        };
         // Left: |DA|x = |d|∘(|A|x), |DA|ᵀx = |A|ᵀ(|d|∘x). Right: |AD|x = |A|(|d|∘x),
         // |AD|ᵀx = |d|∘(|A|ᵀx).
         match (self.side, transpose) {
@@ -269,7 +273,7 @@ impl<T: Real, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
     }
 }
 
-impl<T: Real, A: LinOp<T>> GradLinOp<T> for DiagScaled<T, A> {
+impl<T: Scalar, A: LinOp<T>> GradLinOp<T> for DiagScaled<T, A> {
     type Cotangent = DiagCotangent<T>;
     fn cotangent(&self) -> DiagCotangent<T> {
         DiagCotangent::for_operator(self.side, self.inner.diag.clone(), self.d.len())
@@ -308,7 +312,7 @@ impl<T: Real, A: LinOp<T>> GradLinOp<T> for DiagScaled<T, A> {
 }
 
 /// `out = Diag(d)·raw`.
-fn copy_scaled<T: Real>(mut out: MatMut<'_, T>, raw: MatRef<'_, T>, d: &[T]) {
+fn copy_scaled<T: Scalar>(mut out: MatMut<'_, T>, raw: MatRef<'_, T>, d: &[T]) {
     for c in 0..raw.ncols() {
         let r = raw.col(c).try_as_col_major();
         match (out.rb_mut().col_mut(c).try_as_col_major_mut(), r) {

@@ -6,7 +6,7 @@
 //! Tests: `crates/linalg/tests/action_reverse.rs`.
 
 use super::LinOp;
-use crate::Real;
+use crate::Scalar;
 use crate::action::adjoint::{ActionCotangent, DenseCotangent};
 use faer::{Mat, MatMut, MatRef};
 
@@ -45,7 +45,7 @@ use faer::{Mat, MatMut, MatRef};
 /// let (vbar, _tbar) = act.vjp(v.as_ref(), &mut act.cotangent());
 /// assert!((vbar[(1, 0)] - 2.0 * (-1.0f64).exp()).abs() < 1e-15);
 /// ```
-pub trait GradLinOp<T: Real>: LinOp<T> {
+pub trait GradLinOp<T: Scalar>: LinOp<T> {
     /// The sink of `X̄` for this operator's parameters.
     type Cotangent: ActionCotangent<T>;
 
@@ -84,7 +84,7 @@ pub trait GradLinOp<T: Real>: LinOp<T> {
     }
 }
 
-impl<T: Real, A: GradLinOp<T> + ?Sized> GradLinOp<T> for &A {
+impl<T: Scalar, A: GradLinOp<T> + ?Sized> GradLinOp<T> for &A {
     type Cotangent = A::Cotangent;
     fn cotangent(&self) -> A::Cotangent {
         (**self).cotangent()
@@ -104,7 +104,7 @@ impl<T: Real, A: GradLinOp<T> + ?Sized> GradLinOp<T> for &A {
 }
 
 /// A dense `X`: `X̄` formed densely (each term costs `2n²k` flops).
-impl<T: Real> GradLinOp<T> for MatRef<'_, T> {
+impl<T: Scalar> GradLinOp<T> for MatRef<'_, T> {
     type Cotangent = DenseCotangent<T>;
     fn cotangent(&self) -> DenseCotangent<T> {
         DenseCotangent::new(self.nrows())
@@ -112,7 +112,7 @@ impl<T: Real> GradLinOp<T> for MatRef<'_, T> {
 }
 
 /// A dense `X`: `X̄` formed densely.
-impl<T: Real> GradLinOp<T> for Mat<T> {
+impl<T: Scalar> GradLinOp<T> for Mat<T> {
     type Cotangent = DenseCotangent<T>;
     fn cotangent(&self) -> DenseCotangent<T> {
         DenseCotangent::new(self.nrows())

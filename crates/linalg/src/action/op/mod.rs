@@ -1,7 +1,7 @@
 //! [`LinOp`]: what the action of the exponential needs of an operator `X`, and its dense
 //! implementations.
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_reverse}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_complex}.rs`.
 
 mod diag_scaled;
 mod grad;
@@ -10,7 +10,7 @@ mod sparse;
 pub use diag_scaled::{DiagScaled, Side};
 pub use grad::GradLinOp;
 
-use crate::Real;
+use crate::Scalar;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use num_traits::Float;
@@ -38,7 +38,12 @@ use num_traits::Float;
 /// assert_eq!((x.as_ref().norm1(), x.as_ref().norm_inf()), (Some(6.0), Some(7.0)));
 /// assert_eq!(LinOp::trace(&x.as_ref()), 5.0);
 /// ```
-pub trait LinOp<T: Real> {
+///
+/// Over complex scalars (`c32`, `c64`) the operator is complex too: [`apply_transpose`](Self::apply_transpose)
+/// is still the plain transpose `Xᵀ` (no conjugation; the reverse pass of
+/// [`ExpmAction`](crate::ExpmAction) conjugates at its entry and exit), and the norms and
+/// [`abs_apply`](Self::abs_apply) are on moduli, values of the real type `T::Real`.
+pub trait LinOp<T: Scalar> {
     /// The dimension `n` of the n×n operator.
     fn dim(&self) -> usize;
 
@@ -51,7 +56,8 @@ pub trait LinOp<T: Real> {
     /// `out = X·x` for an n×k block `x` (`out` is n×k; its previous content is ignored).
     fn apply(&self, out: MatMut<'_, T>, x: MatRef<'_, T>);
 
-    /// `out = Xᵀ·x` for an n×k block `x`.
+    /// `out = Xᵀ·x` for an n×k block `x`: the transpose, not the conjugate transpose, also for
+    /// a complex `X`.
     fn apply_transpose(&self, out: MatMut<'_, T>, x: MatRef<'_, T>);
 
     /// `tr(X)`.
@@ -59,15 +65,15 @@ pub trait LinOp<T: Real> {
 
     /// The induced 1-norm `‖X‖₁` (largest absolute column sum) when it is cheap to get
     /// exactly; `None` lets the caller estimate it. Default: from [`abs_apply`](Self::abs_apply).
-    fn norm1(&self) -> Option<T> {
-        let ones = vec![T::one_impl(); self.dim()];
+    fn norm1(&self) -> Option<T::Real> {
+        let ones = vec![<T::Real as num_traits::One>::one(); self.dim()];
         self.abs_apply(&ones, true).map(|s| max_nan(&s))
     }
 
     /// The induced ∞-norm `‖X‖∞` (largest absolute row sum) when cheap; `None` otherwise.
     /// Default: from [`abs_apply`](Self::abs_apply).
-    fn norm_inf(&self) -> Option<T> {
-        let ones = vec![T::one_impl(); self.dim()];
+    fn norm_inf(&self) -> Option<T::Real> {
+        let ones = vec![<T::Real as num_traits::One>::one(); self.dim()];
         self.abs_apply(&ones, false).map(|s| max_nan(&s))
     }
 
@@ -78,9 +84,10 @@ pub trait LinOp<T: Real> {
     }
 
     /// `|X|·x` (`transpose = false`) or `|X|ᵀ·x` (`transpose = true`) for a nonnegative
-    /// vector `x`, where `|X|` is the entrywise absolute value: exact column sums (`x = 1`,
-    /// transposed) and row sums, also of scaled operators. Default `None` (not available).
-    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+    /// vector `x`, where `|X|` is the entrywise absolute value (modulus): exact column sums
+    /// (`x = 1`, transposed) and row sums, also of scaled operators. Default `None` (not
+    /// available).
+    fn abs_apply(&self, x: &[T::Real], transpose: bool) -> Option<Vec<T::Real>> {
         let _ = (x, transpose);
         None
     }
@@ -107,7 +114,7 @@ pub(crate) fn max_nan<T: Float>(s: &[T]) -> T {
 /// `LinOp` for a pointer to an operator (`&A`, `Arc<A>`): every method forwards.
 macro_rules! forward_linop {
     ($($ptr:ty),* $(,)?) => {$(
-        impl<T: Real, A: LinOp<T> + ?Sized> LinOp<T> for $ptr {
+        impl<T: Scalar, A: LinOp<T> + ?Sized> LinOp<T> for $ptr {
             fn dim(&self) -> usize {
                 (**self).dim()
             }
@@ -123,16 +130,16 @@ macro_rules! forward_linop {
             fn trace(&self) -> T {
                 (**self).trace()
             }
-            fn norm1(&self) -> Option<T> {
+            fn norm1(&self) -> Option<T::Real> {
                 (**self).norm1()
             }
-            fn norm_inf(&self) -> Option<T> {
+            fn norm_inf(&self) -> Option<T::Real> {
                 (**self).norm_inf()
             }
             fn diagonal(&self) -> Option<Vec<T>> {
                 (**self).diagonal()
             }
-            fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+            fn abs_apply(&self, x: &[T::Real], transpose: bool) -> Option<Vec<T::Real>> {
                 (**self).abs_apply(x, transpose)
             }
             fn all_finite(&self) -> bool {
@@ -146,7 +153,7 @@ forward_linop!(&A, std::sync::Arc<A>);
 
 /// A dense n×n matrix. Products use faer's `matmul` with [`Par::Seq`] (deterministic, and
 /// the n×k products of the action are memory-bound).
-impl<T: Real> LinOp<T> for MatRef<'_, T> {
+impl<T: Scalar> LinOp<T> for MatRef<'_, T> {
     fn dim(&self) -> usize {
         self.nrows()
     }
@@ -176,32 +183,33 @@ impl<T: Real> LinOp<T> for MatRef<'_, T> {
                 .collect(),
         )
     }
-    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+    fn abs_apply(&self, x: &[T::Real], transpose: bool) -> Option<Vec<T::Real>> {
         let (nr, nc) = self.shape();
+        let zero = <T::Real as num_traits::Zero>::zero();
         if transpose {
             Some(
                 (0..nc)
-                    .map(|j| (0..nr).fold(T::zero_impl(), |s, i| s + self[(i, j)].abs() * x[i]))
+                    .map(|j| (0..nr).fold(zero, |s, i| s + self[(i, j)].modulus() * x[i]))
                     .collect(),
             )
         } else {
-            let mut out = vec![T::zero_impl(); nr];
+            let mut out = vec![zero; nr];
             for j in 0..nc {
                 let xj = x[j];
                 for (i, o) in out.iter_mut().enumerate() {
-                    *o += self[(i, j)].abs() * xj;
+                    *o += self[(i, j)].modulus() * xj;
                 }
             }
             Some(out)
         }
     }
     fn all_finite(&self) -> bool {
-        self.col_iter().all(|c| c.iter().all(|x| x.is_finite()))
+        crate::finite::all_finite(*self)
     }
 }
 
 /// A dense n×n matrix, by reference to its owned storage (same as `MatRef`).
-impl<T: Real> LinOp<T> for Mat<T> {
+impl<T: Scalar> LinOp<T> for Mat<T> {
     fn dim(&self) -> usize {
         self.nrows()
     }
@@ -220,7 +228,7 @@ impl<T: Real> LinOp<T> for Mat<T> {
     fn diagonal(&self) -> Option<Vec<T>> {
         LinOp::diagonal(&self.as_ref())
     }
-    fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+    fn abs_apply(&self, x: &[T::Real], transpose: bool) -> Option<Vec<T::Real>> {
         LinOp::abs_apply(&self.as_ref(), x, transpose)
     }
     fn all_finite(&self) -> bool {

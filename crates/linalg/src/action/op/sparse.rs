@@ -10,10 +10,10 @@
 //! `Xᵀ·x` costs about what `X·x` costs, which the reverse pass needs. CSR is the faster
 //! storage for the same pattern.
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_errors}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_reverse,action_errors,action_complex}.rs`.
 
 use super::{GradLinOp, LinOp};
-use crate::Real;
+use crate::Scalar;
 use crate::action::adjoint::SparsePatternCotangent;
 use faer::prelude::ReborrowMut;
 use faer::sparse::{SparseColMat, SparseColMatRef, SparseRowMat, SparseRowMatRef};
@@ -30,7 +30,7 @@ pub(crate) struct Compressed<'a, T> {
     val: &'a [T],
 }
 
-impl<'a, T: Real> Compressed<'a, T> {
+impl<'a, T: Scalar> Compressed<'a, T> {
     pub(crate) fn csc(a: SparseColMatRef<'a, usize, T>) -> Self {
         let s = a.symbolic();
         Self {
@@ -88,25 +88,26 @@ impl<'a, T: Real> Compressed<'a, T> {
         }
     }
 
-    /// `|A| x` along the outer direction (gather) or the inner one (scatter).
-    fn abs_gather(&self, x: &[T]) -> Vec<T> {
+    /// `|A| x` along the outer direction (gather) or the inner one (scatter), on moduli.
+    fn abs_gather(&self, x: &[T::Real]) -> Vec<T::Real> {
+        let zero = <T::Real as num_traits::Zero>::zero();
         (0..self.n_outer)
             .map(|o| {
                 let r = self.range(o);
                 self.idx[r.clone()]
                     .iter()
                     .zip(&self.val[r])
-                    .fold(T::zero_impl(), |s, (&i, &v)| s + v.abs() * x[i])
+                    .fold(zero, |s, (&i, &v)| s + v.modulus() * x[i])
             })
             .collect()
     }
 
-    fn abs_scatter(&self, x: &[T]) -> Vec<T> {
-        let mut out = vec![T::zero_impl(); self.n_inner];
+    fn abs_scatter(&self, x: &[T::Real]) -> Vec<T::Real> {
+        let mut out = vec![<T::Real as num_traits::Zero>::zero(); self.n_inner];
         for (o, &xo) in x.iter().enumerate().take(self.n_outer) {
             let r = self.range(o);
             for (&i, &v) in self.idx[r.clone()].iter().zip(&self.val[r]) {
-                out[i] += v.abs() * xo;
+                out[i] += v.modulus() * xo;
             }
         }
         out
@@ -127,13 +128,13 @@ impl<'a, T: Real> Compressed<'a, T> {
     }
 
     fn all_finite(&self) -> bool {
-        (0..self.n_outer).all(|o| self.val[self.range(o)].iter().all(|v| v.is_finite()))
+        (0..self.n_outer).all(|o| self.val[self.range(o)].iter().all(|v| v.is_finite_value()))
     }
 }
 
 /// Runs `f(out_col, x_col)` on contiguous column slices of `out` and `x` (copying through a
 /// temporary when a view is strided).
-pub(crate) fn for_each_column<T: Real>(
+pub(crate) fn for_each_column<T: Scalar>(
     mut out: MatMut<'_, T>,
     x: MatRef<'_, T>,
     f: impl Fn(&mut [T], &[T]),
@@ -168,7 +169,7 @@ pub(crate) fn for_each_column<T: Real>(
 macro_rules! sparse_linop {
     ($ty:ty, $make:expr, $apply:ident, $apply_t:ident, $abs:ident, $abs_t:ident, $doc:literal) => {
         #[doc = $doc]
-        impl<T: Real> LinOp<T> for $ty {
+        impl<T: Scalar> LinOp<T> for $ty {
             fn dim(&self) -> usize {
                 self.nrows()
             }
@@ -192,7 +193,7 @@ macro_rules! sparse_linop {
             fn diagonal(&self) -> Option<Vec<T>> {
                 Some($make(self).diagonal())
             }
-            fn abs_apply(&self, x: &[T], transpose: bool) -> Option<Vec<T>> {
+            fn abs_apply(&self, x: &[T::Real], transpose: bool) -> Option<Vec<T::Real>> {
                 let c = $make(self);
                 Some(if transpose { c.$abs_t(x) } else { c.$abs(x) })
             }
@@ -203,16 +204,16 @@ macro_rules! sparse_linop {
     };
 }
 
-fn csc_ref<'a, T: Real>(a: &'a SparseColMatRef<'_, usize, T>) -> Compressed<'a, T> {
+fn csc_ref<'a, T: Scalar>(a: &'a SparseColMatRef<'_, usize, T>) -> Compressed<'a, T> {
     Compressed::csc(*a)
 }
-fn csc_own<'a, T: Real>(a: &'a SparseColMat<usize, T>) -> Compressed<'a, T> {
+fn csc_own<'a, T: Scalar>(a: &'a SparseColMat<usize, T>) -> Compressed<'a, T> {
     Compressed::csc(a.as_ref())
 }
-fn csr_ref<'a, T: Real>(a: &'a SparseRowMatRef<'_, usize, T>) -> Compressed<'a, T> {
+fn csr_ref<'a, T: Scalar>(a: &'a SparseRowMatRef<'_, usize, T>) -> Compressed<'a, T> {
     Compressed::csr(*a)
 }
-fn csr_own<'a, T: Real>(a: &'a SparseRowMat<usize, T>) -> Compressed<'a, T> {
+fn csr_own<'a, T: Scalar>(a: &'a SparseRowMat<usize, T>) -> Compressed<'a, T> {
     Compressed::csr(a.as_ref())
 }
 
@@ -223,7 +224,7 @@ sparse_linop!(
     gather,
     abs_scatter,
     abs_gather,
-    "A sparse CSC matrix: `X·x` scatters each column, `Xᵀ·x` gathers (dot products)."
+    "A sparse CSC matrix: `X·x` scatters each column, `Xᵀ·x` gathers (dot products; the plain transpose also for complex values)."
 );
 sparse_linop!(
     SparseColMat<usize, T>,
@@ -254,7 +255,7 @@ sparse_linop!(
 );
 
 /// A sparse `X`: `X̄` on its pattern (the gradient with respect to the stored values).
-impl<T: Real> GradLinOp<T> for SparseColMatRef<'_, usize, T> {
+impl<T: Scalar> GradLinOp<T> for SparseColMatRef<'_, usize, T> {
     type Cotangent = SparsePatternCotangent<T>;
     fn cotangent(&self) -> SparsePatternCotangent<T> {
         SparsePatternCotangent::from_csc(*self)
@@ -262,7 +263,7 @@ impl<T: Real> GradLinOp<T> for SparseColMatRef<'_, usize, T> {
 }
 
 /// A sparse `X`: `X̄` on its pattern.
-impl<T: Real> GradLinOp<T> for SparseColMat<usize, T> {
+impl<T: Scalar> GradLinOp<T> for SparseColMat<usize, T> {
     type Cotangent = SparsePatternCotangent<T>;
     fn cotangent(&self) -> SparsePatternCotangent<T> {
         SparsePatternCotangent::from_csc(self.as_ref())
@@ -270,7 +271,7 @@ impl<T: Real> GradLinOp<T> for SparseColMat<usize, T> {
 }
 
 /// A sparse `X`: `X̄` on its pattern.
-impl<T: Real> GradLinOp<T> for SparseRowMatRef<'_, usize, T> {
+impl<T: Scalar> GradLinOp<T> for SparseRowMatRef<'_, usize, T> {
     type Cotangent = SparsePatternCotangent<T>;
     fn cotangent(&self) -> SparsePatternCotangent<T> {
         SparsePatternCotangent::from_csr(*self)
@@ -278,7 +279,7 @@ impl<T: Real> GradLinOp<T> for SparseRowMatRef<'_, usize, T> {
 }
 
 /// A sparse `X`: `X̄` on its pattern.
-impl<T: Real> GradLinOp<T> for SparseRowMat<usize, T> {
+impl<T: Scalar> GradLinOp<T> for SparseRowMat<usize, T> {
     type Cotangent = SparsePatternCotangent<T>;
     fn cotangent(&self) -> SparsePatternCotangent<T> {
         SparsePatternCotangent::from_csr(self.as_ref())

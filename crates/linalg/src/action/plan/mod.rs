@@ -15,10 +15,14 @@
 //!   than the forward pass it shortens (docs/math.md §8), so the powers are estimated in order and
 //!   estimation stops as soon as it has spent as many products as the best forward pass found
 //!   so far (a ski-rental rule: total work at most twice that of the better choice).
+//! * Over complex scalars `t`, `X` and `μ` are complex and every norm is on moduli (`|t|`,
+//!   `‖X_s‖₁` of the moduli of the entries, `T::Real`); the powers are estimated with complex
+//!   sign vectors, the estimator's products with `Bᴴ` being conjugated products with `Bᵀ`;
+//!   `η = e^{τμ}` is a complex exponential. The θ tables are those of the real type.
 //! * `m ≥ 1` and `s ≥ 1` whenever `t ≠ 0`, also when `X_s = 0`: the single Taylor term then
 //!   carries the derivative (`∂/∂X exp(tX)V ≠ 0` even at `X = cI`).
 //!
-//! Tests: `crates/linalg/tests/{action_forward,action_budget}.rs`.
+//! Tests: `crates/linalg/tests/{action_forward,action_budget,action_complex}.rs`.
 
 mod options;
 pub(crate) mod theta;
@@ -28,10 +32,13 @@ pub use options::{
 };
 
 use super::op::{LinOp, max_nan};
-use crate::Real;
+use super::taylor::conjugate_in_place;
+use crate::Scalar;
 use crate::error::LinalgError;
 use crate::onenormest::onenormest;
+use crate::scalar::{div_real, real, to_f64};
 use faer::{Mat, MatRef};
+use num_traits::{Float, Zero};
 use std::cell::Cell;
 use theta::{M_MAX, P_MAX, taylor_theta};
 
@@ -50,7 +57,7 @@ pub(crate) struct Plan<T> {
     pub(crate) shifted: bool,
     /// `η = e^{τμ}`.
     pub(crate) eta: T,
-    /// Early-termination tolerance (the unit roundoff of `T`).
+    /// Early-termination tolerance (the unit roundoff of `T`; real, compared with moduli).
     pub(crate) tol: T,
     /// Matrix–vector products spent estimating norms.
     pub(crate) norm_products: usize,
@@ -58,7 +65,7 @@ pub(crate) struct Plan<T> {
     pub(crate) nu: f64,
 }
 
-impl<T: Real> Plan<T> {
+impl<T: Scalar> Plan<T> {
     /// The plan of `t = 0` (`m = s = 1`, `τ = 0`, no shift) or of an empty problem.
     pub(crate) fn trivial(m: usize, s: usize) -> Self {
         Self {
@@ -68,7 +75,7 @@ impl<T: Real> Plan<T> {
             mu: T::zero_impl(),
             shifted: false,
             eta: T::one_impl(),
-            tol: T::lit(taylor_theta::<T>().1),
+            tol: T::lit(taylor_theta::<T::Real>().1),
             norm_products: 0,
             nu: 0.0,
         }
@@ -113,7 +120,7 @@ fn budget_error(
 }
 
 /// `y = (X − μI)·x` (or its transpose), counting matrix–vector products.
-fn apply_shifted<T: Real, Op: LinOp<T> + ?Sized>(
+fn apply_shifted<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     mu: T,
     x: MatRef<'_, T>,
@@ -138,17 +145,27 @@ fn apply_shifted<T: Real, Op: LinOp<T> + ?Sized>(
 }
 
 /// `‖(X − μI)^p‖₁` (`transpose`: of the transpose, i.e. the ∞-norm when `p = 1`), estimated.
-fn estimate_power<T: Real, Op: LinOp<T> + ?Sized>(
+///
+/// The estimator asks for products with `B` and `Bᴴ`; the operator gives `X` and `Xᵀ`, so
+/// `Bᴴx = conj(Bᵀ·conj(x))` for a complex `B` (and `Bᵀx` itself for a real one).
+fn estimate_power<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     mu: T,
     p: usize,
     transpose: bool,
     count: &Cell<usize>,
-) -> T {
+) -> T::Real {
     onenormest(op.dim(), |x, tr| {
+        let conj = tr && T::IS_COMPLEX;
         let mut cur = x.to_owned();
+        if conj {
+            conjugate_in_place(&mut cur);
+        }
         for _ in 0..p {
             cur = apply_shifted(op, mu, cur.as_ref(), tr != transpose, count);
+        }
+        if conj {
+            conjugate_in_place(&mut cur);
         }
         cur
     })
@@ -156,9 +173,13 @@ fn estimate_power<T: Real, Op: LinOp<T> + ?Sized>(
 
 /// `(‖X − μI‖₁, ‖X − μI‖∞)`: exact from `|X|`-products and the diagonal when the operator has
 /// them, else estimated.
-fn shifted_norms<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, mu: T, count: &Cell<usize>) -> (T, T) {
+fn shifted_norms<T: Scalar, Op: LinOp<T> + ?Sized>(
+    op: &Op,
+    mu: T,
+    count: &Cell<usize>,
+) -> (T::Real, T::Real) {
     let n = op.dim();
-    let ones = vec![T::one_impl(); n];
+    let ones = vec![<T::Real as num_traits::One>::one(); n];
     if mu == T::zero_impl() {
         let n1 = op
             .norm1()
@@ -168,13 +189,13 @@ fn shifted_norms<T: Real, Op: LinOp<T> + ?Sized>(op: &Op, mu: T, count: &Cell<us
             .unwrap_or_else(|| estimate_power(op, mu, 1, true, count));
         return (n1, ni);
     }
-    let exact = |transpose: bool| -> Option<T> {
+    let exact = |transpose: bool| -> Option<T::Real> {
         let sums = op.abs_apply(&ones, transpose)?;
         let diag = op.diagonal()?;
-        let shifted: Vec<T> = sums
+        let shifted: Vec<T::Real> = sums
             .iter()
             .zip(&diag)
-            .map(|(&s, &x)| (s - x.abs()).max(T::zero_impl()) + (x - mu).abs())
+            .map(|(&s, &x)| (s - x.modulus()).max(T::Real::zero()) + (x - mu).modulus())
             .collect();
         Some(max_nan(&shifted))
     };
@@ -199,7 +220,7 @@ fn best_degree(alpha: f64, theta: &[f64; M_MAX], m_min: usize) -> (f64, usize) {
 /// Errors: a non-finite trace or norm ([`LinalgError::NonFinite`]); `k·m·s` over the budget's
 /// products, or `ν` overflowing ([`LinalgError::Budget`], before anything is allocated);
 /// `η` overflowing ([`LinalgError::Overflow`]). The caller checks the bytes.
-pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
+pub(crate) fn plan<T: Scalar, Op: LinOp<T> + ?Sized>(
     op: &Op,
     t: T,
     k: usize,
@@ -208,11 +229,11 @@ pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
     name: &'static str,
 ) -> Result<Plan<T>, LinalgError> {
     let n = op.dim();
-    let (theta, u) = taylor_theta::<T>();
+    let (theta, u) = taylor_theta::<T::Real>();
     let count = Cell::new(0usize);
     let trace = op.trace();
-    let mu_full = trace / T::lit(n as f64);
-    if !mu_full.is_finite() {
+    let mu_full = div_real(trace, real::<T>(n as f64));
+    if !mu_full.is_finite_value() {
         return Err(LinalgError::NonFinite { op: name });
     }
     let need_norms = !matches!(params, ActionParams::Fixed { .. });
@@ -225,14 +246,14 @@ pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
     } else {
         let plain = shifted_norms(op, T::zero_impl(), &count);
         let shift = shifted_norms(op, mu_full, &count);
-        let nu = |(a, b): (T, T)| a.min(b);
+        let nu = |(a, b): (T::Real, T::Real)| a.min(b);
         if nu(shift) <= nu(plain) {
             (true, mu_full, Some(shift))
         } else {
             (false, T::zero_impl(), Some(plain))
         }
     };
-    let abs_t = t.abs().to_f64().unwrap();
+    let abs_t = to_f64(t.modulus());
     let mut nu_used = f64::NAN;
     let (m, s) = match params {
         ActionParams::Fixed { m, s } => (m.max(1), s.max(1) as f64),
@@ -241,7 +262,7 @@ pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
             if !(n1.is_finite() && ni.is_finite()) {
                 return Err(LinalgError::NonFinite { op: name });
             }
-            let nu = abs_t * n1.min(ni).to_f64().unwrap();
+            let nu = abs_t * to_f64(n1.min(ni));
             nu_used = nu;
             if !nu.is_finite() {
                 // Infinitely many steps: refused like any other over-budget evaluation.
@@ -265,7 +286,7 @@ pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
                     // Estimation stops once it has cost as many products as the best forward
                     // found so far (it cannot save more than that: at most 2× the optimum).
                     let d = |p: usize| {
-                        let e = estimate_power(op, mu, p, false, &count).to_f64().unwrap();
+                        let e = to_f64(estimate_power(op, mu, p, false, &count));
                         abs_t * e.powf(1.0 / p as f64)
                     };
                     let mut d_prev = d(2);
@@ -288,13 +309,13 @@ pub(crate) fn plan<T: Real, Op: LinOp<T> + ?Sized>(
     // Refuse before `s` is used to size anything (it may not even fit a `usize`).
     budget_error(nu_used, m, s, k, 0.0, budget, name)?;
     let s = s as usize;
-    let tau = t / T::lit(s as f64);
+    let tau = div_real(t, real::<T>(s as f64));
     let eta = if shifted {
-        (tau * mu).exp()
+        (tau * mu).exponential()
     } else {
         T::one_impl()
     };
-    if !eta.is_finite() {
+    if !eta.is_finite_value() {
         return Err(LinalgError::Overflow { op: name });
     }
     Ok(Plan {
