@@ -284,3 +284,14 @@ fn lincomb_blocks_and_expm_chain() {
         (&g1 - &g2).norm_max()
     );
 }
+
+#[test]
+fn action_of_the_exponential_over_complex() {
+    // W = exp(t·X)·V with complex X, V and t: the action node's exact reverse pass.
+    let x = small(70, 5, 5, 0.4);
+    let v = small(71, 5, 2, 1.0);
+    let t = Mat::from_fn(1, 1, |_, _| cz(0.3, -0.8));
+    let opts = GradcheckOptions { full_jacobian_up_to: 40, ..Default::default() };
+    let r = gradcheck_with(|a| a[0].expm_multiply(a[1], a[2]), &[x, v, t], &opts);
+    assert!(r.passed, "expm_multiply c64: {r}");
+}

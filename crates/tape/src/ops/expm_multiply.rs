@@ -6,13 +6,13 @@
 //! `expgrad-diag` supplies `Diag(d)·A` through the same trait.
 //!
 //! Tests: `crates/tape/tests/{ops,ergonomics}.rs`, `crates/diag/tests/expm_multiply.rs`.
-use crate::{IntoVar, Op, Real, TapeError, Var};
+use crate::{IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::{ExpmActionOptions, GradLinOp, LinOp, NoCotangent, PooledAction};
 use faer::{Mat, MatRef};
 
 /// What the action node needs of its operator: how to build `X` from the node's first input,
 /// and how to turn the operator's `X̄` sink into that input's cotangent.
-pub trait ActionOperand<T: Real>: 'static {
+pub trait ActionOperand<T: Scalar>: 'static {
     /// The operator built from the first input (owned by the node's residual).
     type Op: GradLinOp<T> + 'static;
     /// Name of the node, in errors.
@@ -28,7 +28,7 @@ pub trait ActionOperand<T: Real>: 'static {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DenseOperand;
 
-impl<T: Real> ActionOperand<T> for DenseOperand {
+impl<T: Scalar> ActionOperand<T> for DenseOperand {
     type Op = Mat<T>;
     fn name(&self) -> &'static str {
         "expm_multiply"
@@ -62,7 +62,7 @@ impl<P> ExpmMultiply<P> {
     }
 }
 
-impl<T: Real, P: ActionOperand<T>> Op<T> for ExpmMultiply<P> {
+impl<T: Scalar, P: ActionOperand<T>> Op<T> for ExpmMultiply<P> {
     type Residual = PooledAction<T, P::Op>;
     fn name(&self) -> &'static str {
         self.operand.name()
@@ -113,7 +113,7 @@ impl<T: Real, P: ActionOperand<T>> Op<T> for ExpmMultiply<P> {
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Scalar> Var<'t, T> {
     /// `exp(t·self)·v` (self n×n, v n×k, t 1×1) as one node, by the action of the exponential
     /// (truncated Taylor, Al-Mohy & Higham 2011): only products of `self` with n×k blocks in
     /// the forward, and the exact discrete adjoint in the reverse. Prefer it to
