@@ -291,7 +291,58 @@ fn action_of_the_exponential_over_complex() {
     let x = small(70, 5, 5, 0.4);
     let v = small(71, 5, 2, 1.0);
     let t = Mat::from_fn(1, 1, |_, _| cz(0.3, -0.8));
-    let opts = GradcheckOptions { full_jacobian_up_to: 40, ..Default::default() };
+    let opts = GradcheckOptions {
+        full_jacobian_up_to: 40,
+        ..Default::default()
+    };
     let r = gradcheck_with(|a| a[0].expm_multiply(a[1], a[2]), &[x, v, t], &opts);
     assert!(r.passed, "expm_multiply c64: {r}");
+}
+
+#[test]
+fn sparse_lincomb_action() {
+    use expgrad_tape::ops::SparseLincomb;
+    use faer::sparse::{SparseRowMat, Triplet};
+    let n = 6;
+    // Three sparse complex matrices with different patterns (a tridiagonal part, a corner,
+    // a diagonal).
+    let make = |seed: u64, pick: &dyn Fn(usize, usize) -> bool| {
+        let vals = small(seed, n, n, 0.5);
+        let trip: Vec<Triplet<usize, usize, c64>> = (0..n)
+            .flat_map(|i| (0..n).map(move |j| (i, j)))
+            .filter(|&(i, j)| pick(i, j))
+            .map(|(i, j)| Triplet::new(i, j, vals[(i, j)]))
+            .collect();
+        SparseRowMat::<usize, c64>::try_new_from_triplets(n, n, &trip).unwrap()
+    };
+    let a0 = make(80, &|i, j| i.abs_diff(j) <= 1);
+    let a1 = make(81, &|i, j| (i, j) == (0, n - 1) || (i, j) == (n - 1, 0));
+    let a2 = make(82, &|i, j| i == j);
+    let comb = Arc::new(SparseLincomb::try_new(a0.as_ref(), &[a1.as_ref(), a2.as_ref()]).unwrap());
+    let u = Mat::from_fn(2, 1, |j, _| cz(0.7 - j as f64, 0.0));
+    let v = small(83, n, 2, 1.0);
+    let t = Mat::from_fn(1, 1, |_, _| cz(0.0, -0.9));
+    // Against the dense route.
+    let tape = Tape::<c64>::new();
+    let w = tape.constant(u.clone()).expm_multiply_lincomb(
+        &comb,
+        tape.constant(v.clone()),
+        tape.constant(t.clone()),
+    );
+    let dense = |m: &SparseRowMat<usize, c64>| m.to_dense();
+    let x =
+        (dense(&a0) + dense(&a1) * faer::Scale(u[(0, 0)]) + dense(&a2) * faer::Scale(u[(1, 0)]))
+            * faer::Scale(t[(0, 0)]);
+    let want = expgrad_linalg::expm(x.as_ref()) * &v;
+    assert!((w.value() - &want).norm_max() <= 1e-13 * want.norm_max());
+    let opts = GradcheckOptions {
+        full_jacobian_up_to: 40,
+        ..Default::default()
+    };
+    let r = gradcheck_with(
+        |a| a[0].expm_multiply_lincomb(&comb, a[1], a[2]),
+        &[u, v, t],
+        &opts,
+    );
+    assert!(r.passed, "expm_multiply_lincomb: {r}");
 }
