@@ -69,6 +69,9 @@ pub enum Gate {
     Toffoli,
     /// A Heisenberg spin chain of `--qubits` qubits: SWAP of the two end qubits.
     Chain,
+    /// State transfer `|10…0⟩ → |0…01⟩` along an XY chain of `--qubits` qubits (default 12,
+    /// n = 4096) through the sparse complex action: nothing n×n is formed.
+    Transfer,
 }
 
 /// A gate-synthesis problem.
@@ -96,7 +99,7 @@ impl Problem {
         let q = match gate {
             Gate::Cnot => 2,
             Gate::Toffoli => 3,
-            Gate::Chain => qubits,
+            Gate::Chain | Gate::Transfer => qubits,
         };
         let n = 1 << q;
         let [x, y, z] = pauli();
@@ -119,7 +122,7 @@ impl Problem {
         let target = match gate {
             Gate::Cnot => permutation(2, |b| b ^ bit(b, 0, 2)),
             Gate::Toffoli => permutation(3, |b| b ^ (bit(b, 0, 3) & bit(b, 1, 3))),
-            Gate::Chain => permutation(q, |b| {
+            Gate::Chain | Gate::Transfer => permutation(q, |b| {
                 let (first, last) = (bit(b, 0, q), bit(b, q - 1, q));
                 let cleared = b & !(1 << (q - 1)) & !1;
                 cleared | (last << (q - 1)) | first
@@ -165,5 +168,94 @@ impl Problem {
             .try_lincomb_offset(&self.x0, &self.xs)?
             .try_expm_chain()?
             .value())
+    }
+}
+
+/// State transfer along an XY spin chain of q qubits (n = 2^q, up to 16,384 at q = 14):
+/// `H(u) = Σ_k (X_kX_{k+1} + Y_kY_{k+1}) + Σ_k u_k Z_k` with a local field on every site as
+/// the controls, `|ψ₀⟩ = |10…0⟩`, target `|0…01⟩`, fidelity `|⟨target|ψ_N⟩|²`. Every slice
+/// is the action `exp(−iΔt·H(u_k))·ψ` of a sparse Hamiltonian (one `expm_multiply_lincomb`
+/// node, exact reverse pass): no n×n matrix is ever formed.
+pub struct Transfer {
+    /// Hilbert-space dimension 2^q.
+    pub n: usize,
+    /// Qubits q (= controls).
+    pub qubits: usize,
+    /// `H₀` and the `Z_k`, as one sparse combination.
+    pub hamiltonian: Arc<expgrad::tape::ops::SparseLincomb<c64>>,
+    /// Slices N and their length Δt.
+    pub slices: usize,
+    /// Slice length.
+    pub dt: f64,
+}
+
+impl Transfer {
+    /// The chain of `qubits` qubits over total time `time` in `slices` slices.
+    pub fn new(qubits: usize, slices: usize, time: f64) -> Result<Self, TapeError> {
+        use faer::sparse::{SparseRowMat, Triplet};
+        let q = qubits;
+        let n = 1usize << q;
+        let mask = |k: usize| 1usize << (q - 1 - k);
+        // X_kX_{k+1} + Y_kY_{k+1} = 2(σ⁺σ⁻ + σ⁻σ⁺): flips the pair when its bits differ.
+        let mut hop = Vec::new();
+        for b in 0..n {
+            for k in 0..q - 1 {
+                let (x, y) = (b & mask(k) != 0, b & mask(k + 1) != 0);
+                if x != y {
+                    hop.push(Triplet::new(b ^ mask(k) ^ mask(k + 1), b, cz(2.0, 0.0)));
+                }
+            }
+        }
+        let build = |t: &[Triplet<usize, usize, c64>]| {
+            SparseRowMat::<usize, c64>::try_new_from_triplets(n, n, t).map_err(|_| {
+                TapeError::Domain {
+                    op: "transfer",
+                    what: "the Hamiltonian could not be assembled",
+                }
+            })
+        };
+        let h0 = build(&hop)?;
+        let zs: Vec<SparseRowMat<usize, c64>> = (0..q)
+            .map(|k| {
+                let t: Vec<_> = (0..n)
+                    .map(|b| Triplet::new(b, b, cz(if b & mask(k) != 0 { -1.0 } else { 1.0 }, 0.0)))
+                    .collect();
+                build(&t)
+            })
+            .collect::<Result<_, _>>()?;
+        let refs: Vec<_> = zs.iter().map(|z| z.as_ref()).collect();
+        let hamiltonian = Arc::new(expgrad::tape::ops::SparseLincomb::try_new(
+            h0.as_ref(),
+            &refs,
+        )?);
+        Ok(Self {
+            n,
+            qubits: q,
+            hamiltonian,
+            slices,
+            dt: time / slices as f64,
+        })
+    }
+
+    /// Fidelity `|⟨0…01|ψ_N⟩|²` and its gradient w.r.t. the fields `u` (q × N).
+    pub fn fidelity(&self, u: &Mat<f64>) -> Result<(f64, Mat<f64>), TapeError> {
+        let tape = Tape::<c64>::new();
+        let uv = tape.real_var(u.clone());
+        let start = 1usize << (self.qubits - 1);
+        let mut psi = tape.constant(Mat::from_fn(self.n, 1, |i, _| {
+            if i == start {
+                cz(1.0, 0.0)
+            } else {
+                cz(0.0, 0.0)
+            }
+        }));
+        let t = tape.scalar(cz(0.0, -self.dt));
+        for k in 0..self.slices {
+            let uk = uv.try_slice(0..self.qubits, k..k + 1)?;
+            psi = uk.try_expm_multiply_lincomb(&self.hamiltonian, psi, t)?;
+        }
+        let fid = psi.try_slice(1..2, 0..1)?.abs2().real();
+        let value = fid.value()[(0, 0)].re;
+        Ok((value, fid.try_backward()?.wrt_real(uv)))
     }
 }

@@ -1,20 +1,22 @@
 //! The SVG: the control pulses (step functions of time) and the infidelity against iteration.
-use super::model::Problem;
 use faer::Mat;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// Writes the pulses `u` (J × N) and the convergence `history` (iteration, 1 − F) to `path`.
+/// Writes the pulses `u` (J × N, slices of length `dt`, one name per control) and the
+/// convergence `history` (iteration, 1 − F) to `path`.
 pub fn svg(
     path: &Path,
-    p: &Problem,
+    names: &[String],
+    dt: f64,
     u: &Mat<f64>,
     history: &[(u64, f64)],
 ) -> Result<(), Box<dyn std::error::Error>> {
+    let slices = u.ncols();
     let root = SVGBackend::new(path, (1100, 440)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(640);
-    let t_end = p.dt * p.slices as f64;
+    let t_end = dt * slices as f64;
     let (lo, hi) = u
         .col_iter()
         .flat_map(|c| c.iter().copied().collect::<Vec<_>>())
@@ -30,10 +32,10 @@ pub fn svg(
         .x_desc("time (1/J)")
         .y_desc("amplitude (J)")
         .draw()?;
-    for (j, name) in p.names.iter().enumerate() {
+    for (j, name) in names.iter().enumerate() {
         let colour = Palette99::pick(j).to_rgba();
-        let steps = (0..p.slices).flat_map(|k| {
-            let (a, b) = (k as f64 * p.dt, (k + 1) as f64 * p.dt);
+        let steps = (0..slices).flat_map(|k| {
+            let (a, b) = (k as f64 * dt, (k + 1) as f64 * dt);
             [(a, u[(j, k)]), (b, u[(j, k)])]
         });
         c.draw_series(LineSeries::new(steps, colour.stroke_width(2)))?

@@ -69,6 +69,44 @@ fn fidelity_gradient_matches_central_differences() {
 }
 
 #[test]
+fn sparse_transfer_gradient_and_run() {
+    // 4 qubits (n = 16), 6 slices: the action route's gradient against central differences.
+    let p = grape::model::Transfer::new(4, 6, 3.0).unwrap();
+    let u = Mat::from_fn(4, 6, |r, c| 0.2 * ((r * 5 + c * 2) % 7) as f64 - 0.5);
+    let (f, g) = p.fidelity(&u).unwrap();
+    assert!((0.0..=1.0).contains(&f));
+    let h = 1e-5;
+    for (r, c) in [(0usize, 0usize), (1, 3), (3, 5)] {
+        let mut up = u.clone();
+        up[(r, c)] += h;
+        let mut dn = u.clone();
+        dn[(r, c)] -= h;
+        let fd = (p.fidelity(&up).unwrap().0 - p.fidelity(&dn).unwrap().0) / (2.0 * h);
+        assert!(
+            (g[(r, c)] - fd).abs() <= 1e-8,
+            "u[{r}, {c}]: {} vs {fd}",
+            g[(r, c)]
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("expgrad-transfer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("t.svg");
+    let args = parse(&[
+        "--gate",
+        "transfer",
+        "--qubits",
+        "5",
+        "--target",
+        "1e-8",
+        "--quiet",
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    grape::run(&args).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn default_run_reaches_the_target() {
     let dir = std::env::temp_dir().join(format!("expgrad-grape-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -91,6 +129,7 @@ fn bad_input_is_a_usage_error() {
     for argv in [
         &["--gate", "chain", "--qubits", "1"][..],
         &["--gate", "chain", "--qubits", "9"],
+        &["--gate", "transfer", "--qubits", "15"],
         &["--time", "-1"],
         &["--slices", "0"],
         &["--target", "nan"],
