@@ -332,12 +332,12 @@ impl<T: Scalar> Expm<T> {
 
     /// Matrix products of the forward pass (selection included), counted as n×n products;
     /// the Padé LU and solve count as 4/3; the Hermitian eigendecomposition as 4/3 (the
-    /// tridiagonalisation and the back-transformation, 2/3 each) plus the product `Q·D·Qᴴ`.
-    /// Machine-independent, for benchmarks.
+    /// tridiagonalisation and the back-transformation, 2/3 each) plus the product `Q·D·Qᴴ`
+    /// and the two of the Newton–Schulz step. Machine-independent, for benchmarks.
     pub fn forward_products(&self) -> f64 {
         match &self.kind {
             Kind::Diagonal(_) => 0.0,
-            Kind::Hermitian(_) => 4.0 / 3.0 + 1.0,
+            Kind::Hermitian(_) => 4.0 / 3.0 + 3.0,
             Kind::Pade(p) => {
                 let base = match p.m {
                     13 => 6.0,
