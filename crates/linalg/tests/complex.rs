@@ -8,6 +8,11 @@
 //! (Higham, *Functions of Matrices*, Thm 3.24 with `‖L(X)‖ ≤ e^{α(X)}`), so the bound used is
 //! `c·(n + s)·u·max(1, ‖X‖)` with a small c; the factor n + s covers the products and the
 //! squarings (Higham 2005, §3).
+//!
+//! Anti-Hermitian input of large norm goes through the eigendecomposition of `iX`
+//! (`approximant() == "eigen"`, docs/math.md §17): unitarity to `4·n·u` whatever `‖X‖` (the
+//! Taylor path below the switch: `10·n·u`), and its derivatives against closed forms, the
+//! block reference and the adjoint identity.
 mod common;
 use common::rel_err;
 use expgrad_linalg::*;
@@ -40,6 +45,14 @@ fn real_inner(x: MatRef<'_, c64>, y: MatRef<'_, c64>) -> f64 {
         }
     }
     s
+}
+
+/// `(X − Xᴴ)/2`, exactly anti-Hermitian (entry (j, i) is computed as the exact negated
+/// conjugate of entry (i, j)); the identity on exactly anti-Hermitian input.
+fn anti_hermitian_part(x: MatRef<'_, c64>) -> Mat<c64> {
+    Mat::from_fn(x.nrows(), x.ncols(), |i, j| {
+        (x[(i, j)] - x[(j, i)].conj()) * 0.5
+    })
 }
 
 fn pauli() -> [Mat<c64>; 3] {
@@ -136,10 +149,25 @@ fn unitary_similarity_of_diagonal_and_triangular() {
     }
 }
 
+/// The unitarity bound for anti-Hermitian input at every `‖X‖`: no squaring runs (`s = 0`),
+/// so nothing doubles a deviation (scaling and squaring gave up to `1722·n·u` at
+/// `‖X‖₂ = 10³`, s = 9: `c·2ˢ·n·u`).
+///
+/// * `"eigen"`: `Q̂·D·Q̂ᴴ`, then one Newton–Schulz step `U + U(I − UᴴU)/2`, which leaves
+///   `O(‖UᴴU − I‖²)` (≈ (15·n·u)², negligible) plus its own rounding: forming `UᴴU` (n-term
+///   inner products, ≲ n·u in the Frobenius norm with random-sign rounding) and the update
+///   (≲ u·‖U‖_F per factor, twice): `4·n·u`.
+/// * `"taylor"` (`‖X‖₁ ≤ 3.54`, 3.01 in single precision): one evaluation of a polynomial in
+///   a matrix of norm below 3.54, no squaring; the requirement's `10·n·u`.
+fn unitarity_bound(path: &str, n: usize, u: f64) -> f64 {
+    let c = if path == "eigen" { 4.0 } else { 10.0 };
+    c * n as f64 * u
+}
+
 #[test]
 fn hermitian_generators_give_unitaries() {
     // X = −i·t·H with H = Q·Diag(λ)·Qᴴ Hermitian: exp(X) = Q·Diag(e^{−itλ})·Qᴴ, unitary.
-    let mut worst = 0.0f64;
+    let mut worst = std::collections::BTreeMap::<&str, f64>::new();
     for (n, seed) in [(2usize, 5u64), (4, 6), (8, 7), (16, 8), (64, 9)] {
         let q = unitary(seed, n);
         let mut r = rng(seed + 7);
@@ -161,52 +189,194 @@ fn hermitian_generators_give_unitaries() {
                     cz(0.0, 0.0)
                 }
             });
-            let x = &q * &d * q.adjoint();
+            // Q·D·Qᴴ is anti-Hermitian only up to rounding; its anti-Hermitian part (an O(u‖X‖)
+            // change) is exactly so, as −i·t·H is for an exactly Hermitian H.
+            let x = anti_hermitian_part((&q * &d * q.adjoint()).as_ref());
             let want = &q * &ed * q.adjoint();
             let f = Expm::new(x.as_ref());
-            let s = f.params().1 as f64;
+            let s = f.params().1;
+            assert_eq!(s, 0, "n = {n}, ‖X‖₂ = {norm}: {}", f.approximant());
+            let big = norm1(x.as_ref()) > 3.54;
+            assert_eq!(f.approximant(), if big { "eigen" } else { "taylor" });
             let u = f.value();
             let unitarity = (u.adjoint() * u - Mat::<c64>::identity(n, n)).norm_l2();
-            // R₀ = r(2⁻ˢX) deviates from unitarity by O((n + p)·u) (n-term inner products in
-            // p ≈ 4 products); each squaring doubles a deviation: 2^s·(n + 4)·u, times 4.
-            let tol_u = 4.0 * 2f64.powi(s as i32) * (n as f64 + 4.0) * U;
+            let tol_u = unitarity_bound(f.approximant(), n, U);
             assert!(
                 unitarity <= tol_u,
                 "n = {n}, ‖X‖₂ = {norm}: ‖UᴴU − I‖_F = {unitarity:.2e} > {tol_u:.2e}"
             );
-            worst = worst.max(unitarity / (n as f64 * U));
+            let w = worst.entry(f.approximant()).or_default();
+            *w = w.max(unitarity / (n as f64 * U));
             let err = crel(u, want.as_ref());
-            let tol = 8.0 * (n as f64 + s) * U * norm.max(1.0);
+            let tol = 8.0 * n as f64 * U * norm.max(1.0);
             assert!(err <= tol, "n = {n}, ‖X‖₂ = {norm}: {err:.2e} > {tol:.2e}");
         }
     }
-    eprintln!("worst ‖UᴴU − I‖_F / (n·u) = {worst:.2}");
+    eprintln!("c64: worst ‖UᴴU − I‖_F / (n·u) by path: {worst:.2?}");
 }
 
 #[test]
 fn unitarity_in_single_precision() {
-    for (n, seed) in [(2usize, 11u64), (8, 12), (32, 13)] {
+    let mut worst = std::collections::BTreeMap::<&str, f64>::new();
+    for (n, seed) in [(2usize, 11u64), (8, 12), (32, 13), (64, 14)] {
         let g = crandn(&mut rng(seed), n, n);
         let h = (&g + g.adjoint()) * faer::Scale(cz(0.5, 0.0));
         for norm in [0.1, 1.0, 10.0, 100.0, 1e3] {
             let hn = h.norm_l2();
             let x = &h * faer::Scale(cz(0.0, -norm / hn));
+            // Rounding each part to f32 keeps X exactly anti-Hermitian.
             let x32 = Mat::<c32>::from_fn(n, n, |i, j| {
                 c32::new(x[(i, j)].re as f32, x[(i, j)].im as f32)
             });
             let f = Expm::new(x32.as_ref());
-            let s = f.params().1 as f64;
+            assert_eq!(f.params().1, 0, "c32 n = {n}, ‖X‖_F = {norm}");
+            let big = norm1(x32.as_ref()) > 3.01;
+            assert_eq!(f.approximant(), if big { "eigen" } else { "taylor" });
             let u = f.value();
             let err = (u.adjoint() * u - Mat::<c32>::identity(n, n)).norm_l2() as f64;
-            let tol = 4.0 * 2f64.powi(s as i32) * (n as f64 + 4.0) * U32;
+            let tol = unitarity_bound(f.approximant(), n, U32);
             assert!(
                 err <= tol,
                 "c32 n = {n}, ‖X‖_F = {norm}: ‖UᴴU − I‖ = {err:.2e} > {tol:.2e}"
             );
+            let w = worst.entry(f.approximant()).or_default();
+            *w = w.max(err / (n as f64 * U32));
         }
     }
+    eprintln!("c32: worst ‖UᴴU − I‖_F / (n·u) by path: {worst:.2?}");
 }
 
+/// For `X` with `X² = −ω²·I` (ω > 0): `e^X = cos ω·I + (sin ω/ω)·X` and, integrating
+/// `L(X, E) = ∫₀¹ e^{σX} E e^{(1−σ)X} dσ` term by term,
+/// `L(X, E) = ½(sinc ω + cos ω)·E + (sin ω/(2ω))·(XE + EX) + ((sinc ω − cos ω)/(2ω²))·XEX`.
+fn square_root_forms(x: MatRef<'_, c64>, omega: f64, e: MatRef<'_, c64>) -> (Mat<c64>, Mat<c64>) {
+    let n = x.nrows();
+    let (c, sn) = (omega.cos(), omega.sin());
+    let sinc = sn / omega;
+    let value =
+        Mat::<c64>::identity(n, n) * faer::Scale(cz(c, 0.0)) + x * faer::Scale(cz(sinc, 0.0));
+    let l = e * faer::Scale(cz(0.5 * (sinc + c), 0.0))
+        + (x * e + e * x) * faer::Scale(cz(sn / (2.0 * omega), 0.0))
+        + x * e * x * faer::Scale(cz((sinc - c) / (2.0 * omega * omega), 0.0));
+    (value, l)
+}
+
+#[test]
+fn eigen_path_derivatives_match_the_references() {
+    // Anti-Hermitian X with ‖X‖₂ ∈ {10, 10³}: H random (simple spectrum), and H = P₁ + P₂ for
+    // anticommuting Pauli strings (σ_x + σ_z at n = 2; X⊗X⊗X + Z⊗Z⊗Z at n = 8, ⊗ I₅ at
+    // n = 40): H² = 2I, eigenvalues ±√2, each n/2 times (simple only at n = 2), closed forms.
+    //
+    // Tolerances. ‖L(X, ·)‖ = 1 at anti-Hermitian X (|Φ_jk| = |sinc((λ_j − λ_k)/2)| ≤ 1), so
+    // errors are measured against ‖E‖_F. The eigen path's derivative is exact for the computed
+    // Q̂, λ̂, which are exact for H + ΔH with ‖ΔH‖ ≲ n·u·‖H‖ (backward stable EVD); the second
+    // derivative of exp at a skew-Hermitian point has norm ≤ 1, so that moves L by
+    // ≲ n·u·‖X‖₂·‖E‖, and the four products with (nearly) unitary factors add ≲ n·u·‖E‖. The
+    // references (closed forms: u·ω; the block: scaling and squaring at backward error u, same
+    // condition) add the same order: tol = 4·n·u·max(1, ‖X‖₂)·‖E‖_F.
+    // The adjoint identity and the factored adjoint involve the same Q̂, Φ on both sides,
+    // equal in exact arithmetic: only the rounding of the products, 4·n·u·‖G‖_F·‖E‖_F.
+    let [sx, _, sz] = pauli();
+    let kron = |a: &Mat<c64>, b: &Mat<c64>| {
+        let (p, q) = (b.nrows(), b.ncols());
+        Mat::<c64>::from_fn(a.nrows() * p, a.ncols() * q, |i, j| {
+            a[(i / p, j / q)] * b[(i % p, j % q)]
+        })
+    };
+    let anticommuting = |n: usize| -> Mat<c64> {
+        let (x3, z3) = (kron(&kron(&sx, &sx), &sx), kron(&kron(&sz, &sz), &sz));
+        match n {
+            2 => &sx + &sz,
+            8 => &x3 + &z3,
+            _ => kron(&(&x3 + &z3), &Mat::<c64>::identity(5, 5)),
+        }
+    };
+    let mut worst = [0.0f64; 4];
+    for n in [2usize, 8, 40] {
+        for norm in [10.0, 1e3] {
+            for degenerate in [false, true] {
+                let mut r = rng(900 + n as u64 + norm as u64);
+                let (x, omega) = if degenerate {
+                    // X = −i·c·H, X² = −2c²·I exactly: ω = c√2.
+                    let c = norm / 2f64.sqrt();
+                    let x = &anticommuting(n) * faer::Scale(cz(0.0, -c));
+                    (x, (2.0 * c * c).sqrt())
+                } else {
+                    let g0 = crandn(&mut r, n, n);
+                    let h = (&g0 + g0.adjoint()) * faer::Scale(cz(0.5, 0.0));
+                    let h2 = h
+                        .self_adjoint_eigenvalues(faer::Side::Lower)
+                        .unwrap()
+                        .iter()
+                        .fold(0.0f64, |m, v| m.max(v.abs()));
+                    let x = &h * faer::Scale(cz(0.0, -norm / h2));
+                    (anti_hermitian_part(x.as_ref()), norm)
+                };
+                let what = format!("n = {n}, ‖X‖₂ = {norm}, degenerate = {degenerate}");
+                let f = Expm::new(x.as_ref());
+                assert_eq!((f.approximant(), f.params()), ("eigen", (0, 0)), "{what}");
+                let tol_rel = 4.0 * n as f64 * U * omega.max(1.0);
+                let e = crandn(&mut r, n, n);
+                let g = crandn(&mut r, n, n);
+                let (ne, ng) = (e.norm_l2(), g.norm_l2());
+
+                let l = f.frechet(e.as_ref());
+                let adj = f.frechet_adjoint(g.as_ref());
+                let (_, lb) = expm_frechet_block(x.as_ref(), e.as_ref());
+                let xh = x.adjoint().to_owned();
+                let (_, ab) = expm_frechet_block(xh.as_ref(), g.as_ref());
+                // ‖got − want‖_F / scale against tol_rel; returns the ratio.
+                let check = |name: &str, got: &Mat<c64>, want: &Mat<c64>, scale: f64| {
+                    let err = (got - want).norm_l2() / scale;
+                    assert!(err <= tol_rel, "{what}: {name} {err:.2e} > {tol_rel:.2e}");
+                    err / tol_rel
+                };
+                worst[0] = worst[0].max(check("L vs block", &l, &lb, ne));
+                worst[1] = worst[1].max(check("adjoint vs block", &adj, &ab, ng));
+                if degenerate {
+                    let (value, lc) = square_root_forms(x.as_ref(), omega, e.as_ref());
+                    let err = crel(f.value(), value.as_ref());
+                    assert!(err <= tol_rel, "{what}: value {err:.2e} > {tol_rel:.2e}");
+                    worst[0] = worst[0].max(check("L vs closed form", &l, &lc, ne));
+                    // L(Xᴴ, G): the same form at Xᴴ = −X.
+                    let (_, ac) = square_root_forms(xh.as_ref(), omega, g.as_ref());
+                    worst[1] = worst[1].max(check("adjoint vs closed form", &adj, &ac, ng));
+                }
+
+                let lhs = real_inner(g.as_ref(), l.as_ref());
+                let rhs = real_inner(adj.as_ref(), e.as_ref());
+                let tol = 4.0 * n as f64 * U * ng * ne;
+                worst[2] = worst[2].max((lhs - rhs).abs() / tol);
+                assert!(
+                    (lhs - rhs).abs() <= tol,
+                    "{what}: ⟨G, L(E)⟩ = {lhs} vs ⟨L*(G), E⟩ = {rhs}"
+                );
+
+                // The factored adjoint L(Xᴴ, U·Vᴴ), k = 1 and 3.
+                for k in [1usize, 3] {
+                    let u = crandn(&mut r, n, k);
+                    let v = crandn(&mut r, n, k);
+                    let uv = &u * v.adjoint();
+                    let fast = f.frechet_adjoint_factored(u.as_ref(), v.as_ref());
+                    let full = f.frechet_adjoint(uv.as_ref());
+                    let tol = 4.0 * n as f64 * U * u.norm_l2() * v.norm_l2();
+                    let err = (&fast - &full).norm_l2();
+                    worst[3] = worst[3].max(err / tol);
+                    assert!(
+                        err <= tol,
+                        "{what}: factored (k = {k}) {err:.2e} > {tol:.2e}"
+                    );
+                    let (_, fb) = expm_frechet_block(xh.as_ref(), uv.as_ref());
+                    worst[1] = worst[1].max(check("factored vs block", &fast, &fb, uv.norm_l2()));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "worst error / tolerance: L {:.3}, adjoint {:.3}, identity {:.3}, factored {:.3}",
+        worst[0], worst[1], worst[2], worst[3]
+    );
+}
 #[test]
 fn reported_failures_of_other_libraries() {
     // tensorcircuit-ng#120: expm(−0.2i·X⊗X) in complex64 returned a "unitary" of Frobenius

@@ -19,7 +19,7 @@
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
-use crate::expm::frechet::conjugated;
+use crate::expm::frechet::{conjugated, finite};
 use crate::expm::structured::{Approx, Structured, hstack, product};
 use crate::expm::taylor::schemes::schemes;
 use crate::expm::{Expm, Kind, all_finite};
@@ -67,6 +67,10 @@ impl<T: Scalar> Expm<T> {
         }
         if !all_finite(u) || !all_finite(v) {
             return Err(LinalgError::NonFinite { op: OP });
+        }
+        if let Kind::Hermitian(h) = &self.kind {
+            // Q·(conj(Φ) ∘ (QᴴU)(QᴴV)ᴴ)·Qᴴ directly (docs/math.md §17).
+            return finite(OP, h.adjoint_factored(u, v));
         }
         if T::IS_COMPLEX {
             // L(Xᴴ, U·Vᴴ) = conj(L(Xᵀ, conj(U)·Vᵀ)), as in `try_frechet_adjoint`.

@@ -111,6 +111,11 @@ impl<T: Scalar> Expm<T> {
     /// Fallible [`Expm::frechet_adjoint`].
     pub fn try_frechet_adjoint(&self, g: MatRef<'_, T>) -> Result<Mat<T>, LinalgError> {
         const OP: &str = "expm_frechet_adjoint";
+        if let Kind::Hermitian(h) = &self.kind {
+            // L(Xᴴ, G) = Q·(conj(Φ) ∘ QᴴGQ)·Qᴴ directly (docs/math.md §17).
+            check_direction(OP, (self.dim(), self.dim()), g)?;
+            return finite(OP, h.frechet(g, true));
+        }
         if T::IS_COMPLEX {
             // L(Aᴴ, G) = conj(L(Aᵀ, conj G)): the approximant has real coefficients, so
             // conjugation commutes with it and the transposed-view recurrence serves both.
@@ -141,12 +146,22 @@ impl<T: Scalar> Expm<T> {
                 squarings_derivative(&t.squares, t.s, l, tr, |r, i| t.square(r, i))
             }
             Kind::Small(t) => t.frechet(e, tr),
+            // L(Xᵀ, E) = conj(L(Xᴴ, conj E)).
+            Kind::Hermitian(h) if tr => {
+                conjugated(h.frechet(conjugated(e).as_ref(), true).as_ref())
+            }
+            Kind::Hermitian(h) => h.frechet(e, false),
         };
-        if all_finite(l.as_ref()) {
-            Ok(l)
-        } else {
-            Err(LinalgError::Overflow { op })
-        }
+        finite(op, l)
+    }
+}
+
+/// `l`, or `Overflow` if an entry is not finite.
+pub(crate) fn finite<T: Scalar>(op: &'static str, l: Mat<T>) -> Result<Mat<T>, LinalgError> {
+    if all_finite(l.as_ref()) {
+        Ok(l)
+    } else {
+        Err(LinalgError::Overflow { op })
     }
 }
 

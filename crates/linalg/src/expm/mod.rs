@@ -14,6 +14,9 @@
 //!   *Functions of Matrices*, eq. 10.42).
 //!
 //! Exact shortcuts: diagonal input (including 1×1 and 0×0) is exponentiated entrywise.
+//! Complex anti-Hermitian input (`X = −Xᴴ` exactly) with `‖X‖₁` above the θ of the top Taylor
+//! scheme goes through the eigendecomposition of `iX` ([`anti_hermitian`]: unitary to O(n·u)
+//! where scaling and squaring loses a factor 2ˢ); `ExpmFamily::Pade`/`Taylor` skip it.
 //! Dense input with n ≤ 12 runs the same Taylor scheme on stack arrays ([`small`]: bitwise
 //! the same results, no per-call allocation beyond the cache and the derivatives' results).
 //!
@@ -24,6 +27,7 @@
 //! Tests: `crates/linalg/tests/{closed_forms,published,degrees,families,extreme,precision,properties,errors}.rs`.
 
 mod adjoint_factored;
+mod anti_hermitian;
 mod block;
 mod cond;
 mod frechet;
@@ -86,6 +90,9 @@ pub(crate) enum Kind<T: Scalar> {
     /// The same Taylor scheme on stack arrays, for dense n ≤ 12 ([`small`]): the value lives in
     /// the cache (`Expm::value` is then empty).
     Small(small::Small<T>),
+    /// Complex anti-Hermitian input of large norm: the eigendecomposition of the Hermitian
+    /// `iX` ([`anti_hermitian`]).
+    Hermitian(Box<anti_hermitian::AntiHermitian<T>>),
 }
 
 /// Everything the forward pass computed that the derivatives reuse.
@@ -188,7 +195,20 @@ impl<T: Scalar> Expm<T> {
         check_square_finite(OP, a)?;
         let lower_zero = strictly_lower_is_zero(a);
         let upper_zero = strictly_lower_is_zero(a.transpose());
-        let this = if lower_zero && upper_zero {
+        let eigen = if (lower_zero && upper_zero) || family != ExpmFamily::Auto {
+            None
+        } else if anti_hermitian::takes(a) {
+            anti_hermitian::AntiHermitian::new(a)
+        } else {
+            None
+        };
+        let this = if let Some((h, value)) = eigen {
+            Self {
+                value,
+                transposed: false,
+                kind: Kind::Hermitian(Box::new(h)),
+            }
+        } else if lower_zero && upper_zero {
             let d: Vec<T> = (0..a.nrows()).map(|i| a[(i, i)]).collect();
             let value = Mat::from_fn(d.len(), d.len(), |i, j| {
                 if i == j {
@@ -277,31 +297,48 @@ impl<T: Scalar> Expm<T> {
     }
 
     /// `(m, s)`: the degree of the Padé approximant or the order of the Taylor scheme, and
-    /// the number of squarings the forward pass chose (`(0, 0)` for the exact diagonal path).
+    /// the number of squarings the forward pass chose (`(0, 0)` for the exact diagonal path
+    /// and the eigendecomposition of anti-Hermitian input).
     pub fn params(&self) -> (usize, u32) {
         match &self.kind {
-            Kind::Diagonal(_) => (0, 0),
+            Kind::Diagonal(_) | Kind::Hermitian(_) => (0, 0),
             Kind::Pade(p) => (p.m, p.s),
             Kind::Taylor(t) => (t.order(), t.s),
             Kind::Small(t) => (taylor::schemes::schemes()[t.id].order, t.s),
         }
     }
 
-    /// Which approximant the forward pass used: `"diagonal"` (exact, entrywise), `"pade"` or
-    /// `"taylor"`.
+    /// Which approximant the forward pass used: `"diagonal"` (exact, entrywise), `"eigen"`
+    /// (the eigendecomposition of anti-Hermitian input), `"pade"` or `"taylor"`.
+    ///
+    /// ```
+    /// use expgrad_linalg::{Expm, ExpmFamily};
+    /// use faer::{c64, mat};
+    /// // X = −i·t·σ_y with t = 10: exactly anti-Hermitian, ‖X‖₁ = 10 > 3.54.
+    /// let (o, t) = (c64::new(0.0, 0.0), c64::new(10.0, 0.0));
+    /// let x = mat![[o, -t], [t, o]];
+    /// assert_eq!(Expm::new(x.as_ref()).approximant(), "eigen");
+    /// let forced = Expm::try_new_with(x.as_ref(), ExpmFamily::Taylor)?;
+    /// assert_eq!((forced.approximant(), forced.params()), ("taylor", (30, 2)));
+    /// # Ok::<(), expgrad_linalg::LinalgError>(())
+    /// ```
     pub fn approximant(&self) -> &'static str {
         match &self.kind {
             Kind::Diagonal(_) => "diagonal",
+            Kind::Hermitian(_) => "eigen",
             Kind::Pade(_) => "pade",
             Kind::Taylor(_) | Kind::Small(_) => "taylor",
         }
     }
 
     /// Matrix products of the forward pass (selection included), counted as n×n products;
-    /// the Padé LU and solve count as 4/3. Machine-independent, for benchmarks.
+    /// the Padé LU and solve count as 4/3; the Hermitian eigendecomposition as 4/3 (the
+    /// tridiagonalisation and the back-transformation, 2/3 each) plus the product `Q·D·Qᴴ`
+    /// and the two of the Newton–Schulz step. Machine-independent, for benchmarks.
     pub fn forward_products(&self) -> f64 {
         match &self.kind {
             Kind::Diagonal(_) => 0.0,
+            Kind::Hermitian(_) => 4.0 / 3.0 + 3.0,
             Kind::Pade(p) => {
                 let base = match p.m {
                     13 => 6.0,
@@ -316,10 +353,12 @@ impl<T: Scalar> Expm<T> {
 
     /// Matrix products of one dense derivative from the cache ([`Expm::frechet`] or
     /// [`Expm::frechet_adjoint`]): Padé's Algorithm 6.4 (the n-column solve counted as one),
-    /// or twice the Taylor scheme's products, plus two per squaring.
+    /// or twice the Taylor scheme's products, plus two per squaring; four (`Q·(Φ ∘ QᴴEQ)·Qᴴ`)
+    /// for the eigendecomposition.
     pub fn adjoint_products(&self) -> f64 {
         match &self.kind {
             Kind::Diagonal(_) => 0.0,
+            Kind::Hermitian(_) => 4.0,
             Kind::Pade(p) => {
                 let base = match p.m {
                     13 => 15.0,

@@ -126,12 +126,15 @@ pub(crate) fn select<T: Scalar>(A: MatRef<'_, T>) -> Selection<T> {
 /// Which family of approximants the scaling-and-squaring forward pass uses.
 ///
 /// `Auto` (the default) picks, per matrix, the approximant with the fewest matrix products
-/// at backward error ≤ u (docs/math.md, "Choosing the approximant"); the others force one
-/// family (for comparisons and tests). Diagonal input is exponentiated entrywise whatever
-/// the choice.
+/// at backward error ≤ u (docs/math.md, "Choosing the approximant"), and takes exactly
+/// anti-Hermitian complex input with `‖X‖₁` above the top Taylor scheme's θ through the
+/// eigendecomposition of `iX` instead (docs/math.md §17); the others force one family of
+/// scaling and squaring (for comparisons and tests). Diagonal input is exponentiated
+/// entrywise whatever the choice.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ExpmFamily {
-    /// Fewest products: an optimised Taylor scheme, or Padé for triangular input.
+    /// Fewest products: an optimised Taylor scheme, or Padé for triangular input; the
+    /// eigendecomposition for anti-Hermitian input of large norm.
     #[default]
     Auto,
     /// Padé approximants (Al-Mohy & Higham 2009).
@@ -204,11 +207,7 @@ pub(crate) fn choose_taylor<T: Scalar>(
     mut power: impl FnMut(usize) -> f64,
 ) -> (usize, u32) {
     let all = schemes();
-    let eps = to_f64(<T::Real as num_traits::Float>::epsilon());
-    let single = eps >= f64::from(f32::EPSILON);
-    // In single precision the top scheme is T18 (as PyTorch uses); the Sastre schemes' large
-    // intermediate coefficients are analysed for double precision only.
-    let top = if single { 5 } else { all.len() - 1 };
+    let (top, single) = taylor_top::<T>();
     let theta = |id: usize| {
         if single {
             all[id].theta_f32
@@ -244,4 +243,25 @@ pub(crate) fn choose_taylor<T: Scalar>(
     let s = (log2_alpha - theta(top).log2()).ceil().max(0.0);
     let s = if s.is_finite() { s as u32 } else { 0 };
     (top, s)
+}
+
+/// The top Taylor scheme for `T` and whether `T` is single precision. In single precision the
+/// top scheme is T18 (as PyTorch uses); the Sastre schemes' large intermediate coefficients are
+/// analysed for double precision only.
+fn taylor_top<T: Scalar>() -> (usize, bool) {
+    let eps = to_f64(<T::Real as num_traits::Float>::epsilon());
+    let single = eps >= f64::from(f32::EPSILON);
+    (if single { 5 } else { schemes().len() - 1 }, single)
+}
+
+/// `θ` of the top Taylor scheme for `T` (3.54 for f64/c64, 3.01 for f32/c32): `‖A‖₁` at or
+/// below it guarantees `s = 0` in [`choose_taylor`] (`α ≤ ‖A‖₁`).
+pub(crate) fn largest_theta<T: Scalar>() -> f64 {
+    let (top, single) = taylor_top::<T>();
+    let scheme = &schemes()[top];
+    if single {
+        scheme.theta_f32
+    } else {
+        scheme.theta_f64
+    }
 }
