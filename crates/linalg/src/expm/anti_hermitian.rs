@@ -38,7 +38,7 @@ pub(crate) struct AntiHermitian<T: Scalar> {
     /// Unitary eigenvectors of `H` (and of `X`).
     q: Mat<T>,
     /// Eigenvalues `λ` of `H`, ascending; those of `X` are `μ = −iλ`.
-    pub(crate) lambda: Vec<T::Real>,
+    lambda: Vec<T::Real>,
     /// `Φ_jk = (e^{μ_j} − e^{μ_k})/(μ_j − μ_k)`, formed by the first derivative.
     phi: OnceLock<Mat<T>>,
 }
