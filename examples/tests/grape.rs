@@ -21,6 +21,29 @@ fn image(p: &Problem, b: usize) -> usize {
         .expect("a permutation")
 }
 
+/// The gradient `g` of `fidelity` at `u` against central differences (h = 1e-5: truncation
+/// O(h²·F''') ~ 1e-10, rounding ~ u/h ~ 1e-11) at the given entries.
+fn assert_central_differences(
+    fidelity: impl Fn(&Mat<f64>) -> f64,
+    u: &Mat<f64>,
+    g: &Mat<f64>,
+    entries: &[(usize, usize)],
+) {
+    let h = 1e-5;
+    for &(r, c) in entries {
+        let mut up = u.clone();
+        up[(r, c)] += h;
+        let mut dn = u.clone();
+        dn[(r, c)] -= h;
+        let fd = (fidelity(&up) - fidelity(&dn)) / (2.0 * h);
+        assert!(
+            (g[(r, c)] - fd).abs() <= 1e-8,
+            "u[{r}, {c}]: {} vs {fd}",
+            g[(r, c)]
+        );
+    }
+}
+
 #[test]
 fn targets_are_the_named_gates() {
     let cnot = Problem::new(Gate::Cnot, 2, 4, 1.0);
@@ -52,20 +75,8 @@ fn fidelity_gradient_matches_central_differences() {
     let u = Mat::from_fn(j, 12, |r, c| 0.3 * ((r * 7 + c * 3) % 5) as f64 - 0.6);
     let (f, g) = p.fidelity(&u).unwrap();
     assert!((0.0..=1.0).contains(&f));
-    let h = 1e-5;
-    for (r, c) in [(0usize, 0usize), (3, 5), (5, 11), (2, 7)] {
-        let mut up = u.clone();
-        up[(r, c)] += h;
-        let mut dn = u.clone();
-        dn[(r, c)] -= h;
-        let fd = (p.fidelity(&up).unwrap().0 - p.fidelity(&dn).unwrap().0) / (2.0 * h);
-        // Central differences: truncation O(h²·F''') ~ 1e-10, rounding ~ u/h ~ 1e-11.
-        assert!(
-            (g[(r, c)] - fd).abs() <= 1e-8,
-            "u[{r}, {c}]: {} vs {fd}",
-            g[(r, c)]
-        );
-    }
+    let entries = [(0, 0), (3, 5), (5, 11), (2, 7)];
+    assert_central_differences(|u| p.fidelity(u).unwrap().0, &u, &g, &entries);
 }
 
 #[test]
@@ -75,19 +86,12 @@ fn sparse_transfer_gradient_and_run() {
     let u = Mat::from_fn(4, 6, |r, c| 0.2 * ((r * 5 + c * 2) % 7) as f64 - 0.5);
     let (f, g) = p.fidelity(&u).unwrap();
     assert!((0.0..=1.0).contains(&f));
-    let h = 1e-5;
-    for (r, c) in [(0usize, 0usize), (1, 3), (3, 5)] {
-        let mut up = u.clone();
-        up[(r, c)] += h;
-        let mut dn = u.clone();
-        dn[(r, c)] -= h;
-        let fd = (p.fidelity(&up).unwrap().0 - p.fidelity(&dn).unwrap().0) / (2.0 * h);
-        assert!(
-            (g[(r, c)] - fd).abs() <= 1e-8,
-            "u[{r}, {c}]: {} vs {fd}",
-            g[(r, c)]
-        );
-    }
+    assert_central_differences(
+        |u| p.fidelity(u).unwrap().0,
+        &u,
+        &g,
+        &[(0, 0), (1, 3), (3, 5)],
+    );
     let dir = std::env::temp_dir().join(format!("expgrad-transfer-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let svg = dir.join("t.svg");
