@@ -127,6 +127,12 @@ pub fn gemm_conj<T: ComplexField>(
     }
 }
 
+/// The entrywise complex conjugate of `a` in a new matrix (a copy for real scalars): the
+/// conjugations of the complex adjoints, for every crate.
+pub fn conjugated<T: crate::Scalar>(a: MatRef<'_, T>) -> Mat<T> {
+    a.map(|x: &T| x.conjugate())
+}
+
 /// `dst += alpha · a · b`.
 pub(crate) fn matmul_acc<T: ComplexField + 'static>(
     dst: MatMut<'_, T>,

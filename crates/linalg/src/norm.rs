@@ -153,7 +153,7 @@ pub(crate) fn norm1_of_product<T: Scalar>(factors: &[MatRef<'_, T>]) -> T::Real 
     onenormest(n, |x, transpose| {
         // Bᴴx = conj(Bᵀ conj(x)): the transposed products on conjugated blocks.
         let mut cur = if transpose {
-            x.map(|v: &T| v.conjugate())
+            crate::kernels::conjugated(x)
         } else {
             x.to_owned()
         };
@@ -173,7 +173,7 @@ pub(crate) fn norm1_of_product<T: Scalar>(factors: &[MatRef<'_, T>]) -> T::Real 
             core::mem::swap(&mut cur, &mut tmp);
         }
         if transpose && T::IS_COMPLEX {
-            cur = cur.map(|v: &T| v.conjugate());
+            cur = crate::kernels::conjugated(cur.as_ref());
         }
         cur
     })

@@ -8,7 +8,7 @@
 //!
 //! Tests: `crates/tape/tests/low_rank.rs`.
 use crate::{Op, Scalar, TapeError};
-use expgrad_linalg::kernels::{gemm_conj, par_for};
+use expgrad_linalg::kernels::{conjugated, gemm_conj, par_for};
 use faer::traits::ComplexField;
 use faer::{Accum, Mat, MatRef};
 use num_traits::Float;
@@ -96,8 +96,8 @@ impl<T: Scalar> Cotangent<T> {
         match self {
             Self::Dense(m) => Self::Dense(m.transpose().to_owned()),
             Self::LowRank { u, v } if T::IS_COMPLEX => Self::LowRank {
-                u: v.map(|x: &T| x.conjugate()),
-                v: u.map(|x: &T| x.conjugate()),
+                u: conjugated(v.as_ref()),
+                v: conjugated(u.as_ref()),
             },
             Self::LowRank { u, v } => Self::LowRank { u: v, v: u },
         }

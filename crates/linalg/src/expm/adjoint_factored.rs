@@ -19,11 +19,11 @@
 
 use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
-use crate::expm::frechet::{conjugated, finite};
+use crate::expm::frechet::finite;
 use crate::expm::structured::{Approx, Structured, hstack, product};
 use crate::expm::taylor::schemes::schemes;
 use crate::expm::{Expm, Kind, all_finite};
-use crate::kernels::{gemm, matmul_into, par_for};
+use crate::kernels::{conjugated, gemm, matmul_into, par_for};
 use crate::scalar::pow2;
 use faer::{Accum, Mat, MatRef};
 

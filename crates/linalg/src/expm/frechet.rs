@@ -25,7 +25,7 @@ use crate::Scalar;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::pade::{OddEven, odd_even};
 use crate::expm::{Expm, Kind, Pade, all_finite, check_finite, exp_divided_difference, scale_pow2};
-use crate::kernels::{matmul_acc, matmul_into, par_for, product};
+use crate::kernels::{conjugated, matmul_acc, matmul_into, par_for, product};
 use faer::{Mat, MatRef, unzip, zip};
 
 /// `(exp(A), L(A, E))`. Panics with the [`LinalgError`] message on bad input or overflow.
@@ -267,9 +267,4 @@ pub(crate) fn squarings_derivative<T: Scalar>(
         core::mem::swap(&mut l, &mut tmp);
     }
     l
-}
-
-/// The entrywise complex conjugate of `a` (a copy for a real type).
-pub(crate) fn conjugated<T: Scalar>(a: MatRef<'_, T>) -> Mat<T> {
-    a.map(|x: &T| x.conjugate())
 }

@@ -91,10 +91,7 @@ pub(crate) fn frobenius_conj<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> T
     s
 }
 
-/// The entrywise conjugate of `a` (a copy for real scalars).
-pub(crate) fn conjugated<T: Scalar>(a: MatRef<'_, T>) -> faer::Mat<T> {
-    a.map(|x: &T| x.conjugate())
-}
+pub(crate) use expgrad_linalg::kernels::conjugated;
 
 /// `Err(ShapeMismatch)` naming both shapes unless `a` and `b` have the same shape.
 pub(crate) fn same_shape<T>(
