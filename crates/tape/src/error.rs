@@ -52,6 +52,17 @@ pub enum TapeError {
         /// The op (or `var`, `constant`, `backward`) where it appeared.
         op: &'static str,
     },
+    /// A forward-mode or second-order sweep reached an op that does not implement the rule
+    /// (a custom op that overrides only `forward` and `vjp`): implement [`Op::jvp`] and
+    /// [`Op::vjp_jvp`](crate::Op::vjp_jvp) for it.
+    ///
+    /// [`Op::jvp`]: crate::Op::jvp
+    NoRule {
+        /// Name of the op.
+        op: &'static str,
+        /// The missing rule, `"jvp"` or `"vjp_jvp"`.
+        rule: &'static str,
+    },
     /// An error of the numerical kernel other than a shape or a non-finite input: an
     /// overflow, an exceeded [`ActionBudget`](expgrad_linalg::ActionBudget).
     Linalg(LinalgError),
@@ -89,6 +100,10 @@ impl fmt::Display for TapeError {
             Self::NonFinite { op } => write!(
                 f,
                 "{op}: NaN or infinite entries (overflow or invalid input)"
+            ),
+            Self::NoRule { op, rule } => write!(
+                f,
+                "{op}: the op has no {rule} rule (implement Op::{rule} to use it in forward mode or second order)"
             ),
             Self::Linalg(e) => write!(f, "{e}"),
         }

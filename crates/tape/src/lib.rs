@@ -27,6 +27,7 @@
 
 mod cotangent;
 mod error;
+mod forward_mode;
 mod functional;
 mod gradients;
 mod op;
@@ -38,13 +39,20 @@ mod var;
 
 pub use cotangent::Cotangent;
 pub use error::TapeError;
-pub use functional::{try_value_and_grad, value_and_grad};
+pub use functional::{
+    hessian, hvp, jvp, try_hessian, try_hvp, try_jvp, try_value_and_grad, value_and_grad,
+};
 pub use gradients::Gradients;
-pub use op::Op;
+pub use op::{
+    DualCotangent, Op, Tangents, bilinear_jvp, bilinear_vjp_jvp, linear_jvp, linear_vjp_jvp,
+};
 pub use operand::{IntoVar, ScaleFactor};
 pub use ops::{add_n, try_add_n};
 pub use tape::Tape;
-pub use testing::{GradcheckOptions, GradcheckReport, InputReport, gradcheck, gradcheck_with};
+pub use testing::{
+    GradcheckOptions, GradcheckReport, HvpReport, InputReport, JvpReport, gradcheck,
+    gradcheck_with, hvpcheck, hvpcheck_with, jvpcheck, jvpcheck_with,
+};
 pub use var::Var;
 
 /// The scalar types of the tape: those of the kernels, [`expgrad_linalg::Real`] (`f32`, `f64`).

@@ -91,11 +91,215 @@ pub trait Op<T: Scalar>: 'static {
         out.extend(self.vjp_factored(residual, inputs, output, cotangent, needs_grad)?);
         Ok(())
     }
+
+    /// Forward mode: the output's tangent `ẏ = Σᵢ (∂f/∂xᵢ)·ẋᵢ` (the JVP), of the output's
+    /// shape, from the inputs' tangents (`None` is a zero tangent; the tape calls this only
+    /// when at least one is `Some`). `expm`'s is `L(X, Ẋ)` from the cached forward.
+    ///
+    /// The default returns [`TapeError::NoRule`]: a custom op that implements only
+    /// `forward` and `vjp` works in reverse mode and reports itself in forward mode. An op
+    /// that is linear in all its inputs jointly can use [`linear_jvp`].
+    fn jvp(
+        &self,
+        residual: &Self::Residual,
+        inputs: &[MatRef<'_, T>],
+        output: MatRef<'_, T>,
+        tangents: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let _ = (residual, inputs, output, tangents);
+        Err(TapeError::NoRule {
+            op: self.name(),
+            rule: "jvp",
+        })
+    }
+
+    /// Second order (forward-over-reverse): the VJP and its tangent along the inputs'
+    /// tangents. For every input `i` with `needs_grad[i]`, `Some((x̄ᵢ, ẋ̄ᵢ))` with
+    ///
+    /// * `x̄ᵢ = Jᵢ(x)ᴴ ḡ`, what [`Op::vjp`] returns for `cotangent = ḡ`;
+    /// * `ẋ̄ᵢ = Jᵢ(x)ᴴ ġ + d/dε [Jᵢ(x + ε ẋ)ᴴ ḡ]` at ε = 0, with `ġ = cotangent_tangent`
+    ///   (`None` is zero) and `ẋ` the tangents in `at`; `None` for a zero tangent.
+    ///
+    /// The tape's Hessian-vector product ([`Var::hvp`](crate::Var::hvp)) is one forward
+    /// tangent sweep ([`Op::jvp`]) and one reverse sweep of this rule. The second term is
+    /// the op's second derivative contracted with `ḡ` and `ẋ`: zero for a linear op (use
+    /// [`linear_vjp_jvp`]); for `expm` it is `L⁽²⁾(Xᴴ; ḡ, Ẋᴴ)` from the cached forward.
+    /// The default returns [`TapeError::NoRule`].
+    fn vjp_jvp(
+        &self,
+        residual: &Self::Residual,
+        at: &Tangents<'_, T>,
+        cotangent: MatRef<'_, T>,
+        cotangent_tangent: Option<MatRef<'_, T>>,
+        needs_grad: &[bool],
+    ) -> Result<Vec<Option<DualCotangent<T>>>, TapeError> {
+        let _ = (residual, at, cotangent, cotangent_tangent, needs_grad);
+        Err(TapeError::NoRule {
+            op: self.name(),
+            rule: "vjp_jvp",
+        })
+    }
+}
+
+/// An input's cotangent and its tangent, from [`Op::vjp_jvp`]: `(x̄, ẋ̄)`, `None` for a zero
+/// tangent.
+pub type DualCotangent<T> = (Mat<T>, Option<Mat<T>>);
+
+/// The point and the direction at which [`Op::vjp_jvp`] linearises an op: its inputs and their
+/// tangents (`None` for zero), its output and the output's tangent (from [`Op::jvp`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Tangents<'a, T> {
+    /// The input values.
+    pub inputs: &'a [MatRef<'a, T>],
+    /// The inputs' tangents, `None` where zero.
+    pub tangents: &'a [Option<MatRef<'a, T>>],
+    /// The output value.
+    pub output: MatRef<'a, T>,
+    /// The output's tangent, `None` where zero.
+    pub output_tangent: Option<MatRef<'a, T>>,
+}
+
+impl<'a, T> Tangents<'a, T> {
+    /// The tangent of input `i`, `None` when zero.
+    pub fn tangent(&self, i: usize) -> Option<MatRef<'a, T>> {
+        self.tangents.get(i).copied().flatten()
+    }
+}
+
+/// [`Op::jvp`] of an op linear in all its inputs jointly (`add`, `transpose`, `sum`, slices…):
+/// the forward applied to the tangents, zeros standing in for `None`.
+///
+/// ```
+/// use expgrad_tape::{Op, TapeError, linear_jvp, ops::Add};
+/// let a = faer::mat![[1.0, 2.0f64]];
+/// let t = linear_jvp(&Add, &[a.as_ref(), a.as_ref()], &[Some(a.as_ref()), None]).unwrap();
+/// assert_eq!(t, a);
+/// ```
+pub fn linear_jvp<T: Scalar, O: Op<T> + ?Sized>(
+    op: &O,
+    inputs: &[MatRef<'_, T>],
+    tangents: &[Option<MatRef<'_, T>>],
+) -> Result<Mat<T>, TapeError> {
+    let zeros: Vec<Option<Mat<T>>> = inputs
+        .iter()
+        .zip(tangents)
+        .map(|(x, t)| t.is_none().then(|| Mat::zeros(x.nrows(), x.ncols())))
+        .collect();
+    let args: Vec<MatRef<'_, T>> = tangents
+        .iter()
+        .zip(&zeros)
+        .map(|(t, z)| t.unwrap_or_else(|| z.as_ref().expect("zero stand-in").as_ref()))
+        .collect();
+    Ok(op.forward(&args)?.0)
+}
+
+/// [`Op::vjp_jvp`] of an op linear in all its inputs jointly: its VJP does not depend on the
+/// inputs, so `x̄ = vjp(ḡ)` and `ẋ̄ = vjp(ġ)`.
+pub fn linear_vjp_jvp<T: Scalar, O: Op<T> + ?Sized>(
+    op: &O,
+    residual: &O::Residual,
+    at: &Tangents<'_, T>,
+    cotangent: MatRef<'_, T>,
+    cotangent_tangent: Option<MatRef<'_, T>>,
+    needs_grad: &[bool],
+) -> Result<Vec<Option<DualCotangent<T>>>, TapeError> {
+    let bar = op.vjp(residual, at.inputs, at.output, cotangent, needs_grad)?;
+    let dot = match cotangent_tangent {
+        Some(gd) => op.vjp(residual, at.inputs, at.output, gd, needs_grad)?,
+        None => vec![None; bar.len()],
+    };
+    Ok(bar
+        .into_iter()
+        .zip(dot)
+        .map(|(b, d)| b.map(|b| (b, d)))
+        .collect())
+}
+
+/// [`Op::jvp`] of an op bilinear in its two inputs (`mul`, `matmul`, `dot`, a scaling by a
+/// tracked factor): `B(ȧ, b) + B(a, ḃ)` by two forward calls.
+pub fn bilinear_jvp<T: Scalar, O: Op<T> + ?Sized>(
+    op: &O,
+    inputs: &[MatRef<'_, T>],
+    tangents: &[Option<MatRef<'_, T>>],
+) -> Result<Mat<T>, TapeError> {
+    let (a, b) = (inputs[0], inputs[1]);
+    let mut out: Option<Mat<T>> = None;
+    for args in [tangents[0].map(|ad| [ad, b]), tangents[1].map(|bd| [a, bd])]
+        .into_iter()
+        .flatten()
+    {
+        let term = op.forward(&args)?.0;
+        out = Some(match out {
+            Some(acc) => acc + term,
+            None => term,
+        });
+    }
+    Ok(out.unwrap_or_else(|| {
+        let y = op.forward(inputs).map(|r| r.0);
+        y.map(|y| Mat::zeros(y.nrows(), y.ncols()))
+            .unwrap_or_else(|_| Mat::new())
+    }))
+}
+
+/// [`Op::vjp_jvp`] of an op bilinear in its two inputs whose VJP does not read the output:
+/// `ā` depends on `b` only and `b̄` on `a` only, so `ǡ = vjp_a(b; ġ) + vjp_a(ḃ; ḡ)` and
+/// `ḃ̄ = vjp_b(a; ġ) + vjp_b(ȧ; ḡ)`, each term one call of [`Op::vjp`].
+pub fn bilinear_vjp_jvp<T: Scalar, O: Op<T> + ?Sized>(
+    op: &O,
+    residual: &O::Residual,
+    at: &Tangents<'_, T>,
+    cotangent: MatRef<'_, T>,
+    cotangent_tangent: Option<MatRef<'_, T>>,
+    needs_grad: &[bool],
+) -> Result<Vec<Option<DualCotangent<T>>>, TapeError> {
+    let x = at.inputs;
+    let y = at.output;
+    let bar = op.vjp(residual, x, y, cotangent, needs_grad)?;
+    let mut dot: Vec<Option<Mat<T>>> = match cotangent_tangent {
+        Some(gd) => op.vjp(residual, x, y, gd, needs_grad)?,
+        None => vec![None; 2],
+    };
+    let cross = [
+        (0, at.tangent(1).map(|bd| [x[0], bd])),
+        (1, at.tangent(0).map(|ad| [ad, x[1]])),
+    ];
+    for (k, args) in cross {
+        let Some(args) = args.filter(|_| needs_grad[k]) else {
+            continue;
+        };
+        let mut only = [false; 2];
+        only[k] = true;
+        let term = op.vjp(residual, &args, y, cotangent, &only)?[k]
+            .take()
+            .expect("the op computes the cotangent it is asked for");
+        dot[k] = Some(match dot[k].take() {
+            Some(acc) => acc + term,
+            None => term,
+        });
+    }
+    Ok(bar
+        .into_iter()
+        .zip(dot)
+        .map(|(b, d)| b.map(|b| (b, d)))
+        .collect())
 }
 
 /// An op together with its residuals, type-erased for storage on the tape.
 pub(crate) trait Recorded<T: Scalar> {
     fn name(&self) -> &'static str;
+    fn jvp(
+        &self,
+        inputs: &[MatRef<'_, T>],
+        output: MatRef<'_, T>,
+        tangents: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError>;
+    fn vjp_jvp(
+        &self,
+        at: &Tangents<'_, T>,
+        cotangent: MatRef<'_, T>,
+        cotangent_tangent: Option<MatRef<'_, T>>,
+        needs_grad: &[bool],
+    ) -> Result<Vec<Option<DualCotangent<T>>>, TapeError>;
     fn vjp_into(
         &self,
         inputs: &[MatRef<'_, T>],
@@ -114,6 +318,24 @@ pub(crate) struct WithResidual<O: Op<T>, T: Scalar> {
 impl<T: Scalar, O: Op<T>> Recorded<T> for WithResidual<O, T> {
     fn name(&self) -> &'static str {
         self.op.name()
+    }
+    fn jvp(
+        &self,
+        inputs: &[MatRef<'_, T>],
+        output: MatRef<'_, T>,
+        tangents: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        self.op.jvp(&self.residual, inputs, output, tangents)
+    }
+    fn vjp_jvp(
+        &self,
+        at: &Tangents<'_, T>,
+        cotangent: MatRef<'_, T>,
+        cotangent_tangent: Option<MatRef<'_, T>>,
+        needs_grad: &[bool],
+    ) -> Result<Vec<Option<DualCotangent<T>>>, TapeError> {
+        self.op
+            .vjp_jvp(&self.residual, at, cotangent, cotangent_tangent, needs_grad)
     }
     fn vjp_into(
         &self,

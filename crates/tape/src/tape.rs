@@ -56,7 +56,11 @@ const STACK_INPUTS: usize = 4;
 
 /// `f(&[values of idx…])`, the values gathered on the stack when there are at most
 /// [`STACK_INPUTS`] of them.
-fn with_values<T, R>(nodes: &[Node<T>], idx: &[usize], f: impl FnOnce(&[MatRef<'_, T>]) -> R) -> R {
+pub(crate) fn with_values<T, R>(
+    nodes: &[Node<T>],
+    idx: &[usize],
+    f: impl FnOnce(&[MatRef<'_, T>]) -> R,
+) -> R {
     if idx.len() <= STACK_INPUTS {
         let empty: &[T] = &[];
         let mut stack = [MatRef::from_column_major_slice(empty, 0, 0); STACK_INPUTS];

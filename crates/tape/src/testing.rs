@@ -47,6 +47,10 @@ pub struct GradcheckOptions {
     pub full_jacobian_up_to: usize,
     /// Base step `h` relative to `max(1, max|x|)` (default 1e-3; Richardson uses h and h/2).
     pub step: f64,
+    /// Tolerance of the exact identities ([`jvpcheck`]'s `⟨c, J t⟩ = ⟨Jᴴ c, t⟩` between the
+    /// tape's JVP and VJP, [`hvpcheck`]'s Hessian symmetry `⟨w, H u⟩ = ⟨H w, u⟩`), relative to
+    /// the sizes of the products summed (default 1e-11; rounding, not truncation).
+    pub identity_tol: f64,
 }
 
 impl Default for GradcheckOptions {
@@ -58,6 +62,7 @@ impl Default for GradcheckOptions {
             abs_tol: 1e-9,
             full_jacobian_up_to: 64,
             step: 1e-3,
+            identity_tol: 1e-11,
         }
     }
 }
@@ -83,6 +88,7 @@ impl GradcheckOptions {
                 rel_tol: 5e-3,
                 abs_tol: 1e-5,
                 step: 4e-2,
+                identity_tol: 1e-4,
                 ..Self::default()
             }
         } else {
@@ -189,30 +195,8 @@ where
     F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
 {
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    let eval = |xs: &[Mat<T>]| -> Mat<T> {
-        let tape = Tape::new();
-        let vars: Vec<Var<'_, T>> = xs.iter().map(|x| tape.constant(x.clone())).collect();
-        f(&vars).value()
-    };
-    let scale = inputs
-        .iter()
-        .map(|x| f64_of(x.norm_max()))
-        .fold(1.0, f64::max);
-    let h = opts.step * scale;
-    let t_of = |x: f64| T::lit(x);
-    // Richardson-extrapolated central difference of f along `dir`.
-    let directional = |dir: &[Mat<T>]| -> Mat<T> {
-        let at = |t: f64| -> Mat<T> {
-            let xs: Vec<Mat<T>> = inputs
-                .iter()
-                .zip(dir)
-                .map(|(x, d)| x + d * faer::Scale(t_of(t)))
-                .collect();
-            eval(&xs)
-        };
-        let d = |h: f64| (at(h) - at(-h)) * faer::Scale(t_of(0.5 / h));
-        (d(h / 2.0) * faer::Scale(t_of(4.0)) - d(h)) * faer::Scale(t_of(1.0 / 3.0))
-    };
+    let fd = Directional::new(&f, inputs, opts);
+    let directional = |dir: &[Mat<T>]| fd.eval(dir);
 
     let tape = Tape::new();
     let vars: Vec<Var<'_, T>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
@@ -351,6 +335,273 @@ fn complex_jacobian_errors<'t, T: Scalar>(
         }
     }
     (max_abs, max_j)
+}
+
+/// The outcome of a forward-mode check ([`jvpcheck`]).
+#[derive(Clone, Debug)]
+pub struct JvpReport {
+    /// `max |J t − fd| / max(max |fd|, 1)` entrywise: the tape's JVP against Richardson
+    /// central differences along the random tangent `t`.
+    pub fd_rel_err: f64,
+    /// `|⟨c, J t⟩ − Σᵢ ⟨Jᵢᴴ c, tᵢ⟩|` relative to the sizes of the products: forward mode
+    /// against reverse mode (the dot-product identity), exact up to rounding.
+    pub identity_rel_err: f64,
+    /// Whether both are within tolerance.
+    pub passed: bool,
+}
+
+impl fmt::Display for JvpReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "jvpcheck {}: JVP vs finite differences rel err {:.2e}, ⟨c, Jt⟩ vs ⟨Jᴴc, t⟩ rel err {:.2e}",
+            if self.passed { "passed" } else { "FAILED" },
+            self.fd_rel_err,
+            self.identity_rel_err
+        )
+    }
+}
+
+/// Forward-mode check of `f` at `inputs` (every input tracked) with the default options of
+/// the scalar type: the tape's JVP ([`Tape::jvp`]) along a random tangent against central
+/// differences, and against the tape's VJP by the dot-product identity
+/// `⟨c, J t⟩ = Σᵢ ⟨Jᵢᴴ c, tᵢ⟩` (the test Julia's ChainRules `frule` for `exp!` failed).
+///
+/// ```
+/// use expgrad_tape::jvpcheck;
+/// let x = faer::mat![[0.1, 0.4], [-0.3, 0.2f64]];
+/// let report = jvpcheck(|xs| xs[0].expm().matmul(xs[1]), &[x.clone(), x]);
+/// assert!(report.passed, "{report}");
+/// ```
+pub fn jvpcheck<T, F>(f: F, inputs: &[Mat<T>]) -> JvpReport
+where
+    T: Scalar,
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
+{
+    jvpcheck_with(f, inputs, &GradcheckOptions::for_scalar::<T>())
+}
+
+/// [`jvpcheck`] with options (`seed`, `step`, `rel_tol`/`abs_tol` for the finite
+/// differences, `identity_tol` for the identity).
+pub fn jvpcheck_with<T, F>(f: F, inputs: &[Mat<T>], opts: &GradcheckOptions) -> JvpReport
+where
+    T: Scalar,
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
+{
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let directional = Directional::new(&f, inputs, opts);
+    let tape = Tape::new();
+    let vars: Vec<Var<'_, T>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
+    let out = f(&vars);
+    let c = random_like(&mut rng, &out.value());
+    let dirs: Vec<Mat<T>> = inputs.iter().map(|x| random_like(&mut rng, x)).collect();
+    let seeds: Vec<(Var<'_, T>, Mat<T>)> = vars.iter().copied().zip(dirs.iter().cloned()).collect();
+    let ydot = tape.jvp(out, &seeds);
+    let fd = directional.eval(&dirs);
+    let (err, size) = max_err(&ydot, &fd);
+    let fd_rel_err = err / size.max(1.0);
+    let fd_ok = err <= opts.rel_tol * size + opts.abs_tol * directional.out_scale;
+    let grads = out.backward_with(c.clone());
+    let lhs = inner(&c, &ydot);
+    let mut denom = norm_f(&c) * norm_f(&ydot);
+    let mut rhs = 0.0;
+    for (v, d) in vars.iter().zip(&dirs) {
+        let g = grads.wrt(*v);
+        rhs += inner(&g, d);
+        denom += norm_f(&g) * norm_f(d);
+    }
+    let identity_rel_err = (lhs - rhs).abs() / denom.max(f64::MIN_POSITIVE);
+    JvpReport {
+        fd_rel_err,
+        identity_rel_err,
+        passed: fd_ok && identity_rel_err <= opts.identity_tol,
+    }
+}
+
+/// The outcome of a second-order check ([`hvpcheck`]).
+#[derive(Clone, Debug)]
+pub struct HvpReport {
+    /// `max |H u − fd| / max(max |fd|, 1)` over the inputs: the tape's Hessian-vector product
+    /// against Richardson central differences of the tape's gradient along `u`.
+    pub fd_rel_err: f64,
+    /// `|⟨w, H u⟩ − ⟨H w, u⟩|` relative to the sizes of the products, for a second random
+    /// direction `w`: the symmetry of the Hessian, exact up to rounding.
+    pub symmetry_rel_err: f64,
+    /// Whether both are within tolerance.
+    pub passed: bool,
+}
+
+impl fmt::Display for HvpReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "hvpcheck {}: HVP vs finite differences of the gradient rel err {:.2e}, symmetry rel err {:.2e}",
+            if self.passed { "passed" } else { "FAILED" },
+            self.fd_rel_err,
+            self.symmetry_rel_err
+        )
+    }
+}
+
+/// Second-order check of a scalar-valued `f` (1×1 output) at `inputs` with the default
+/// options of the scalar type: the tape's Hessian-vector product ([`Var::hvp`]) along a
+/// random direction against central differences of the tape's gradient, and the symmetry
+/// of the Hessian. Panics if the output is not 1×1.
+///
+/// ```
+/// use expgrad_tape::hvpcheck;
+/// let x = faer::mat![[0.1, 0.4], [-0.3, 0.2f64]];
+/// let v = faer::mat![[1.0], [2.0f64]];
+/// let report = hvpcheck(|xs| xs[0].expm().matmul(xs[1]).square().sum(), &[x, v]);
+/// assert!(report.passed, "{report}");
+/// ```
+pub fn hvpcheck<T, F>(f: F, inputs: &[Mat<T>]) -> HvpReport
+where
+    T: Scalar,
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
+{
+    hvpcheck_with(f, inputs, &GradcheckOptions::for_scalar::<T>())
+}
+
+/// [`hvpcheck`] with options.
+#[track_caller]
+pub fn hvpcheck_with<T, F>(f: F, inputs: &[Mat<T>], opts: &GradcheckOptions) -> HvpReport
+where
+    T: Scalar,
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
+{
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let u: Vec<Mat<T>> = inputs.iter().map(|x| random_like(&mut rng, x)).collect();
+    let w: Vec<Mat<T>> = inputs.iter().map(|x| random_like(&mut rng, x)).collect();
+    let grad_at = |xs: &[Mat<T>]| -> Vec<Mat<T>> {
+        let tape = Tape::new();
+        let vars: Vec<Var<'_, T>> = xs.iter().map(|x| tape.var(x.clone())).collect();
+        let g = f(&vars).backward();
+        vars.iter().map(|v| g.wrt(*v)).collect()
+    };
+    let hvp_at = |dir: &[Mat<T>]| -> Vec<Mat<T>> {
+        let tape = Tape::new();
+        let vars: Vec<Var<'_, T>> = inputs.iter().map(|x| tape.var(x.clone())).collect();
+        let seeds: Vec<(Var<'_, T>, Mat<T>)> =
+            vars.iter().copied().zip(dir.iter().cloned()).collect();
+        let (_, h) = f(&vars).hvp(&seeds);
+        vars.iter().map(|v| h.wrt(*v)).collect()
+    };
+    let hu = hvp_at(&u);
+    let hw = hvp_at(&w);
+    // Richardson central differences of the gradient along u.
+    let h = opts.step
+        * inputs
+            .iter()
+            .map(|x| f64_of(x.norm_max()))
+            .fold(1.0, f64::max);
+    let shifted = |t: f64| -> Vec<Mat<T>> {
+        let xs: Vec<Mat<T>> = inputs
+            .iter()
+            .zip(&u)
+            .map(|(x, d)| x + d * faer::Scale(T::lit(t)))
+            .collect();
+        grad_at(&xs)
+    };
+    let diff = |h: f64| -> Vec<Mat<T>> {
+        shifted(h)
+            .into_iter()
+            .zip(shifted(-h))
+            .map(|(a, b)| (a - b) * faer::Scale(T::lit(0.5 / h)))
+            .collect()
+    };
+    let fd: Vec<Mat<T>> = diff(h / 2.0)
+        .into_iter()
+        .zip(diff(h))
+        .map(|(a, b)| (a * faer::Scale(T::lit(4.0)) - b) * faer::Scale(T::lit(1.0 / 3.0)))
+        .collect();
+    let g0 = grad_at(inputs);
+    let g_scale = g0.iter().map(|g| f64_of(g.norm_max())).fold(1.0, f64::max);
+    let (mut err, mut size) = (0.0f64, 0.0f64);
+    for (a, b) in hu.iter().zip(&fd) {
+        let (e, s) = max_err(a, b);
+        err = err.max(e);
+        size = size.max(s);
+    }
+    let fd_ok = err <= opts.rel_tol * size + opts.abs_tol * g_scale;
+    let (mut lhs, mut rhs, mut denom) = (0.0, 0.0, 0.0);
+    for i in 0..inputs.len() {
+        lhs += inner(&w[i], &hu[i]);
+        rhs += inner(&hw[i], &u[i]);
+        denom += norm_f(&w[i]) * norm_f(&hu[i]) + norm_f(&hw[i]) * norm_f(&u[i]);
+    }
+    let symmetry_rel_err = (lhs - rhs).abs() / denom.max(f64::MIN_POSITIVE);
+    HvpReport {
+        fd_rel_err: err / size.max(1.0),
+        symmetry_rel_err,
+        passed: fd_ok && symmetry_rel_err <= opts.identity_tol,
+    }
+}
+
+/// `(max |a − b|, max |b|)` entrywise (moduli), in `f64`.
+fn max_err<T: Scalar>(a: &Mat<T>, b: &Mat<T>) -> (f64, f64) {
+    let (mut err, mut size) = (0.0f64, 0.0f64);
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            err = err.max(f64_of((a[(i, j)] - b[(i, j)]).modulus()));
+            size = size.max(f64_of(b[(i, j)].modulus()));
+        }
+    }
+    (err, size)
+}
+
+/// The Frobenius norm, in `f64`.
+fn norm_f<T: Scalar>(a: &Mat<T>) -> f64 {
+    inner(a, a).sqrt()
+}
+
+/// Richardson central differences of `f` along a direction, with the output's scale.
+struct Directional<'f, T: Scalar, F> {
+    f: &'f F,
+    inputs: &'f [Mat<T>],
+    h: f64,
+    out_scale: f64,
+}
+
+impl<'f, T, F> Directional<'f, T, F>
+where
+    T: Scalar,
+    F: for<'t> Fn(&[Var<'t, T>]) -> Var<'t, T>,
+{
+    fn new(f: &'f F, inputs: &'f [Mat<T>], opts: &GradcheckOptions) -> Self {
+        let scale = inputs
+            .iter()
+            .map(|x| f64_of(x.norm_max()))
+            .fold(1.0, f64::max);
+        let mut this = Self {
+            f,
+            inputs,
+            h: opts.step * scale,
+            out_scale: 1.0,
+        };
+        this.out_scale = f64_of(this.value(inputs).norm_max()).max(1.0);
+        this
+    }
+
+    fn value(&self, xs: &[Mat<T>]) -> Mat<T> {
+        let tape = Tape::new();
+        let vars: Vec<Var<'_, T>> = xs.iter().map(|x| tape.constant(x.clone())).collect();
+        (self.f)(&vars).value()
+    }
+
+    fn eval(&self, dir: &[Mat<T>]) -> Mat<T> {
+        let at = |t: f64| -> Mat<T> {
+            let xs: Vec<Mat<T>> = self
+                .inputs
+                .iter()
+                .zip(dir)
+                .map(|(x, d)| x + d * faer::Scale(T::lit(t)))
+                .collect();
+            self.value(&xs)
+        };
+        let d = |h: f64| (at(h) - at(-h)) * faer::Scale(T::lit(0.5 / h));
+        (d(self.h / 2.0) * faer::Scale(T::lit(4.0)) - d(self.h)) * faer::Scale(T::lit(1.0 / 3.0))
+    }
 }
 
 /// Panics with the [`GradcheckReport`] unless [`gradcheck`] passes:

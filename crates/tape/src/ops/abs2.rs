@@ -9,6 +9,47 @@ pub struct Abs2;
 
 impl<T: Scalar> Op<T> for Abs2 {
     type Residual = ();
+    /// `ẏ = 2 Re(conj(x) ẋ)`.
+    fn jvp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        y: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let _ = y;
+        Ok(
+            faer::zip!(x[0], t[0].expect("a tangent")).map(|faer::unzip!(x, t)| {
+                T::from_real({
+                    let r = (x.conjugate() * *t).re();
+                    r + r
+                })
+            }),
+        )
+    }
+    /// `x̄ = 2 Re(ḡ) x`, `ẋ̄ = 2 Re(ġ) x + 2 Re(ḡ) ẋ`.
+    fn vjp_jvp(
+        &self,
+        _: &(),
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        if !needs[0] {
+            return Ok(vec![None]);
+        }
+        let x = at.inputs[0];
+        let term = |g: MatRef<'_, T>, x: MatRef<'_, T>| {
+            faer::zip!(g, x).map(|faer::unzip!(g, a)| a.scale_real(g.re() + g.re()))
+        };
+        let bar = term(g, x);
+        let dot = super::sum_terms([
+            gd.map(|gd| term(gd, x)),
+            at.tangent(0).map(|xd| term(g, xd)),
+        ]);
+        Ok(vec![Some((bar, dot))])
+    }
     fn name(&self) -> &'static str {
         "abs2"
     }

@@ -15,6 +15,17 @@ pub struct ExpmOp;
 
 impl<T: Scalar> Op<T> for ExpmOp {
     type Residual = Expm<T>;
+    /// `Ẏ = L(X, Ẋ)`, the Fréchet derivative from the cached forward.
+    fn jvp(
+        &self,
+        f: &Expm<T>,
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        f.try_frechet(t[0].expect("a tangent"))
+            .map_err(|e| e.with_op("expm").into())
+    }
     fn name(&self) -> &'static str {
         "expm"
     }

@@ -18,6 +18,26 @@ pub struct ExpmMul;
 
 impl<T: Scalar> Op<T> for ExpmMul {
     type Residual = Expm<T>;
+    /// `Ẇ = L(X, Ẋ)·V + e^X·V̇`.
+    fn jvp(
+        &self,
+        f: &Expm<T>,
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let mut out = match t[0] {
+            Some(xd) => {
+                let l = f.try_frechet(xd).map_err(|e| e.with_op("expm_mul"))?;
+                product(l.as_ref(), x[1])
+            }
+            None => Mat::zeros(x[1].nrows(), x[1].ncols()),
+        };
+        if let Some(vd) = t[1] {
+            out += product(f.value(), vd);
+        }
+        Ok(out)
+    }
     fn name(&self) -> &'static str {
         "expm_mul"
     }

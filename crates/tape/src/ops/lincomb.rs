@@ -36,6 +36,28 @@ impl<T: Scalar> Lincomb<T> {
 
 impl<T: Scalar> Op<T> for Lincomb<T> {
     type Residual = ();
+    /// Affine in `u`: `Ẇ_k = Σ_j u̇_jk M_j` (the offset's tangent is zero).
+    fn jvp(
+        &self,
+        _: &(),
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let linear = Lincomb::new(None, Arc::clone(&self.mats));
+        Ok(linear.forward(&[t[0].expect("a tangent")])?.0)
+    }
+    /// The VJP does not depend on `u`: `ū = vjp(ḡ)`, `u̇̄ = vjp(ġ)`.
+    fn vjp_jvp(
+        &self,
+        r: &(),
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        crate::linear_vjp_jvp(self, r, at, g, gd, needs)
+    }
     fn name(&self) -> &'static str {
         "lincomb"
     }

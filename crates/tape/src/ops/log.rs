@@ -8,6 +8,38 @@ pub struct Log;
 
 impl<T: Real> Op<T> for Log {
     type Residual = ();
+    /// `ẏ = ẋ / x`.
+    fn jvp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, T>],
+        y: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let _ = y;
+        Ok(faer::zip!(x[0], t[0].expect("a tangent")).map(|faer::unzip!(x, t)| *t / *x))
+    }
+    /// `x̄ = ḡ / x`, `ẋ̄ = ġ / x − ḡ ∘ ẋ / x²`.
+    fn vjp_jvp(
+        &self,
+        _: &(),
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        if !needs[0] {
+            return Ok(vec![None]);
+        }
+        let x = at.inputs[0];
+        let bar = faer::zip!(g, x).map(|faer::unzip!(g, x)| *g / *x);
+        let dot = super::sum_terms([
+            gd.map(|gd| faer::zip!(gd, x).map(|faer::unzip!(g, x)| *g / *x)),
+            at.tangent(0)
+                .map(|xd| faer::zip!(g, xd, x).map(|faer::unzip!(g, t, x)| -(*g * *t / (*x * *x)))),
+        ]);
+        Ok(vec![Some((bar, dot))])
+    }
     fn name(&self) -> &'static str {
         "log"
     }

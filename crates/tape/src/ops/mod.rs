@@ -6,7 +6,7 @@
 
 use crate::Scalar;
 use crate::error::TapeError;
-use faer::MatRef;
+use faer::{Mat, MatRef};
 
 mod abs2;
 mod add;
@@ -92,6 +92,11 @@ pub(crate) fn frobenius_conj<T: Scalar>(a: MatRef<'_, T>, b: MatRef<'_, T>) -> T
 }
 
 pub(crate) use expgrad_linalg::kernels::conjugated;
+
+/// The sum of the present terms, `None` when there is none (a zero tangent).
+pub(crate) fn sum_terms<T: Scalar, const N: usize>(terms: [Option<Mat<T>>; N]) -> Option<Mat<T>> {
+    terms.into_iter().flatten().reduce(|a, b| a + b)
+}
 
 /// `Err(ShapeMismatch)` naming both shapes unless `a` and `b` have the same shape.
 pub(crate) fn same_shape<T>(
