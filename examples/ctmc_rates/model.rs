@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use expgrad::diag::try_diag_mul;
-use expgrad::tape::{Tape, try_add_n};
+use expgrad::tape::{Tape, Var, try_add_n};
 use faer::Mat;
 use faer::prelude::Solve;
 use rand::rngs::StdRng;
@@ -129,18 +129,19 @@ impl Chain {
     }
 }
 
-/// `−ℓ(θ)` and its gradient for rates `r = exp(θ)`, all through `try_` forms. Errors name
-/// the interval (its index and length) and the op, e.g. `interval 2 (t = 3.0): log: …`.
-pub fn neg_loglik_and_grad(
+/// The graph of `−ℓ(θ)` for rates `r = exp(θ)` on `tape`, with `θ` the tracked variable, all
+/// through `try_` forms. Errors name the interval (its index and length) and the op, e.g.
+/// `interval 2 (t = 3.0): log: …`.
+fn neg_loglik<'t>(
+    tape: &'t Tape,
     p: &Mat<f64>,
     data: &[Counts],
     theta: &[f64],
-) -> Result<(f64, Vec<f64>), String> {
+) -> Result<(Var<'t>, Var<'t>), String> {
     let k = theta.len();
     if let Some(i) = theta.iter().position(|t| !t.is_finite()) {
         return Err(format!("θ[{i}] = {} is not finite", theta[i]));
     }
-    let tape = Tape::new();
     let th = tape
         .try_var(Mat::from_fn(k, 1, |i, _| theta[i]))
         .map_err(|e| e.to_string())?;
@@ -165,11 +166,53 @@ pub fn neg_loglik_and_grad(
     let nll = try_add_n(&terms)
         .and_then(|t| t.try_neg())
         .map_err(|e| format!("no data: {e}"))?;
+    Ok((nll, th))
+}
+
+/// `−ℓ(θ)` and its gradient for rates `r = exp(θ)`: one reverse sweep through
+/// `exp → diag_mul → expm → log`.
+pub fn neg_loglik_and_grad(
+    p: &Mat<f64>,
+    data: &[Counts],
+    theta: &[f64],
+) -> Result<(f64, Vec<f64>), String> {
+    let tape = Tape::new();
+    let (nll, th) = neg_loglik(&tape, p, data, theta)?;
     let g = nll
         .try_backward()
         .map_err(|e| format!("backward pass: {e}"))?
         .wrt(th);
-    Ok((nll.item(), (0..k).map(|i| g[(i, 0)]).collect()))
+    Ok((nll.item(), (0..theta.len()).map(|i| g[(i, 0)]).collect()))
+}
+
+/// The observed Fisher information `H = ∇²(−ℓ)(θ)`, exact: one Hessian-vector product per
+/// rate (forward over reverse; `expm`'s second-order rule from the cached forward), on one
+/// recorded forward pass.
+pub fn observed_information(p: &Mat<f64>, data: &[Counts], theta: &[f64]) -> Result<Mat<f64>, String> {
+    let tape = Tape::new();
+    let (nll, th) = neg_loglik(&tape, p, data, theta)?;
+    nll.try_hessian(th).map_err(|e| format!("Hessian: {e}"))
+}
+
+/// The observed information by central differences of expgrad gradients,
+/// `H[:, k] ≈ (∇(θ + h eₖ) − ∇(θ − h eₖ))/2h`, for comparison with the exact one.
+pub fn observed_information_fd(p: &Mat<f64>, data: &[Counts], theta: &[f64]) -> Result<Mat<f64>, String> {
+    let k = theta.len();
+    let h = 1e-5;
+    let mut hess = Mat::<f64>::zeros(k, k);
+    for j in 0..k {
+        let (mut tp, mut tm) = (theta.to_vec(), theta.to_vec());
+        tp[j] += h;
+        tm[j] -= h;
+        let (gp, gm) = (
+            neg_loglik_and_grad(p, data, &tp)?.1,
+            neg_loglik_and_grad(p, data, &tm)?.1,
+        );
+        for i in 0..k {
+            hess[(i, j)] = (gp[i] - gm[i]) / (2.0 * h);
+        }
+    }
+    Ok(hess)
 }
 
 /// Maximum-likelihood rates from `θ₀`. The optimiser sees the *mean* negative
@@ -195,25 +238,10 @@ pub fn fit(
     expgrad::optim::lbfgs(mean, theta0, opts, on_iter).map_err(String::from)
 }
 
-/// Standard errors of the rates from the observed Fisher information `H = ∇²(−ℓ)(θ̂)`, its
-/// columns by central differences of expgrad gradients (`H[:, k] ≈ (∇(θ̂ + h eₖ) − ∇(θ̂ − h eₖ))/2h`),
-/// symmetrised; `SE(θ) = √diag(H⁻¹)` and, by the delta method, `SE(r) = r·SE(θ)`.
-pub fn standard_errors(p: &Mat<f64>, data: &[Counts], theta: &[f64]) -> Result<Vec<f64>, String> {
+/// Standard errors of the rates from the observed Fisher information `H` (symmetrised):
+/// `SE(θ) = √diag(H⁻¹)` and, by the delta method, `SE(r) = r·SE(θ)`.
+pub fn standard_errors_from(hess: &Mat<f64>, theta: &[f64]) -> Result<Vec<f64>, String> {
     let k = theta.len();
-    let h = 1e-5;
-    let mut hess = Mat::<f64>::zeros(k, k);
-    for j in 0..k {
-        let (mut tp, mut tm) = (theta.to_vec(), theta.to_vec());
-        tp[j] += h;
-        tm[j] -= h;
-        let (gp, gm) = (
-            neg_loglik_and_grad(p, data, &tp)?.1,
-            neg_loglik_and_grad(p, data, &tm)?.1,
-        );
-        for i in 0..k {
-            hess[(i, j)] = (gp[i] - gm[i]) / (2.0 * h);
-        }
-    }
     let sym = Mat::from_fn(k, k, |i, j| 0.5 * (hess[(i, j)] + hess[(j, i)]));
     let chol = sym
         .llt(faer::Side::Lower)
@@ -222,4 +250,10 @@ pub fn standard_errors(p: &Mat<f64>, data: &[Counts], theta: &[f64]) -> Result<V
     Ok((0..k)
         .map(|i| theta[i].exp() * inv[(i, i)].sqrt())
         .collect())
+}
+
+/// Standard errors of the rates from the exact observed information
+/// ([`observed_information`]).
+pub fn standard_errors(p: &Mat<f64>, data: &[Counts], theta: &[f64]) -> Result<Vec<f64>, String> {
+    standard_errors_from(&observed_information(p, data, theta)?, theta)
 }

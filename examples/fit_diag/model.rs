@@ -7,8 +7,8 @@
 #![allow(dead_code)]
 
 use expgrad::diag::{SparseOrDense, try_diag_mul, try_expm_multiply_diag};
-use expgrad::optim::{LbfgsOptions, OptimError, OptimResult, Progress, lbfgs};
-use expgrad::tape::{Tape, TapeError};
+use expgrad::optim::{LbfgsOptions, OptimError, OptimResult, Progress, lbfgs, newton_cg};
+use expgrad::tape::{Tape, TapeError, Var};
 use faer::Mat;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -18,6 +18,8 @@ use std::sync::Arc;
 pub type FitOptions = LbfgsOptions;
 /// The outcome of [`fit`].
 pub type FitResult = OptimResult;
+/// Settings of [`fit_newton`].
+pub use expgrad::optim::NewtonOptions;
 
 /// How `exp(tⱼ·Diag(d)·A)·vⱼ` and its gradient are computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -153,8 +155,30 @@ impl Problem {
     /// `½Σⱼ‖exp(tⱼ Diag(d) A) vⱼ − wⱼ‖² + ½ρ‖d‖²` and its gradient, by one tape, or an
     /// error naming the source, the observation, its time and the op that failed.
     pub fn loss_and_grad(&self, d: &[f64]) -> Result<(f64, Vec<f64>), String> {
-        let n = self.n();
         let tape = Tape::new();
+        let (total, dv) = self.loss(&tape, d)?;
+        let g = total
+            .try_backward()
+            .map_err(|e| format!("{}: the gradient: {e}", self.source))?
+            .wrt(dv);
+        Ok((total.item(), (0..d.len()).map(|i| g[(i, 0)]).collect()))
+    }
+
+    /// The Hessian-vector product `∇²loss(d)·u`, exact (forward over reverse through the
+    /// exponential), on one tape.
+    pub fn hvp(&self, d: &[f64], u: &[f64]) -> Result<Vec<f64>, String> {
+        let tape = Tape::new();
+        let (total, dv) = self.loss(&tape, d)?;
+        let (_, h) = total
+            .try_hvp(&[(dv, Mat::from_fn(u.len(), 1, |i, _| u[i]))])
+            .map_err(|e| format!("{}: the Hessian-vector product: {e}", self.source))?;
+        let h = h.wrt(dv);
+        Ok((0..u.len()).map(|i| h[(i, 0)]).collect())
+    }
+
+    /// The loss recorded on `tape`, and the tracked `d`.
+    fn loss<'t>(&self, tape: &'t Tape, d: &[f64]) -> Result<(Var<'t>, Var<'t>), String> {
+        let n = self.n();
         let dv = tape
             .try_var(Mat::from_fn(n, 1, |i, _| d[i]))
             .map_err(|e| format!("{}: the parameters d: {e}", self.source))?;
@@ -191,11 +215,7 @@ impl Problem {
         let terms = terms.into_iter().collect::<Result<Vec<_>, String>>()?;
         let total = expgrad::tape::try_add_n(&terms)
             .map_err(|e| format!("{}: the total loss: {e}", self.source))?;
-        let g = total
-            .try_backward()
-            .map_err(|e| format!("{}: the gradient: {e}", self.source))?
-            .wrt(dv);
-        Ok((total.item(), (0..n).map(|i| g[(i, 0)]).collect()))
+        Ok((total, dv))
     }
 }
 
@@ -250,6 +270,24 @@ pub fn fit(
     on_iter: impl FnMut(&Progress),
 ) -> Result<FitResult, String> {
     lbfgs(|d: &[f64]| problem.loss_and_grad(d), d0, opts, on_iter).map_err(|OptimError(e)| e)
+}
+
+/// Fits `d` from `d0` by trust-region Newton–CG ([`newton_cg`]): [`Problem::loss_and_grad`]
+/// for the loss and [`Problem::hvp`] for the curvature, no Hessian formed.
+pub fn fit_newton(
+    problem: &Problem,
+    d0: Vec<f64>,
+    opts: &NewtonOptions,
+    on_iter: impl FnMut(&Progress),
+) -> Result<FitResult, String> {
+    newton_cg(
+        |d: &[f64]| problem.loss_and_grad(d),
+        |d: &[f64], u: &[f64]| problem.hvp(d, u),
+        d0,
+        opts,
+        on_iter,
+    )
+    .map_err(|OptimError(e)| e)
 }
 
 /// `‖d − d_true‖₂ / ‖d_true‖₂`.

@@ -154,6 +154,7 @@ where
         iters: iter,
         evals,
         failed_evals: failed,
+        hvps: 0,
         elapsed: start.elapsed(),
         verdict,
         history,

@@ -6,6 +6,9 @@
 //!   that a wild trial step never ends the fit. The default choice.
 //! * [`minimize`]: the same, over a parameter matrix, for a model written as a closure on a
 //!   `Var` (each evaluation on a fresh tape).
+//! * [`newton_cg`]: a trust-region Newton method whose inner conjugate-gradient solves
+//!   (Steihaug–Toint) are driven by Hessian-vector products (expgrad's `Var::hvp`): no
+//!   Hessian is ever formed, and negative curvature is followed to the trust-region boundary.
 //! * [`adam`]: Adam (Kingma & Ba 2015), for stochastic or badly scaled objectives.
 //! * [`ArgminProblem`] (feature `argmin`, on by default): the same closure as an argmin
 //!   `CostFunction` + `Gradient`, to run any of argmin's solvers.
@@ -31,12 +34,14 @@ mod adam;
 mod argmin_problem;
 mod lbfgs;
 mod minimize;
+mod newton;
 
 pub use adam::{AdamOptions, adam};
 #[cfg(feature = "argmin")]
 pub use argmin_problem::ArgminProblem;
 pub use lbfgs::{LbfgsOptions, lbfgs};
 pub use minimize::minimize;
+pub use newton::{NewtonOptions, newton_cg};
 
 use std::fmt;
 use std::time::Duration;
@@ -117,6 +122,8 @@ pub struct OptimResult {
     pub evals: usize,
     /// Evaluations that failed (treated as too-long steps).
     pub failed_evals: usize,
+    /// Hessian-vector products (second-order solvers; 0 for the others).
+    pub hvps: usize,
     /// Wall time.
     pub elapsed: Duration,
     /// Why the run stopped.

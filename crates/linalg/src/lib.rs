@@ -49,7 +49,7 @@ pub use action::{
     ExpmActionOptions, GradLinOp, LinOp, LowRankTerm, NoCotangent, PooledAction, Side,
     SparsePatternCotangent, StorePolicy, expm_multiply, try_expm_multiply, try_expm_multiply_with,
 };
-pub use batch::{ExpmBatch, ExpmTimes};
+pub use batch::{ExpmBatch, ExpmTimes, TimesAdjointTangent};
 pub use error::LinalgError;
 pub use expm::expm_frechet_block;
 pub use expm::{

@@ -215,36 +215,39 @@ pub fn linear_vjp_jvp<T: Scalar, O: Op<T> + ?Sized>(
         .collect())
 }
 
-/// [`Op::jvp`] of an op bilinear in its two inputs (`mul`, `matmul`, `dot`, a scaling by a
-/// tracked factor): `B(ȧ, b) + B(a, ḃ)` by two forward calls.
-pub fn bilinear_jvp<T: Scalar, O: Op<T> + ?Sized>(
+/// [`Op::jvp`] of an op linear in each input separately (multilinear: `mul`, `matmul`,
+/// `dot`, a scaling by a tracked factor, `Diag(l)·A·Diag(r)`): `Σᵢ f(x₁, …, ẋᵢ, …, x_k)`,
+/// one forward call per input with a tangent.
+pub fn multilinear_jvp<T: Scalar, O: Op<T> + ?Sized>(
     op: &O,
     inputs: &[MatRef<'_, T>],
     tangents: &[Option<MatRef<'_, T>>],
 ) -> Result<Mat<T>, TapeError> {
-    let (a, b) = (inputs[0], inputs[1]);
     let mut out: Option<Mat<T>> = None;
-    for args in [tangents[0].map(|ad| [ad, b]), tangents[1].map(|bd| [a, bd])]
-        .into_iter()
-        .flatten()
-    {
+    let mut args = inputs.to_vec();
+    for (i, t) in tangents.iter().enumerate() {
+        let Some(t) = t else { continue };
+        args[i] = *t;
         let term = op.forward(&args)?.0;
+        args[i] = inputs[i];
         out = Some(match out {
             Some(acc) => acc + term,
             None => term,
         });
     }
-    Ok(out.unwrap_or_else(|| {
-        let y = op.forward(inputs).map(|r| r.0);
-        y.map(|y| Mat::zeros(y.nrows(), y.ncols()))
-            .unwrap_or_else(|_| Mat::new())
-    }))
+    match out {
+        Some(out) => Ok(out),
+        None => {
+            let y = op.forward(inputs)?.0;
+            Ok(Mat::zeros(y.nrows(), y.ncols()))
+        }
+    }
 }
 
-/// [`Op::vjp_jvp`] of an op bilinear in its two inputs whose VJP does not read the output:
-/// `ā` depends on `b` only and `b̄` on `a` only, so `ǡ = vjp_a(b; ġ) + vjp_a(ḃ; ḡ)` and
-/// `ḃ̄ = vjp_b(a; ġ) + vjp_b(ȧ; ḡ)`, each term one call of [`Op::vjp`].
-pub fn bilinear_vjp_jvp<T: Scalar, O: Op<T> + ?Sized>(
+/// [`Op::vjp_jvp`] of a multilinear op whose VJP does not read the output: the cotangent of
+/// input `i` does not depend on `xᵢ`, so `ẋ̄ᵢ = vjpᵢ(x; ġ) + Σ_{j≠i} vjpᵢ(x with ẋⱼ for xⱼ; ḡ)`,
+/// each term one call of [`Op::vjp`].
+pub fn multilinear_vjp_jvp<T: Scalar, O: Op<T> + ?Sized>(
     op: &O,
     residual: &O::Residual,
     at: &Tangents<'_, T>,
@@ -254,28 +257,32 @@ pub fn bilinear_vjp_jvp<T: Scalar, O: Op<T> + ?Sized>(
 ) -> Result<Vec<Option<DualCotangent<T>>>, TapeError> {
     let x = at.inputs;
     let y = at.output;
+    let k = x.len();
     let bar = op.vjp(residual, x, y, cotangent, needs_grad)?;
     let mut dot: Vec<Option<Mat<T>>> = match cotangent_tangent {
         Some(gd) => op.vjp(residual, x, y, gd, needs_grad)?,
-        None => vec![None; 2],
+        None => vec![None; k],
     };
-    let cross = [
-        (0, at.tangent(1).map(|bd| [x[0], bd])),
-        (1, at.tangent(0).map(|ad| [ad, x[1]])),
-    ];
-    for (k, args) in cross {
-        let Some(args) = args.filter(|_| needs_grad[k]) else {
+    let mut args = x.to_vec();
+    for j in 0..k {
+        let Some(t) = at.tangent(j) else { continue };
+        // Every other input's cotangent at x with ẋⱼ in place of xⱼ.
+        let others: Vec<bool> = (0..k).map(|i| i != j && needs_grad[i]).collect();
+        if !others.iter().any(|&b| b) {
             continue;
-        };
-        let mut only = [false; 2];
-        only[k] = true;
-        let term = op.vjp(residual, &args, y, cotangent, &only)?[k]
-            .take()
-            .expect("the op computes the cotangent it is asked for");
-        dot[k] = Some(match dot[k].take() {
-            Some(acc) => acc + term,
-            None => term,
-        });
+        }
+        args[j] = t;
+        let terms = op.vjp(residual, &args, y, cotangent, &others)?;
+        args[j] = x[j];
+        for (i, term) in terms.into_iter().enumerate() {
+            let (Some(term), true) = (term, others[i]) else {
+                continue;
+            };
+            dot[i] = Some(match dot[i].take() {
+                Some(acc) => acc + term,
+                None => term,
+            });
+        }
     }
     Ok(bar
         .into_iter()

@@ -200,3 +200,145 @@ fn hessian_is_symmetric_and_matches_hvps() {
         assert!((s - hu[(p % 3, p / 3)]).abs() < 1e-12 * (1.0 + s.abs()));
     }
 }
+
+/// `n×n` input with ‖X‖₁ ≈ `norm` (seeded).
+fn scaled(seed: u64, n: usize, norm: f64) -> Mat<f64> {
+    let a = uniform_mat(seed, n, n, -1.0..1.0);
+    let nrm = expgrad_linalg::norm1(a.as_ref()).max(1e-300);
+    &a * faer::Scale(norm / nrm)
+}
+
+/// Norms that walk the Taylor schemes and squarings (small path n ≤ 12 and general path).
+const NORMS: [f64; 6] = [1e-3, 0.1, 0.9, 2.5, 8.0, 40.0];
+
+#[test]
+fn expm_and_expm_mul() {
+    let x_only = |s: u64| {
+        let n = [1usize, 2, 3, 5, 8][(s % 5) as usize];
+        vec![scaled(s, n, NORMS[(s / 5 % 6) as usize])]
+    };
+    second_order!(x_only, |x| x[0].expm());
+    second_order!(x_only, |x| x[0].expm().matmul(x[0]));
+    let with_v = |s: u64| {
+        let n = [1usize, 2, 3, 5, 8][(s % 5) as usize];
+        vec![
+            scaled(s, n, NORMS[(s / 5 % 6) as usize]),
+            uniform_mat(s + 3, n, 1 + (s % 3) as usize, -1.0..1.0),
+        ]
+    };
+    second_order!(with_v, |x| x[0].expm_mul(x[1]));
+    second_order!(with_v, |x| x[0].expm().matmul(x[1]));
+}
+
+#[test]
+fn expm_general_path_and_triangular() {
+    // n > 12 (the general Taylor path) and upper triangular input (Padé with exact diagonals).
+    let general = |s: u64| vec![scaled(s, 14, NORMS[(s % 6) as usize])];
+    let triangular = |s: u64| {
+        let mut a = scaled(s, 4, NORMS[(s % 6) as usize]);
+        for j in 0..4 {
+            for i in j + 1..4 {
+                a[(i, j)] = 0.0;
+            }
+        }
+        vec![a]
+    };
+    for seed in 0..60 {
+        for inputs in [general(seed), triangular(seed)] {
+            let o = opts(seed);
+            let j = jvpcheck_with(|x: &[Var]| x[0].expm(), &inputs, &o);
+            assert!(j.passed, "seed {seed}: {j}");
+            let h = hvpcheck_with(|x: &[Var]| x[0].expm().square().sum(), &inputs, &o);
+            assert!(h.passed, "seed {seed}: {h}");
+        }
+    }
+}
+
+#[test]
+fn batches_chain_and_times() {
+    let blocks = |s: u64| {
+        let n = [1usize, 2, 3][(s % 3) as usize];
+        let k = 1 + (s % 4) as usize;
+        let mut x = Mat::zeros(n, n * k);
+        for b in 0..k {
+            x.as_mut()
+                .submatrix_mut(0, b * n, n, n)
+                .copy_from(scaled(s * 7 + b as u64, n, NORMS[((s + b as u64) % 6) as usize]));
+        }
+        let v = uniform_mat(s + 11, n, 2 * k, -1.0..1.0);
+        vec![x, v]
+    };
+    second_order!(blocks, |x| x[0].expm_batch());
+    second_order!(blocks, |x| x[0].expm_batch_mul(x[1]));
+    second_order!(blocks, |x| x[0].expm_chain());
+    let times = |s: u64| {
+        let n = [2usize, 3, 4][(s % 3) as usize];
+        let b = 1 + (s % 3) as usize;
+        vec![
+            scaled(s, n, [0.3, 1.5, 6.0][(s / 3 % 3) as usize]),
+            uniform_mat(s + 5, b, 1, -2.0..2.0),
+            uniform_mat(s + 9, n, 2 * b, -1.0..1.0),
+        ]
+    };
+    second_order!(times, |x| x[0].expm_times(x[1]));
+    second_order!(times, |x| x[0].expm_times_mul(x[1], x[2]));
+}
+
+#[test]
+fn complex_expm_chain_and_mul() {
+    let cm = |s: u64, n: usize, norm: f64| -> Mat<c64> {
+        let re = scaled(s, n, norm);
+        let im = scaled(s + 77, n, norm);
+        Mat::from_fn(n, n, |i, j| c64::new(re[(i, j)], im[(i, j)]))
+    };
+    for seed in 0..SEEDS / 4 {
+        let n = [1usize, 2, 3, 5][(seed % 4) as usize];
+        let norm = NORMS[(seed / 4 % 6) as usize];
+        let x = cm(seed, n, norm);
+        let v = Mat::from_fn(n, 2, |i, j| c64::new(i as f64 - 0.5, 0.3 * j as f64));
+        let mut chain = Mat::zeros(n, 2 * n);
+        chain.as_mut().submatrix_mut(0, 0, n, n).copy_from(&x);
+        chain
+            .as_mut()
+            .submatrix_mut(0, n, n, n)
+            .copy_from(cm(seed + 1, n, norm));
+        let o = opts(seed);
+        for (inputs, which) in [(vec![x.clone(), v.clone()], 0), (vec![chain], 1)] {
+            let j = match which {
+                0 => jvpcheck_with(|a: &[Var<c64>]| a[0].expm_mul(a[1]), &inputs, &o),
+                _ => jvpcheck_with(|a: &[Var<c64>]| a[0].expm_chain(), &inputs, &o),
+            };
+            assert!(j.passed, "seed {seed}: {j}");
+            let h = match which {
+                0 => hvpcheck_with(|a: &[Var<c64>]| a[0].expm_mul(a[1]).abs2().sum(), &inputs, &o),
+                _ => hvpcheck_with(|a: &[Var<c64>]| a[0].expm_chain().abs2().sum(), &inputs, &o),
+            };
+            assert!(h.passed, "seed {seed}: {h}");
+        }
+    }
+}
+
+/// The HVP through `expm` against the 4n×4n block: for `ℓ = ⟨C, e^X⟩`,
+/// `∇²ℓ·U = L⁽²⁾(Xᵀ; C, Uᵀ)` by the block construction of Higham & Relton (2014).
+#[test]
+fn hvp_of_expm_matches_the_block_reference() {
+    for seed in 0..40u64 {
+        let n = [2usize, 3, 6, 13][(seed % 4) as usize];
+        let x0 = scaled(seed, n, NORMS[(seed / 4 % 6) as usize]);
+        let c = uniform_mat(seed + 1, n, n, -1.0..1.0);
+        let u = uniform_mat(seed + 2, n, n, -1.0..1.0);
+        let tape = Tape::new();
+        let x = tape.var(x0.clone());
+        let loss = x.expm().dot(tape.constant(c.clone()));
+        let (_, h) = loss.hvp(&[(x, u.clone())]);
+        let got = h.wrt(x);
+        let xt = x0.transpose().to_owned();
+        let ut = u.transpose().to_owned();
+        let want = expgrad_linalg::expm_frechet2_block(xt.as_ref(), c.as_ref(), ut.as_ref());
+        let scale = want.norm_max().max(1.0);
+        let err = (&got - &want).norm_max() / scale;
+        // κ-based: the block's own error grows with ‖[X, C, U]‖ through its scaling.
+        let kappa = (1.0 + expgrad_linalg::norm1(x0.as_ref())).powi(2);
+        assert!(err <= 1e-13 * kappa * n as f64, "seed {seed}, n {n}: {err:e}");
+    }
+}

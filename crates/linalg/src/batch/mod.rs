@@ -17,7 +17,7 @@ mod kernels;
 mod times;
 
 pub use independent::ExpmBatch;
-pub use times::ExpmTimes;
+pub use times::{ExpmTimes, TimesAdjointTangent};
 
 /// Work (multiply–adds) from which a batch runs its per-matrix loop on all Rayon threads.
 pub(crate) const PARALLEL_WORK: usize = 1 << 18;

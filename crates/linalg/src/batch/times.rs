@@ -19,6 +19,9 @@
 //!
 //! Tests: `crates/linalg/tests/batch.rs`.
 
+mod tangent;
+
+pub use tangent::TimesAdjointTangent;
 use super::PARALLEL_WORK;
 use super::kernels::{mul, mul_add_bt, square_adjoint, square_in_place};
 use crate::Real;

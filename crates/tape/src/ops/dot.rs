@@ -18,7 +18,7 @@ impl<T: Scalar> Op<T> for Dot {
         _: MatRef<'_, T>,
         t: &[Option<MatRef<'_, T>>],
     ) -> Result<Mat<T>, TapeError> {
-        crate::bilinear_jvp(self, x, t)
+        crate::multilinear_jvp(self, x, t)
     }
     /// Bilinear: each cotangent's tangent from `ġ` and the other input's tangent.
     fn vjp_jvp(
@@ -29,7 +29,7 @@ impl<T: Scalar> Op<T> for Dot {
         gd: Option<MatRef<'_, T>>,
         needs: &[bool],
     ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
-        crate::bilinear_vjp_jvp(self, r, at, g, gd, needs)
+        crate::multilinear_vjp_jvp(self, r, at, g, gd, needs)
     }
     fn name(&self) -> &'static str {
         "dot"

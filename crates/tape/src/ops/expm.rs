@@ -47,6 +47,21 @@ impl<T: Scalar> Op<T> for ExpmOp {
         };
         Ok(vec![xbar])
     }
+    /// `X̄ = L(Xᴴ, Ḡ)` and its tangent `L(Xᴴ, Ġ) + L⁽²⁾(Xᴴ; Ḡ, Ẋᴴ)`, one fused pass on the
+    /// cached forward ([`Expm::try_frechet_adjoint_jvp`]).
+    fn vjp_jvp(
+        &self,
+        f: &Expm<T>,
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        if !needs[0] {
+            return Ok(vec![None]);
+        }
+        Ok(vec![Some(adjoint_jvp("expm", f, g, at.tangent(0), gd)?)])
+    }
     /// A factored cotangent `F̄ = U·Vᴴ` (from a thin `matmul`, `sum`, a column…) takes the
     /// factored adjoint `L(Xᴴ, U·Vᴴ)`, as `expm_mul` does.
     fn vjp_factored(
@@ -67,6 +82,36 @@ impl<T: Scalar> Op<T> for ExpmOp {
             Cotangent::LowRank { .. } => Ok(vec![None]),
             Cotangent::Dense(_) => crate::cotangent::vjp_dense(self, f, x, out, g, needs),
         }
+    }
+}
+
+/// `(L(Xᴴ, Ḡ), its tangent)` along `Ẋ` and `Ġ` (either may be zero): the second-order rule
+/// of one exponential, shared by `expm`, `expm_mul`, the batches and the chain.
+pub(crate) fn adjoint_jvp<T: Scalar>(
+    op: &'static str,
+    f: &Expm<T>,
+    g: MatRef<'_, T>,
+    xd: Option<MatRef<'_, T>>,
+    gd: Option<MatRef<'_, T>>,
+) -> Result<crate::DualCotangent<T>, TapeError> {
+    let at = |e: expgrad_linalg::LinalgError| TapeError::from(e.with_op(op));
+    match xd {
+        Some(xd) => {
+            let zeros;
+            let gd = match gd {
+                Some(gd) => gd,
+                None => {
+                    zeros = Mat::zeros(g.nrows(), g.ncols());
+                    zeros.as_ref()
+                }
+            };
+            let (bar, dot) = f.try_frechet_adjoint_jvp(g, xd, gd).map_err(at)?;
+            Ok((bar, Some(dot)))
+        }
+        None => Ok((
+            f.try_frechet_adjoint(g).map_err(at)?,
+            gd.map(|gd| f.try_frechet_adjoint(gd)).transpose().map_err(at)?,
+        )),
     }
 }
 

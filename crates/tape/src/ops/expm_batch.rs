@@ -13,6 +13,58 @@ pub struct ExpmBatchOp;
 
 impl<T: Real> Op<T> for ExpmBatchOp {
     type Residual = ExpmBatch<T>;
+    /// `Ẏ_b = L(X_b, Ẋ_b)` per block.
+    fn jvp(
+        &self,
+        b: &ExpmBatch<T>,
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let (n, xd) = (b.dim(), t[0].expect("a tangent"));
+        let mut out = Mat::zeros(n, n * b.len());
+        for k in 0..b.len() {
+            let l = b
+                .get(k)
+                .try_frechet(xd.subcols(k * n, n))
+                .map_err(|e| e.with_op("expm_batch"))?;
+            out.subcols_mut(k * n, n).copy_from(l);
+        }
+        Ok(out)
+    }
+    /// `expm`'s second-order rule per block.
+    fn vjp_jvp(
+        &self,
+        b: &ExpmBatch<T>,
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        if !needs[0] {
+            return Ok(vec![None]);
+        }
+        let n = b.dim();
+        fn block<T>(m: MatRef<'_, T>, k: usize, n: usize) -> MatRef<'_, T> {
+            m.subcols(k * n, n)
+        }
+        let mut bar = Mat::zeros(n, n * b.len());
+        let mut dot = Mat::zeros(n, n * b.len());
+        for k in 0..b.len() {
+            let (xb, xd) = super::expm::adjoint_jvp(
+                "expm_batch",
+                b.get(k),
+                block(g, k, n),
+                at.tangent(0).map(|m| block(m, k, n)),
+                gd.map(|m| block(m, k, n)),
+            )?;
+            bar.subcols_mut(k * n, n).copy_from(xb);
+            if let Some(xd) = xd {
+                dot.subcols_mut(k * n, n).copy_from(xd);
+            }
+        }
+        Ok(vec![Some((bar, Some(dot)))])
+    }
     fn name(&self) -> &'static str {
         "expm_batch"
     }

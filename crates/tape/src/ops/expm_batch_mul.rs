@@ -18,6 +18,72 @@ const OP: &str = "expm_batch_mul";
 
 impl<T: Real> Op<T> for ExpmBatchMul {
     type Residual = ExpmBatch<T>;
+    /// `expm_mul`'s forward-mode rule per block.
+    fn jvp(
+        &self,
+        b: &ExpmBatch<T>,
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let (n, v) = (b.dim(), x[1]);
+        let k = v.ncols() / b.len().max(1);
+        let mut out = Mat::zeros(v.nrows(), v.ncols());
+        for j in 0..b.len() {
+            let w = super::expm_mul::mul_jvp(
+                OP,
+                b.get(j),
+                v.subcols(j * k, k),
+                t[0].map(|m| m.subcols(j * n, n)),
+                t[1].map(|m| m.subcols(j * k, k)),
+            )?;
+            out.subcols_mut(j * k, k).copy_from(w);
+        }
+        Ok(out)
+    }
+    /// `expm_mul`'s second-order rule per block.
+    fn vjp_jvp(
+        &self,
+        b: &ExpmBatch<T>,
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        let (n, v) = (b.dim(), at.inputs[1]);
+        let k = v.ncols() / b.len().max(1);
+        let mut out: Vec<Option<crate::DualCotangent<T>>> = vec![
+            needs[0].then(|| (Mat::zeros(n, n * b.len()), Some(Mat::zeros(n, n * b.len())))),
+            needs[1].then(|| (Mat::zeros(n, v.ncols()), Some(Mat::zeros(n, v.ncols())))),
+        ];
+        for j in 0..b.len() {
+            fn cols<T>(m: MatRef<'_, T>, j: usize, k: usize) -> MatRef<'_, T> {
+                m.subcols(j * k, k)
+            }
+            let parts = super::expm_mul::mul_vjp_jvp(
+                OP,
+                b.get(j),
+                cols(v, j, k),
+                cols(g, j, k),
+                [
+                    at.tangent(0).map(|m| m.subcols(j * n, n)),
+                    at.tangent(1).map(|m| cols(m, j, k)),
+                    gd.map(|m| cols(m, j, k)),
+                ],
+                needs,
+            )?;
+            for (slot, (part, width)) in out.iter_mut().zip(parts.into_iter().zip([n, k])) {
+                let (Some((bar, dot)), Some((pb, pd))) = (slot.as_mut(), part) else {
+                    continue;
+                };
+                bar.subcols_mut(j * width, width).copy_from(pb);
+                if let (Some(dot), Some(pd)) = (dot.as_mut(), pd) {
+                    dot.subcols_mut(j * width, width).copy_from(pd);
+                }
+            }
+        }
+        Ok(out)
+    }
     fn name(&self) -> &'static str {
         OP
     }

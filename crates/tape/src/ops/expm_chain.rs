@@ -32,12 +32,109 @@ pub struct ChainResidual<T: Scalar> {
     prefixes: Vec<Mat<T>>,
 }
 
+impl<T: Scalar> ChainResidual<T> {
+    /// `L(X_k, Ẋ_k)` for every block of the tangent `xd` (n × nK).
+    fn frechets(&self, xd: MatRef<'_, T>) -> Result<Vec<Mat<T>>, TapeError> {
+        let n = xd.nrows();
+        self.blocks
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                f.try_frechet(xd.submatrix(0, i * n, n, n))
+                    .map_err(|e| e.with_op("expm_chain").into())
+            })
+            .collect()
+    }
+
+    /// The tangents of `U_k···U₀` for k = 0..K−1 from the blocks' Fréchet derivatives `ls`.
+    fn prefix_tangents(&self, ls: &[Mat<T>]) -> Vec<Mat<T>> {
+        let mut out: Vec<Mat<T>> = Vec::with_capacity(ls.len());
+        out.push(ls[0].clone());
+        for i in 1..ls.len() {
+            let next = product(ls[i].as_ref(), self.prefixes[i - 1].as_ref())
+                + product(self.blocks[i].value(), out[i - 1].as_ref());
+            out.push(next);
+        }
+        out
+    }
+}
+
 fn parallel(n: usize, k: usize) -> bool {
     k > 1 && k.saturating_mul(n.saturating_pow(3)) >= PARALLEL_WORK
 }
 
 impl<T: Scalar> Op<T> for ExpmChain {
     type Residual = ChainResidual<T>;
+    /// `U̇` by the product rule over the chain: `Ȧ₀ = L(X₀, Ẋ₀)`,
+    /// `Ȧ_k = L(X_k, Ẋ_k)·P_k + U_k·Ȧ_{k−1}`.
+    fn jvp(
+        &self,
+        r: &ChainResidual<T>,
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let ls = r.frechets(t[0].expect("a tangent"))?;
+        Ok(r.prefix_tangents(&ls).pop().expect("at least one block"))
+    }
+    /// Per block, `expm`'s second-order rule for `Ū_k = B_k·P_kᴴ` and its tangent
+    /// `Ḃ_k·P_kᴴ + B_k·Ṗ_kᴴ`, where `Ḃ_{k−1} = L(X_k, Ẋ_k)ᴴ·B_k + U_kᴴ·Ḃ_k` and `Ṗ_k` is the
+    /// tangent of the prefix product.
+    fn vjp_jvp(
+        &self,
+        r: &ChainResidual<T>,
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        if !needs[0] {
+            return Ok(vec![None]);
+        }
+        let (k, n) = (r.blocks.len(), g.nrows());
+        let xd = at.tangent(0);
+        let ls = xd.map(|xd| r.frechets(xd)).transpose()?;
+        let pd = ls.as_ref().map(|ls| r.prefix_tangents(ls));
+        let mut bar = Mat::<T>::zeros(n, n * k);
+        let mut dot = Mat::<T>::zeros(n, n * k);
+        let mut b = g.to_owned();
+        let mut bd = gd.map(|m| m.to_owned());
+        for i in (0..k).rev() {
+            let (cot, cot_d) = if i == 0 {
+                (b.clone(), bd.clone())
+            } else {
+                let p = r.prefixes[i - 1].as_ref();
+                let c = product_a_bh(b.as_ref(), p);
+                let c_d = super::sum_terms([
+                    bd.as_ref().map(|bd| product_a_bh(bd.as_ref(), p)),
+                    pd.as_ref()
+                        .map(|pd| product_a_bh(b.as_ref(), pd[i - 1].as_ref())),
+                ]);
+                (c, c_d)
+            };
+            let (xb, xbd) = super::expm::adjoint_jvp(
+                "expm_chain",
+                &r.blocks[i],
+                cot.as_ref(),
+                xd.map(|m| m.submatrix(0, i * n, n, n)),
+                cot_d.as_ref().map(Mat::as_ref),
+            )?;
+            bar.as_mut().submatrix_mut(0, i * n, n, n).copy_from(xb);
+            if let Some(xbd) = xbd {
+                dot.as_mut().submatrix_mut(0, i * n, n, n).copy_from(xbd);
+            }
+            if i > 0 {
+                let u = r.blocks[i].value();
+                let next_d = super::sum_terms([
+                    bd.as_ref().map(|bd| product_ah_b(u, bd.as_ref())),
+                    ls.as_ref().map(|ls| product_ah_b(ls[i].as_ref(), b.as_ref())),
+                ]);
+                b = product_ah_b(u, b.as_ref());
+                bd = next_d;
+            }
+        }
+        Ok(vec![Some((bar, Some(dot)))])
+    }
     fn name(&self) -> &'static str {
         "expm_chain"
     }

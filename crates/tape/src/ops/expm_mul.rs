@@ -7,7 +7,7 @@
 //! columns the gradient costs little more than the forward.
 //!
 //! Tests: `crates/tape/tests/ops.rs`.
-use super::matmul::{product, product_ah_b};
+use super::matmul::{product, product_a_bh, product_ah_b};
 use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
@@ -26,17 +26,7 @@ impl<T: Scalar> Op<T> for ExpmMul {
         _: MatRef<'_, T>,
         t: &[Option<MatRef<'_, T>>],
     ) -> Result<Mat<T>, TapeError> {
-        let mut out = match t[0] {
-            Some(xd) => {
-                let l = f.try_frechet(xd).map_err(|e| e.with_op("expm_mul"))?;
-                product(l.as_ref(), x[1])
-            }
-            None => Mat::zeros(x[1].nrows(), x[1].ncols()),
-        };
-        if let Some(vd) = t[1] {
-            out += product(f.value(), vd);
-        }
-        Ok(out)
+        mul_jvp("expm_mul", f, x[1], t[0], t[1])
     }
     fn name(&self) -> &'static str {
         "expm_mul"
@@ -69,6 +59,21 @@ impl<T: Scalar> Op<T> for ExpmMul {
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
         Ok(cotangents(f, x, g, needs)?.into())
     }
+    /// `X̄ = L(Xᴴ, Ḡ·Vᴴ)` with tangent along `Ẋ` and `(Ḡ·Vᴴ)˙ = Ġ·Vᴴ + Ḡ·V̇ᴴ`
+    /// ([`Expm::try_frechet_adjoint_jvp`]); `V̄ = e^{Xᴴ}·Ḡ` with tangent
+    /// `e^{Xᴴ}·Ġ + L(X, Ẋ)ᴴ·Ḡ`.
+    fn vjp_jvp(
+        &self,
+        f: &Expm<T>,
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        let v = at.inputs[1];
+        let (xd, vd) = (at.tangent(0), at.tangent(1));
+        Ok(mul_vjp_jvp("expm_mul", f, v, g, [xd, vd, gd], needs)?.into())
+    }
     fn vjp_into(
         &self,
         f: &Expm<T>,
@@ -89,6 +94,72 @@ impl<T: Scalar> Op<T> for ExpmMul {
 }
 
 /// `(L(Xᴴ, W̄Vᴴ), exp(X)ᴴW̄)` where needed.
+/// `Ẇ = L(X, Ẋ)·V + e^X·V̇` for `W = e^X·V` (either tangent may be zero): the forward-mode rule
+/// of one exponential times a block, shared with `expm_batch_mul`.
+pub(crate) fn mul_jvp<T: Scalar>(
+    op: &'static str,
+    f: &Expm<T>,
+    v: MatRef<'_, T>,
+    xd: Option<MatRef<'_, T>>,
+    vd: Option<MatRef<'_, T>>,
+) -> Result<Mat<T>, TapeError> {
+    let mut out = match xd {
+        Some(xd) => {
+            let l = f.try_frechet(xd).map_err(|e| e.with_op(op))?;
+            product(l.as_ref(), v)
+        }
+        None => Mat::zeros(v.nrows(), v.ncols()),
+    };
+    if let Some(vd) = vd {
+        out += product(f.value(), vd);
+    }
+    Ok(out)
+}
+
+/// The second-order rule of `W = e^X·V` for the tangents `[Ẋ, V̇, Ġ]`: `X̄ = L(Xᴴ, Ḡ·Vᴴ)` with
+/// its tangent along `Ẋ` and `Ġ·Vᴴ + Ḡ·V̇ᴴ`, and `V̄ = e^{Xᴴ}·Ḡ` with tangent
+/// `e^{Xᴴ}·Ġ + L(X, Ẋ)ᴴ·Ḡ`. Shared with `expm_batch_mul`.
+pub(crate) fn mul_vjp_jvp<T: Scalar>(
+    op: &'static str,
+    f: &Expm<T>,
+    v: MatRef<'_, T>,
+    g: MatRef<'_, T>,
+    [xd, vd, gd]: [Option<MatRef<'_, T>>; 3],
+    needs: &[bool],
+) -> Result<[Option<crate::DualCotangent<T>>; 2], TapeError> {
+    let xbar = match needs[0] {
+        true => {
+            let gx = product_a_bh(g, v);
+            let gx_dot = super::sum_terms([
+                gd.map(|gd| product_a_bh(gd, v)),
+                vd.map(|vd| product_a_bh(g, vd)),
+            ]);
+            Some(super::expm::adjoint_jvp(
+                op,
+                f,
+                gx.as_ref(),
+                xd,
+                gx_dot.as_ref().map(Mat::as_ref),
+            )?)
+        }
+        false => None,
+    };
+    let vbar = match needs[1] {
+        true => {
+            let l = xd
+                .map(|xd| f.try_frechet(xd).map_err(|e| e.with_op(op)))
+                .transpose()?;
+            let dot = super::sum_terms([
+                gd.map(|gd| product_ah_b(f.value(), gd)),
+                l.map(|l| product_ah_b(l.as_ref(), g)),
+            ]);
+            Some((product_ah_b(f.value(), g), dot))
+        }
+        false => None,
+    };
+    Ok([xbar, vbar])
+}
+
 fn cotangents<T: Scalar>(
     f: &Expm<T>,
     x: &[MatRef<'_, T>],

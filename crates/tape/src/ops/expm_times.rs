@@ -17,6 +17,40 @@ pub struct ExpmTimesOp;
 
 impl<T: Real> Op<T> for ExpmTimesOp {
     type Residual = ExpmTimes<T>;
+    /// `Ṗ_b` along `(Q̇, ṫ)`: the tangent of the shared-power program ([`ExpmTimes::try_jvp`]).
+    fn jvp(
+        &self,
+        p: &ExpmTimes<T>,
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let (qd, td) = directions(p, x, t);
+        p.try_jvp(qd.as_ref(), &td)
+            .map_err(|e| e.with_op("expm_times").into())
+    }
+    /// The reverse pass and its tangent ([`ExpmTimes::try_adjoint_jvp`]).
+    fn vjp_jvp(
+        &self,
+        p: &ExpmTimes<T>,
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        if !needs[0] && !needs[1] {
+            return Ok(vec![None, None]);
+        }
+        let (qd, td) = directions(p, at.inputs, at.tangents);
+        let (qbar, tbar, qbar_d, tbar_d) = p
+            .try_adjoint_jvp(g, qd.as_ref(), &td, gd)
+            .map_err(|e| e.with_op("expm_times"))?;
+        let column = |v: &[T]| Mat::from_fn(v.len(), 1, |i, _| v[i]);
+        Ok(vec![
+            needs[0].then_some((qbar, Some(qbar_d))),
+            needs[1].then(|| (column(&tbar), Some(column(&tbar_d)))),
+        ])
+    }
     fn name(&self) -> &'static str {
         "expm_times"
     }
@@ -82,4 +116,16 @@ impl<'t, T: Real> Var<'t, T> {
     pub fn try_expm_times(self, t: impl IntoVar<'t, T>) -> Result<Var<'t, T>, TapeError> {
         self.try_apply(ExpmTimesOp, &[t.into_var(self.tape)])
     }
+}
+
+/// The tangents of `Q` and of the times, zeros standing in for `None`.
+pub(crate) fn directions<T: Real>(
+    p: &ExpmTimes<T>,
+    x: &[MatRef<'_, T>],
+    t: &[Option<MatRef<'_, T>>],
+) -> (Mat<T>, Vec<T>) {
+    let n = p.dim();
+    let qd = t[0].map_or_else(|| Mat::zeros(n, n), |m| m.to_owned());
+    let td = t[1].map_or_else(|| vec![T::zero(); x[1].nrows()], |m| m.col(0).iter().copied().collect());
+    (qd, td)
 }

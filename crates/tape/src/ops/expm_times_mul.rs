@@ -19,6 +19,77 @@ const OP: &str = "expm_times_mul";
 
 impl<T: Real> Op<T> for ExpmTimesMul {
     type Residual = ExpmTimes<T>;
+    /// `Ẇ_b = Ṗ_b·V_b + P_b·V̇_b`, `Ṗ` from [`ExpmTimes::try_jvp`].
+    fn jvp(
+        &self,
+        p: &ExpmTimes<T>,
+        x: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        t: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let v = x[2];
+        let pd = match (t[0], t[1]) {
+            (None, None) => None,
+            _ => {
+                let (qd, td) = super::expm_times::directions(p, &x[..2], &t[..2]);
+                Some(p.try_jvp(qd.as_ref(), &td).map_err(|e| e.with_op(OP))?)
+            }
+        };
+        let mut out = Mat::zeros(v.nrows(), v.ncols());
+        if let Some(pd) = &pd {
+            out += per_time(p, pd.as_ref(), false, v);
+        }
+        if let Some(vd) = t[2] {
+            out += per_time(p, p.values(), false, vd);
+        }
+        Ok(out)
+    }
+    /// `P̄_b = W̄_b·V_bᵀ` and its tangent `Ġ_b·V_bᵀ + W̄_b·V̇_bᵀ` through
+    /// [`ExpmTimes::try_adjoint_jvp`]; `V̄_b = P_bᵀ·W̄_b` with tangent `Ṗ_bᵀ·W̄_b + P_bᵀ·Ġ_b`.
+    fn vjp_jvp(
+        &self,
+        p: &ExpmTimes<T>,
+        at: &crate::Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
+        let (x, t) = (at.inputs, at.tangents);
+        let v = x[2];
+        let (qd, td) = super::expm_times::directions(p, &x[..2], &t[..2]);
+        let mut out = vec![None, None, None];
+        if needs[0] || needs[1] {
+            let pbar = outer(p, g, v);
+            let mut pbar_d = gd.map(|gd| outer(p, gd, v));
+            if let Some(vd) = t[2] {
+                let term = outer(p, g, vd);
+                pbar_d = Some(match pbar_d {
+                    Some(acc) => acc + term,
+                    None => term,
+                });
+            }
+            let (qbar, tbar, qbar_d, tbar_d) = p
+                .try_adjoint_jvp(pbar.as_ref(), qd.as_ref(), &td, pbar_d.as_ref().map(Mat::as_ref))
+                .map_err(|e| e.with_op(OP))?;
+            let column = |v: &[T]| Mat::from_fn(v.len(), 1, |i, _| v[i]);
+            out[0] = needs[0].then_some((qbar, Some(qbar_d)));
+            out[1] = needs[1].then(|| (column(&tbar), Some(column(&tbar_d))));
+        }
+        if needs[2] {
+            let vbar = per_time(p, p.values(), true, g);
+            let mut vbar_d = gd.map(|gd| per_time(p, p.values(), true, gd));
+            if t[0].is_some() || t[1].is_some() {
+                let pd = p.try_jvp(qd.as_ref(), &td).map_err(|e| e.with_op(OP))?;
+                let term = per_time(p, pd.as_ref(), true, g);
+                vbar_d = Some(match vbar_d {
+                    Some(acc) => acc + term,
+                    None => term,
+                });
+            }
+            out[2] = Some((vbar, vbar_d));
+        }
+        Ok(out)
+    }
     fn name(&self) -> &'static str {
         OP
     }
@@ -41,19 +112,7 @@ impl<T: Real> Op<T> for ExpmTimesMul {
         }
         let times: Vec<T> = t.col(0).iter().copied().collect();
         let p = ExpmTimes::try_new(q, &times).map_err(|e| e.with_op(OP))?;
-        let k = v.ncols().checked_div(b).unwrap_or(0);
-        let mut w = Mat::zeros(q.nrows(), v.ncols());
-        for j in 0..b {
-            let vb = v.subcols(j * k, k);
-            gemm(
-                w.subcols_mut(j * k, k),
-                Accum::Replace,
-                p.value(j),
-                vb,
-                T::one_impl(),
-                Par::Seq,
-            );
-        }
+        let w = per_time(&p, p.values(), false, v);
         Ok((w, p))
     }
     fn vjp(
@@ -64,41 +123,15 @@ impl<T: Real> Op<T> for ExpmTimesMul {
         g: MatRef<'_, T>,
         needs: &[bool],
     ) -> Result<Vec<Option<Mat<T>>>, TapeError> {
-        let (n, b, v) = (p.dim(), p.len(), x[2]);
-        let k = v.ncols().checked_div(b).unwrap_or(0);
+        let (b, v) = (p.len(), x[2]);
         let (mut qbar, mut tbar) = (None, None);
         if needs[0] || needs[1] {
-            let mut pbar = Mat::zeros(n, n * b);
-            for j in 0..b {
-                let (gb, vb) = (g.subcols(j * k, k), v.subcols(j * k, k));
-                gemm(
-                    pbar.subcols_mut(j * n, n),
-                    Accum::Replace,
-                    gb,
-                    vb.transpose(),
-                    T::one_impl(),
-                    Par::Seq,
-                );
-            }
+            let pbar = outer(p, g, v);
             let (q, t) = p.try_adjoint(pbar.as_ref()).map_err(|e| e.with_op(OP))?;
             qbar = needs[0].then_some(q);
             tbar = needs[1].then(|| Mat::from_fn(b, 1, |i, _| t[i]));
         }
-        let vbar = needs[2].then(|| {
-            let mut out = Mat::zeros(n, v.ncols());
-            for j in 0..b {
-                let gb = g.subcols(j * k, k);
-                gemm(
-                    out.subcols_mut(j * k, k),
-                    Accum::Replace,
-                    p.value(j).transpose(),
-                    gb,
-                    T::one_impl(),
-                    Par::Seq,
-                );
-            }
-            out
-        });
+        let vbar = needs[2].then(|| per_time(p, p.values(), true, g));
         Ok(vec![qbar, tbar, vbar])
     }
 }
@@ -135,4 +168,43 @@ impl<'t, T: Real> Var<'t, T> {
         let (t, v) = (t.into_var(self.tape), v.into_var(self.tape));
         self.try_apply(ExpmTimesMul, &[t, v])
     }
+}
+
+/// `[M_b·U_b]_b` (or `[M_bᵀ·U_b]_b` when `tr`) for the n×n blocks `M_b` of `m` (n×(n·B)) and
+/// the column blocks `U_b` of `u` (n×(k·B)).
+fn per_time<T: Real>(p: &ExpmTimes<T>, m: MatRef<'_, T>, tr: bool, u: MatRef<'_, T>) -> Mat<T> {
+    let (n, b) = (p.dim(), p.len());
+    let k = u.ncols().checked_div(b).unwrap_or(0);
+    let mut out = Mat::zeros(n, u.ncols());
+    for j in 0..b {
+        let mb = m.subcols(j * n, n);
+        let mb = if tr { mb.transpose() } else { mb };
+        gemm(
+            out.subcols_mut(j * k, k),
+            Accum::Replace,
+            mb,
+            u.subcols(j * k, k),
+            T::one_impl(),
+            Par::Seq,
+        );
+    }
+    out
+}
+
+/// `[G_b·V_bᵀ]_b` (n×(n·B)): the cotangent of every `P_b` from the output cotangent.
+fn outer<T: Real>(p: &ExpmTimes<T>, g: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
+    let (n, b) = (p.dim(), p.len());
+    let k = v.ncols().checked_div(b).unwrap_or(0);
+    let mut out = Mat::zeros(n, n * b);
+    for j in 0..b {
+        gemm(
+            out.subcols_mut(j * n, n),
+            Accum::Replace,
+            g.subcols(j * k, k),
+            v.subcols(j * k, k).transpose(),
+            T::one_impl(),
+            Par::Seq,
+        );
+    }
+    out
 }
