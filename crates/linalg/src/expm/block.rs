@@ -64,7 +64,7 @@ fn try_block<T: Scalar>(
 /// block of `exp` of the 4n×4n block upper triangular matrix
 /// `[[A, E₁, E₂, 0], [0, A, 0, E₂], [0, 0, A, E₁], [0, 0, 0, A]]` (Higham & Relton, *Higher
 /// order Fréchet derivatives of matrix functions and the level-2 condition number*, SIAM J.
-/// Matrix Anal. Appl. 35(3), 2014, Thm 3.5).
+/// Matrix Anal. Appl. 35(3), 2014).
 ///
 /// **Slow, for tests and teaching**: it exponentiates a 4n×4n matrix (64× the work of one
 /// n×n exponential, and the norms of `E₁`, `E₂` enter the scaling). Use
