@@ -51,10 +51,10 @@ pub use action::{
 };
 pub use batch::{ExpmBatch, ExpmTimes, TimesAdjointTangent};
 pub use error::LinalgError;
-pub use expm::expm_frechet_block;
 pub use expm::{
     Expm, ExpmFamily, expm, expm_frechet, try_expm, try_expm_diag_jacobian, try_expm_frechet,
 };
+pub use expm::{expm_frechet_block, expm_frechet2_block, try_expm_frechet2_block};
 pub use norm::{norm_inf, norm1};
 pub use scalar::{Real, Scalar};
 

@@ -214,6 +214,29 @@ impl<T: Scalar> AntiHermitian<T> {
         self.hadamard_and_back(m, adjoint)
     }
 
+    /// `L⁽²⁾(X; E₁, E₂)`, or `L⁽²⁾(Xᴴ; E₁, E₂)` when `adjoint`: second-order Daleckii–Krein,
+    /// `Q·(Σ_k (Ẽ₁_ik Ẽ₂_kj + Ẽ₂_ik Ẽ₁_kj) f[μ_i, μ_k, μ_j])·Qᴴ` with `Ẽ = QᴴEQ` and the
+    /// eigenvalues `μ` of `X` (`conj μ` for `Xᴴ`).
+    pub(crate) fn frechet2(&self, e1: MatRef<'_, T>, e2: MatRef<'_, T>, adjoint: bool) -> Mat<T> {
+        let q = self.q.as_ref();
+        let tilde = |e: MatRef<'_, T>| {
+            let qe = product(q, ADJ, e, NO);
+            product(qe.as_ref(), NO, q, NO)
+        };
+        let (m1, m2) = (tilde(e1), tilde(e2));
+        let mu: Vec<T> = self
+            .lambda
+            .iter()
+            .map(|&l| {
+                let m = self.mu(l);
+                if adjoint { m.conjugate() } else { m }
+            })
+            .collect();
+        let m = crate::expm::second::diagonal_frechet2(&mu, m1.as_ref(), m2.as_ref());
+        let qm = product(q, NO, m.as_ref(), NO);
+        self.sandwich_right(qm)
+    }
+
     /// `L(Xᴴ, U·Vᴴ)` for `u`, `v` n×k: `(QᴴU)(QᴴV)ᴴ` replaces `Qᴴ G Q` (n²k, not n³).
     pub(crate) fn adjoint_factored(&self, u: MatRef<'_, T>, v: MatRef<'_, T>) -> Mat<T> {
         let q = self.q.as_ref();

@@ -55,7 +55,7 @@ pub fn try_expm_frechet<T: Scalar>(
     Ok((f.into_value(), l))
 }
 
-fn check_direction<T: Scalar>(
+pub(crate) fn check_direction<T: Scalar>(
     op: &'static str,
     shape: (usize, usize),
     e: MatRef<'_, T>,

@@ -33,12 +33,13 @@ mod cond;
 mod frechet;
 pub(crate) mod pade;
 mod row_jacobian;
+mod second;
 mod select;
 mod small;
 pub(crate) mod structured;
 pub(crate) mod taylor;
 
-pub use block::expm_frechet_block;
+pub use block::{expm_frechet_block, expm_frechet2_block, try_expm_frechet2_block};
 pub use frechet::{expm_frechet, try_expm_frechet};
 pub use row_jacobian::try_expm_diag_jacobian;
 pub use select::ExpmFamily;

@@ -356,6 +356,23 @@ impl<T: Scalar> Small<T> {
         })
     }
 
+    /// Kept program node `node` (an operand of a product; node 0 is `B = 2⁻ˢA`), n×n
+    /// column-major, for the second-order derivatives (`expm/second.rs`).
+    pub(crate) fn node(&self, node: usize) -> MatRef<'_, T> {
+        let keep = &layout(self.id).keep;
+        debug_assert!(keep[node], "node {node} is not kept");
+        let slot = keep[..node].iter().filter(|k| **k).count();
+        let nn = self.n * self.n;
+        MatRef::from_column_major_slice(&self.data[slot * nn..(slot + 1) * nn], self.n, self.n)
+    }
+
+    /// `R_i`, i = 0..s−1 (the squares), n×n column-major.
+    pub(crate) fn square(&self, i: usize) -> MatRef<'_, T> {
+        let nn = self.n * self.n;
+        let off = (self.kept + i) * nn;
+        MatRef::from_column_major_slice(&self.data[off..off + nn], self.n, self.n)
+    }
+
     /// The tangent program of the scheme on `2⁻ˢE`, then the squarings `L ← R_iL + LR_i`
     /// (on transposed nodes and squares when `tr`).
     fn derivative<const N: usize>(&self, e: M<T, N>, tr: bool) -> M<T, N> {

@@ -95,7 +95,7 @@ pub(crate) fn layout(id: usize) -> &'static Layout {
 }
 
 /// A step's terms `(node, c)` as `(c, matrix)`.
-fn resolve<'a, T: Scalar>(
+pub(crate) fn resolve<'a, T: Scalar>(
     terms: &[(usize, f64)],
     get: impl Fn(usize) -> MatRef<'a, T>,
 ) -> Vec<(T, MatRef<'a, T>)> {
