@@ -188,7 +188,11 @@ pub fn neg_loglik_and_grad(
 /// The observed Fisher information `H = ∇²(−ℓ)(θ)`, exact: one Hessian-vector product per
 /// rate (forward over reverse; `expm`'s second-order rule from the cached forward), on one
 /// recorded forward pass.
-pub fn observed_information(p: &Mat<f64>, data: &[Counts], theta: &[f64]) -> Result<Mat<f64>, String> {
+pub fn observed_information(
+    p: &Mat<f64>,
+    data: &[Counts],
+    theta: &[f64],
+) -> Result<Mat<f64>, String> {
     let tape = Tape::new();
     let (nll, th) = neg_loglik(&tape, p, data, theta)?;
     nll.try_hessian(th).map_err(|e| format!("Hessian: {e}"))
@@ -196,7 +200,11 @@ pub fn observed_information(p: &Mat<f64>, data: &[Counts], theta: &[f64]) -> Res
 
 /// The observed information by central differences of expgrad gradients,
 /// `H[:, k] ≈ (∇(θ + h eₖ) − ∇(θ − h eₖ))/2h`, for comparison with the exact one.
-pub fn observed_information_fd(p: &Mat<f64>, data: &[Counts], theta: &[f64]) -> Result<Mat<f64>, String> {
+pub fn observed_information_fd(
+    p: &Mat<f64>,
+    data: &[Counts],
+    theta: &[f64],
+) -> Result<Mat<f64>, String> {
     let k = theta.len();
     let h = 1e-5;
     let mut hess = Mat::<f64>::zeros(k, k);

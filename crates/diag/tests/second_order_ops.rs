@@ -46,7 +46,9 @@ fn diagonal_scalings_at_many_seeds() {
             x[0], x[1], x[2]
         ));
         check!(&[d.clone()], seed, |x| diag_mul(x[0], diag(x[0])));
-        check!(&[a.clone()], seed, |x| diag_part(x[0].matmul(x[0].transpose())));
+        check!(&[a.clone()], seed, |x| diag_part(
+            x[0].matmul(x[0].transpose())
+        ));
         let db: Mat<f64> = rand_mat(s + 3, n, 2);
         let ab: Mat<f64> = rand_mat(s + 4, n, 2 * m);
         let batch = [db, ab];

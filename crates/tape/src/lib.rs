@@ -44,7 +44,7 @@ pub use functional::{
 };
 pub use gradients::Gradients;
 pub use op::{
-    DualCotangent, Op, Tangents, multilinear_jvp, multilinear_vjp_jvp, linear_jvp, linear_vjp_jvp,
+    DualCotangent, Op, Tangents, linear_jvp, linear_vjp_jvp, multilinear_jvp, multilinear_vjp_jvp,
 };
 pub use operand::{IntoVar, ScaleFactor};
 pub use ops::{add_n, try_add_n};

@@ -21,7 +21,6 @@
 
 mod tangent;
 
-pub use tangent::TimesAdjointTangent;
 use super::PARALLEL_WORK;
 use super::kernels::{mul, mul_add_bt, square_adjoint, square_in_place};
 use crate::Real;
@@ -31,6 +30,7 @@ use crate::finite::{check_finite, check_square_finite};
 use crate::norm::norm1;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 use rayon::prelude::*;
+pub use tangent::TimesAdjointTangent;
 
 /// Highest Taylor degree: θ₁₈ = 1.09 (f64). The power-basis sum rounds with an error that
 /// grows like `e^{‖τQ‖}·u`, at most 3u here (Higham, *Functions of Matrices*, §10.3).

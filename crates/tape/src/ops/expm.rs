@@ -110,7 +110,9 @@ pub(crate) fn adjoint_jvp<T: Scalar>(
         }
         None => Ok((
             f.try_frechet_adjoint(g).map_err(at)?,
-            gd.map(|gd| f.try_frechet_adjoint(gd)).transpose().map_err(at)?,
+            gd.map(|gd| f.try_frechet_adjoint(gd))
+                .transpose()
+                .map_err(at)?,
         )),
     }
 }

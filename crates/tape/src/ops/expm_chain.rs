@@ -127,7 +127,8 @@ impl<T: Scalar> Op<T> for ExpmChain {
                 let u = r.blocks[i].value();
                 let next_d = super::sum_terms([
                     bd.as_ref().map(|bd| product_ah_b(u, bd.as_ref())),
-                    ls.as_ref().map(|ls| product_ah_b(ls[i].as_ref(), b.as_ref())),
+                    ls.as_ref()
+                        .map(|ls| product_ah_b(ls[i].as_ref(), b.as_ref())),
                 ]);
                 b = product_ah_b(u, b.as_ref());
                 bd = next_d;

@@ -126,6 +126,9 @@ pub(crate) fn directions<T: Real>(
 ) -> (Mat<T>, Vec<T>) {
     let n = p.dim();
     let qd = t[0].map_or_else(|| Mat::zeros(n, n), |m| m.to_owned());
-    let td = t[1].map_or_else(|| vec![T::zero(); x[1].nrows()], |m| m.col(0).iter().copied().collect());
+    let td = t[1].map_or_else(
+        || vec![T::zero(); x[1].nrows()],
+        |m| m.col(0).iter().copied().collect(),
+    );
     (qd, td)
 }

@@ -69,7 +69,12 @@ impl<T: Real> Op<T> for ExpmTimesMul {
                 });
             }
             let (qbar, tbar, qbar_d, tbar_d) = p
-                .try_adjoint_jvp(pbar.as_ref(), qd.as_ref(), &td, pbar_d.as_ref().map(Mat::as_ref))
+                .try_adjoint_jvp(
+                    pbar.as_ref(),
+                    qd.as_ref(),
+                    &td,
+                    pbar_d.as_ref().map(Mat::as_ref),
+                )
                 .map_err(|e| e.with_op(OP))?;
             let column = |v: &[T]| Mat::from_fn(v.len(), 1, |i, _| v[i]);
             out[0] = needs[0].then_some((qbar, Some(qbar_d)));

@@ -33,7 +33,12 @@ impl<T: Real> ExpmTimes<T> {
         T::from(0.5f64.powi(self.s[b] as i32)).unwrap()
     }
 
-    fn check_direction(&self, op: &'static str, qdot: MatRef<'_, T>, tdot: &[T]) -> Result<(), LinalgError> {
+    fn check_direction(
+        &self,
+        op: &'static str,
+        qdot: MatRef<'_, T>,
+        tdot: &[T],
+    ) -> Result<(), LinalgError> {
         let n = self.n;
         if qdot.shape() != (n, n) {
             return Err(LinalgError::ShapeMismatch {
@@ -198,7 +203,8 @@ impl<T: Real> ExpmTimes<T> {
             let mut acc = T::zero();
             for k in 1..rows {
                 let ik = frob(self.power(k), ybar.as_ref());
-                let ik_dot = frob(pd[k].as_ref(), ybar.as_ref()) + frob(self.power(k), ybar_d.as_ref());
+                let ik_dot =
+                    frob(pd[k].as_ref(), ybar.as_ref()) + frob(self.power(k), ybar_d.as_ref());
                 acc += self.coef(k - 1, b) * ik_dot;
                 if k >= 2 {
                     acc += self.coef(k - 2, b) * taud * ik;
