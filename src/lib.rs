@@ -47,7 +47,9 @@ pub mod prelude {
         mul_diag,
     };
     pub use expgrad_linalg::{Expm, expm};
-    pub use expgrad_tape::{Gradients, IntoVar, Tape, Var, add_n, value_and_grad};
+    pub use expgrad_tape::{
+        Gradients, IntoVar, Tape, Var, add_n, hessian, hvp, jvp, value_and_grad,
+    };
     pub use faer::Mat;
 }
 
