@@ -1,6 +1,6 @@
 //! `expgrad::optim`: L-BFGS through trial points that fail to evaluate, honest verdicts
 //! (a flat start is not "converged"), Adam, and a model fitted through the tape.
-use expgrad::optim::{AdamOptions, LbfgsOptions, Verdict, adam, lbfgs};
+use expgrad::optim::{AdamOptions, LbfgsOptions, NewtonOptions, Verdict, adam, lbfgs, newton_cg};
 use expgrad::prelude::*;
 
 /// Pseudo-Huber `√(1 + (x − 1)²)`: from far away its curvature is tiny, so the quasi-Newton
@@ -89,5 +89,89 @@ fn fits_a_rate_through_the_tape() {
         (r.x[0] - 0.7).abs() < 1e-6 && (r.x[1] - 1.3).abs() < 1e-6,
         "{:?}",
         r.x
+    );
+}
+
+/// `f(x) = Σ (xᵢ⁴/4 − xᵢ²/2) + 0.1·x₀x₁`: negative curvature at the origin side of the
+/// start, minima near ±1. Newton–CG must follow the negative curvature to the boundary and
+/// still converge quadratically to a minimiser.
+fn quartic(x: &[f64]) -> Result<(f64, Vec<f64>), String> {
+    let f = x.iter().map(|v| v.powi(4) / 4.0 - v * v / 2.0).sum::<f64>() + 0.1 * x[0] * x[1];
+    let mut g: Vec<f64> = x.iter().map(|v| v.powi(3) - v).collect();
+    g[0] += 0.1 * x[1];
+    g[1] += 0.1 * x[0];
+    Ok((f, g))
+}
+
+fn quartic_hvp(x: &[f64], d: &[f64]) -> Result<Vec<f64>, String> {
+    let mut h: Vec<f64> = x
+        .iter()
+        .zip(d)
+        .map(|(v, di)| (3.0 * v * v - 1.0) * di)
+        .collect();
+    h[0] += 0.1 * d[1];
+    h[1] += 0.1 * d[0];
+    Ok(h)
+}
+
+#[test]
+fn newton_cg_follows_negative_curvature_and_converges() {
+    let r = newton_cg(
+        quartic,
+        quartic_hvp,
+        vec![0.1, -0.05, 0.2],
+        &NewtonOptions::default(),
+        |_| {},
+    )
+    .unwrap();
+    assert!(r.converged(), "{}", r.reason());
+    let (_, g) = quartic(&r.x).unwrap();
+    let gn = g.iter().map(|v| v * v).sum::<f64>().sqrt();
+    assert!(
+        gn <= 1e-6 * r.grad_norm_start,
+        "{}: {g:?} at {:?}",
+        r.reason(),
+        r.x
+    );
+    // A minimiser: every diagonal curvature 3x² − 1 > 0.
+    assert!(r.x.iter().all(|v| 3.0 * v * v - 1.0 > 0.0), "{:?}", r.x);
+    assert!(r.hvps > 0 && r.iters < 30);
+}
+
+#[test]
+fn newton_cg_shrinks_the_region_on_failed_evaluations() {
+    // Pseudo-Huber from far away: the trust region grows along the nearly flat loss until a
+    // step lands in the failing region x > 1.5, which is rejected and shrinks the region.
+    let r = newton_cg(
+        huber,
+        |x: &[f64], d: &[f64]| -> Result<Vec<f64>, String> {
+            let r = x[0] - 1.0;
+            Ok(vec![d[0] / (1.0 + r * r).powf(1.5)])
+        },
+        vec![-50.0],
+        &NewtonOptions::default(),
+        |_| {},
+    )
+    .unwrap();
+    assert!(r.converged(), "{}", r.reason());
+    assert!((r.x[0] - 1.0).abs() < 1e-9, "{:?}", r.x);
+    assert!(r.failed_evals > 0, "the failing region was never reached");
+}
+
+#[test]
+fn newton_cg_reports_a_failing_hessian_vector_product() {
+    let r = newton_cg(
+        quartic,
+        |_: &[f64], _: &[f64]| -> Result<Vec<f64>, String> { Err("no second-order rule".into()) },
+        vec![0.5, 0.5, 0.5],
+        &NewtonOptions::default(),
+        |_| {},
+    )
+    .unwrap();
+    assert!(!r.converged());
+    assert!(
+        r.reason().contains("no second-order rule"),
+        "{}",
+        r.reason()
     );
 }

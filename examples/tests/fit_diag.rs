@@ -17,6 +17,54 @@ fn recovers_d_noise_free() {
     assert!(err <= 1e-6, "relative error {err:e}");
 }
 
+/// Trust-region Newton–CG on exact Hessian-vector products reaches the same `d` as L-BFGS,
+/// on both routes of the exponential.
+#[test]
+fn newton_cg_recovers_d() {
+    for route in [model::Route::Pade, model::Route::Action] {
+        let mut p = model::synthetic(10, 6, 0.0, 7);
+        p.route = route;
+        let r =
+            model::fit_newton(&p, vec![1.0; 10], &model::NewtonOptions::default(), |_| {}).unwrap();
+        let err = model::relative_error(&r.x, p.d_true.as_ref().unwrap());
+        assert!(
+            r.converged(),
+            "{route:?}: {}: ‖∇‖ = {:e}",
+            r.reason(),
+            r.grad_norm
+        );
+        assert!(err <= 1e-8, "{route:?}: relative error {err:e}");
+        assert!(
+            r.hvps > 0 && r.iters < 40,
+            "{route:?}: {} iterations",
+            r.iters
+        );
+    }
+}
+
+/// The model's Hessian-vector product against central differences of its gradient.
+#[test]
+fn hvp_matches_differences_of_gradients() {
+    let p = model::synthetic(5, 3, 0.01, 3);
+    let d: Vec<f64> = (0..5).map(|i| 0.8 + 0.1 * i as f64).collect();
+    let u: Vec<f64> = (0..5).map(|i| 1.0 - 0.3 * i as f64).collect();
+    let hu = p.hvp(&d, &u).unwrap();
+    let h = 1e-5;
+    let at = |s: f64| {
+        let x: Vec<f64> = d.iter().zip(&u).map(|(a, b)| a + s * b).collect();
+        p.loss_and_grad(&x).unwrap().1
+    };
+    let (gp, gm) = (at(h), at(-h));
+    for k in 0..5 {
+        let fd = (gp[k] - gm[k]) / (2.0 * h);
+        assert!(
+            (hu[k] - fd).abs() <= 1e-6 * (1.0 + fd.abs()),
+            "entry {k}: {} vs {fd}",
+            hu[k]
+        );
+    }
+}
+
 #[test]
 fn gradient_matches_differences() {
     let p = model::synthetic(5, 3, 0.01, 3);

@@ -4,6 +4,7 @@
 //! by forward over reverse (`Var::hvp`), so the Hessian is never formed. Negative curvature is
 //! followed to the trust-region boundary; a trial point whose evaluation fails is a rejected
 //! step that shrinks the region, as a failed line-search point does for [`lbfgs`](super::lbfgs).
+//! A Hessian-vector product that fails at an iterate ends the run with its message.
 
 use super::{OptimError, OptimResult, Progress, Verdict, dot, evaluate, norm, start_at, stop};
 use std::fmt::Display;
@@ -49,8 +50,10 @@ struct Step {
 }
 
 /// Minimises `f` from `x0` by trust-region Newton–CG. `f` returns the loss and its gradient;
-/// `hvp(x, d)` returns `∇²f(x)·d`. An error or a non-finite value from either at a trial point
-/// rejects the step and shrinks the region; at `x0` it is returned as [`OptimError`].
+/// `hvp(x, d)` returns `∇²f(x)·d`. An error or a non-finite value from `f` at a trial point
+/// rejects the step and shrinks the region; at `x0` it is returned as [`OptimError`]. An error
+/// from `hvp` (always called at an accepted iterate) ends the run with a
+/// [`Verdict::LineSearchFailed`] carrying its message.
 ///
 /// ```
 /// use expgrad::optim::{newton_cg, NewtonOptions};
@@ -123,18 +126,12 @@ where
             };
             steihaug(&g, radius, opts.max_cg, &mut product)
         };
+        // The curvature at an iterate that evaluated fine could not be computed (an op
+        // without a second-order rule, an overflow): no model to trust, the run stops.
         let step = match step {
             Ok(s) => s,
             Err(e) => {
-                // The curvature could not be evaluated here: a plain gradient step inside
-                // the region, predicted by the linear model only.
-                last_error = Some(e);
-                let p: Vec<f64> = g.iter().map(|v| -v * radius / gn).collect();
-                Step {
-                    bp: vec![0.0; p.len()],
-                    p,
-                    on_boundary: true,
-                }
+                break Verdict::LineSearchFailed(Some(format!("Hessian-vector product: {e}")));
             }
         };
         let predicted = -(dot(&g, &step.p) + 0.5 * dot(&step.p, &step.bp));
