@@ -620,3 +620,34 @@ fn error_cases() {
         Err(LinalgError::Overflow { .. })
     ));
 }
+
+#[test]
+fn small_path_equals_the_general_path_bitwise() {
+    // The stack-array hyper-dual program (n ≤ 12) and the general one run the same operations
+    // in the same order on the same cache: the same bits (real scalars, as tests/small.rs).
+    let mut r = rng(71);
+    for n in [2usize, 3, 5, 8, 12] {
+        for target in [1e-3, 0.5, 4.0, 60.0] {
+            let a0 = randn(&mut r, n, n);
+            let a = &a0 * faer::Scale(target / norm1(a0.as_ref()));
+            let (e1, e2, e3) = (
+                randn(&mut r, n, n),
+                randn(&mut r, n, n),
+                randn(&mut r, n, n),
+            );
+            let small = Expm::try_new_with(a.as_ref(), ExpmFamily::Taylor).unwrap();
+            let general = Expm::try_new_general(a.as_ref(), ExpmFamily::Taylor).unwrap();
+            assert_eq!(small.params(), general.params());
+            assert_eq!(
+                small.frechet2(e1.as_ref(), e2.as_ref()),
+                general.frechet2(e1.as_ref(), e2.as_ref()),
+                "frechet2 n={n} ‖A‖={target}"
+            );
+            assert_eq!(
+                small.frechet_adjoint_jvp(e1.as_ref(), e2.as_ref(), e3.as_ref()),
+                general.frechet_adjoint_jvp(e1.as_ref(), e2.as_ref(), e3.as_ref()),
+                "adjoint_jvp n={n} ‖A‖={target}"
+            );
+        }
+    }
+}
