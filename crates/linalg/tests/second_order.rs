@@ -538,6 +538,35 @@ fn c32_against_c64() {
         let err = crel(got64.as_ref(), want.as_ref());
         worst = worst.max(err / tol);
         assert!(err <= tol, "c32 n={n} ‖A‖₁={target}: {err:.2e} > {tol:.2e}");
+        // The VJP tangent: L(Aᴴ, Ġ) + L⁽²⁾(Aᴴ; G, Ȧᴴ) with G = E₁, Ȧ = E₂, Ġ = E₁ + E₂. Its
+        // second-order part is L⁽²⁾(Aᴴ; E₁, E₂ᴴ), with the tolerance of its 4n block; the
+        // first-order part L(Aᴴ, Ġ) (a block of it too) is held to the same relative
+        // tolerance, each on its own scale.
+        let (gd32, gd64) = (&e132 + &e232, &e164 + &e264);
+        let (v32, t32) = f32_.frechet_adjoint_jvp(e132.as_ref(), e232.as_ref(), gd32.as_ref());
+        let (v64, t64) = f64_.frechet_adjoint_jvp(e164.as_ref(), e264.as_ref(), gd64.as_ref());
+        let widen = |m: &Mat<c32>| {
+            Mat::from_fn(n, n, |i, j| {
+                c64::new(f64::from(m[(i, j)].re), f64::from(m[(i, j)].im))
+            })
+        };
+        assert_eq!(v32, f32_.frechet_adjoint(e132.as_ref()));
+        let first = f64_.frechet_adjoint(gd64.as_ref());
+        let second = &t64 - &first;
+        let (ah, e2h) = (a64.adjoint().to_owned(), e264.adjoint().to_owned());
+        let tol = tol_l2_c(ah.as_ref(), e164.as_ref(), e2h.as_ref(), u32_)
+            + trunc_l2(&f32_, e132.as_ref(), e232.as_ref(), second.norm_l2())
+            + trunc_l2(&f64_, e164.as_ref(), e264.as_ref(), second.norm_l2());
+        let scale = (first.norm_l2() + second.norm_l2()) / t64.norm_l2();
+        let err = crel(widen(&t32).as_ref(), t64.as_ref());
+        worst = worst.max(err / (tol * scale));
+        assert!(
+            err <= tol * scale,
+            "c32 adjoint_jvp n={n}: {err:.2e} > {:.2e}",
+            tol * scale
+        );
+        // (The first output is bitwise the adjoint, whose c32 accuracy tests/complex.rs checks.)
+        let _ = v64;
     }
     eprintln!("c32 vs c64: worst error/tolerance {worst:.3}");
 }
