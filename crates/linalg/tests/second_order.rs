@@ -137,6 +137,13 @@ fn every_degree_and_squaring_count_against_the_4n_block() {
                 let tol = tol_l2_at(&f, x.as_ref(), e1.as_ref(), e2.as_ref());
                 let err = rel_err(l2.as_ref(), want.as_ref());
                 worst = worst.max(err / tol);
+                let cond_part = tol_l2(x.as_ref(), e1.as_ref(), e2.as_ref());
+                if err > cond_part {
+                    eprintln!(
+                        "  {kind:?} n={n} (m={m}, s={s}): error {err:.2e} needs the truncation term ({cond_part:.2e} + {:.2e})",
+                        tol - cond_part
+                    );
+                }
                 assert!(
                     err <= tol,
                     "{kind:?} n={n} ‖X‖₁={target:.2e} (m={m}, s={s}): {err:.2e} > {tol:.2e}"
@@ -372,10 +379,12 @@ fn forward_over_reverse_identity_over_many_seeds() {
         let target = [0.3, 2.0, 12.0][seed as usize % 3];
         let a0 = crandn(&mut r, n);
         let a = &a0 * faer::Scale(c64::new(target / a0.norm_l2(), 0.0));
-        let x = if seed % 2 == 0 {
-            (&a - a.adjoint()) * faer::Scale(c64::new(0.5, 0.0))
-        } else {
-            a
+        let zero = c64::new(0.0, 0.0);
+        let x = match seed % 5 {
+            0 | 1 => (&a - a.adjoint()) * faer::Scale(c64::new(0.5, 0.0)),
+            2 => Mat::from_fn(n, n, |i, j| if i >= j { a[(i, j)] } else { zero }),
+            3 => Mat::from_fn(n, n, |i, j| if i == j { a[(i, j)] } else { zero }),
+            _ => a,
         };
         let f = Expm::new(x.as_ref());
         let (g, ad, gd, h) = (
@@ -453,7 +462,15 @@ fn complex_and_eigen_path_against_the_4n_block() {
             }
         });
         let lower = upper.transpose().to_owned();
+        let diag = Mat::from_fn(n, n, |i, j| {
+            if i == j {
+                a[(i, j)]
+            } else {
+                c64::new(0.0, 0.0)
+            }
+        });
         for (name, x) in [
+            ("diag", diag),
             ("dense", a),
             ("skew", skew),
             ("upper", upper),
@@ -521,6 +538,35 @@ fn c32_against_c64() {
         let err = crel(got64.as_ref(), want.as_ref());
         worst = worst.max(err / tol);
         assert!(err <= tol, "c32 n={n} ‖A‖₁={target}: {err:.2e} > {tol:.2e}");
+        // The VJP tangent: L(Aᴴ, Ġ) + L⁽²⁾(Aᴴ; G, Ȧᴴ) with G = E₁, Ȧ = E₂, Ġ = E₁ + E₂. Its
+        // second-order part is L⁽²⁾(Aᴴ; E₁, E₂ᴴ), with the tolerance of its 4n block; the
+        // first-order part L(Aᴴ, Ġ) (a block of it too) is held to the same relative
+        // tolerance, each on its own scale.
+        let (gd32, gd64) = (&e132 + &e232, &e164 + &e264);
+        let (v32, t32) = f32_.frechet_adjoint_jvp(e132.as_ref(), e232.as_ref(), gd32.as_ref());
+        let (v64, t64) = f64_.frechet_adjoint_jvp(e164.as_ref(), e264.as_ref(), gd64.as_ref());
+        let widen = |m: &Mat<c32>| {
+            Mat::from_fn(n, n, |i, j| {
+                c64::new(f64::from(m[(i, j)].re), f64::from(m[(i, j)].im))
+            })
+        };
+        assert_eq!(v32, f32_.frechet_adjoint(e132.as_ref()));
+        let first = f64_.frechet_adjoint(gd64.as_ref());
+        let second = &t64 - &first;
+        let (ah, e2h) = (a64.adjoint().to_owned(), e264.adjoint().to_owned());
+        let tol = tol_l2_c(ah.as_ref(), e164.as_ref(), e2h.as_ref(), u32_)
+            + trunc_l2(&f32_, e132.as_ref(), e232.as_ref(), second.norm_l2())
+            + trunc_l2(&f64_, e164.as_ref(), e264.as_ref(), second.norm_l2());
+        let scale = (first.norm_l2() + second.norm_l2()) / t64.norm_l2();
+        let err = crel(widen(&t32).as_ref(), t64.as_ref());
+        worst = worst.max(err / (tol * scale));
+        assert!(
+            err <= tol * scale,
+            "c32 adjoint_jvp n={n}: {err:.2e} > {:.2e}",
+            tol * scale
+        );
+        // (The first output is bitwise the adjoint, whose c32 accuracy tests/complex.rs checks.)
+        let _ = v64;
     }
     eprintln!("c32 vs c64: worst error/tolerance {worst:.3}");
 }
@@ -619,4 +665,103 @@ fn error_cases() {
         f.try_frechet_adjoint_jvp(e.as_ref(), e.as_ref(), e.as_ref()),
         Err(LinalgError::Overflow { .. })
     ));
+}
+
+#[test]
+fn small_path_equals_the_general_path_bitwise() {
+    // The stack-array hyper-dual program (n ≤ 12) and the general one run the same operations
+    // in the same order on the same cache: the same bits (real scalars, as tests/small.rs).
+    let mut r = rng(71);
+    for n in [2usize, 3, 5, 8, 12] {
+        for target in [1e-3, 0.5, 4.0, 60.0] {
+            let a0 = randn(&mut r, n, n);
+            let a = &a0 * faer::Scale(target / norm1(a0.as_ref()));
+            let (e1, e2, e3) = (
+                randn(&mut r, n, n),
+                randn(&mut r, n, n),
+                randn(&mut r, n, n),
+            );
+            let small = Expm::try_new_with(a.as_ref(), ExpmFamily::Taylor).unwrap();
+            let general = Expm::try_new_general(a.as_ref(), ExpmFamily::Taylor).unwrap();
+            assert_eq!(small.params(), general.params());
+            assert_eq!(
+                small.frechet2(e1.as_ref(), e2.as_ref()),
+                general.frechet2(e1.as_ref(), e2.as_ref()),
+                "frechet2 n={n} ‖A‖={target}"
+            );
+            assert_eq!(
+                small.frechet_adjoint_jvp(e1.as_ref(), e2.as_ref(), e3.as_ref()),
+                general.frechet_adjoint_jvp(e1.as_ref(), e2.as_ref(), e3.as_ref()),
+                "adjoint_jvp n={n} ‖A‖={target}"
+            );
+        }
+    }
+}
+
+#[test]
+fn clustered_and_spread_eigenvalues() {
+    // Second divided differences near confluence (the series branch) and across large gaps
+    // (the quotient branch), on the diagonal path (real and complex) and on the eigen path
+    // (exactly anti-Hermitian X with repeated and nearly repeated eigenvalues), against the
+    // 4n×4n block, which goes through scaling and squaring.
+    let mut r = rng(73);
+    let mut worst = 0.0f64;
+    let spectra: [&[f64]; 4] = [
+        &[1.0, 1.0 + 1e-9, 1.0 - 1e-9, 4.0, 4.0 + 1e-12],
+        &[-30.0, 0.0, 25.0, 25.0 + 1e-7, 2.0],
+        &[0.5, 0.5, 0.5, 0.5],
+        &[-8.0, -7.0, 1.9, 4.0, 6.0],
+    ];
+    for d in spectra {
+        let n = d.len();
+        let a = Mat::from_fn(n, n, |i, j| if i == j { d[i] } else { 0.0 });
+        let (e1, e2) = (randn(&mut r, n, n), randn(&mut r, n, n));
+        let f = Expm::new(a.as_ref());
+        assert_eq!(f.approximant(), "diagonal");
+        let got = f.frechet2(e1.as_ref(), e2.as_ref());
+        let want = expm_frechet2_block(a.as_ref(), e1.as_ref(), e2.as_ref());
+        let tol = tol_l2_at(&f, a.as_ref(), e1.as_ref(), e2.as_ref());
+        let err = rel_err(got.as_ref(), want.as_ref());
+        worst = worst.max(err / tol);
+        assert!(err <= tol, "real diagonal {d:?}: {err:.2e} > {tol:.2e}");
+        // Complex: the same spectrum rotated off the real axis, and on the imaginary axis
+        // through an anti-Hermitian X = (Y − Yᴴ)/2, Y = U·Diag(i·d)·Uᴴ.
+        let rot = c64::new(0.6, 0.8);
+        let ac = Mat::from_fn(n, n, |i, j| {
+            if i == j {
+                rot * d[i]
+            } else {
+                c64::new(0.0, 0.0)
+            }
+        });
+        let (c1, c2) = (crandn(&mut r, n), crandn(&mut r, n));
+        let f = Expm::new(ac.as_ref());
+        let got = f.frechet2(c1.as_ref(), c2.as_ref());
+        let want = expm_frechet2_block(ac.as_ref(), c1.as_ref(), c2.as_ref());
+        let tol = tol_l2_c(ac.as_ref(), c1.as_ref(), c2.as_ref(), U64);
+        let err = crel(got.as_ref(), want.as_ref());
+        worst = worst.max(err / tol);
+        assert!(err <= tol, "complex diagonal {d:?}: {err:.2e} > {tol:.2e}");
+        let qr = crandn(&mut r, n).qr();
+        let u = qr.compute_Q();
+        let di = Mat::from_fn(n, n, |i, j| {
+            if i == j {
+                c64::new(0.0, d[i])
+            } else {
+                c64::new(0.0, 0.0)
+            }
+        });
+        let y = &u * di * u.adjoint();
+        let x = (&y - y.adjoint()) * faer::Scale(c64::new(0.5, 0.0));
+        let f = Expm::new(x.as_ref());
+        // ‖X‖₁ above the top Taylor θ (3.54) takes the eigendecomposition.
+        assert_eq!(f.approximant() == "eigen", norm1(x.as_ref()) > 3.54);
+        let got = f.frechet2(c1.as_ref(), c2.as_ref());
+        let want = expm_frechet2_block(x.as_ref(), c1.as_ref(), c2.as_ref());
+        let tol = tol_l2_c(x.as_ref(), c1.as_ref(), c2.as_ref(), U64);
+        let err = crel(got.as_ref(), want.as_ref());
+        worst = worst.max(err / tol);
+        assert!(err <= tol, "eigen path {d:?}: {err:.2e} > {tol:.2e}");
+    }
+    eprintln!("clustered/spread spectra: worst error/tolerance {worst:.3}");
 }

@@ -22,9 +22,11 @@
 //!
 //! [`Expm`] keeps `s`, the degree, the scaled powers (and the LU of `q_m` for Padé), `R₀` and
 //! every squaring, so that [`Expm::frechet`] and [`Expm::frechet_adjoint`] cost about two
-//! forward passes and never redo the forward.
+//! forward passes and never redo the forward; [`Expm::frechet2`] (the second Fréchet
+//! derivative) and [`Expm::frechet_adjoint_jvp`] (the tangent of the VJP, for
+//! forward-over-reverse Hessian-vector products) about eight (`second.rs`, docs/math.md §18).
 //!
-//! Tests: `crates/linalg/tests/{closed_forms,published,degrees,families,extreme,precision,properties,errors}.rs`.
+//! Tests: `crates/linalg/tests/{closed_forms,published,degrees,families,extreme,precision,properties,errors,second_order}.rs`.
 
 mod adjoint_factored;
 mod anti_hermitian;

@@ -357,7 +357,7 @@ impl<T: Scalar> Small<T> {
     }
 
     /// Kept program node `node` (an operand of a product; node 0 is `B = 2⁻ˢA`), n×n
-    /// column-major, for the second-order derivatives (`expm/second.rs`).
+    /// column-major (for `Expm::second_order_truncation`).
     pub(crate) fn node(&self, node: usize) -> MatRef<'_, T> {
         let keep = &layout(self.id).keep;
         debug_assert!(keep[node], "node {node} is not kept");
@@ -366,11 +366,88 @@ impl<T: Scalar> Small<T> {
         MatRef::from_column_major_slice(&self.data[slot * nn..(slot + 1) * nn], self.n, self.n)
     }
 
-    /// `R_i`, i = 0..s−1 (the squares), n×n column-major.
-    pub(crate) fn square(&self, i: usize) -> MatRef<'_, T> {
-        let nn = self.n * self.n;
-        let off = (self.kept + i) * nn;
-        MatRef::from_column_major_slice(&self.data[off..off + nn], self.n, self.n)
+    /// The hyper-dual program and squarings (`expm/second.rs`, docs/math.md §18) on stack
+    /// arrays: `(Ẋ₁, Ẋ₂, Ẍ₁₂)` of `P(B̃)^{2ˢ}` along `E₁`, `E₂`, with the mixed channel seeded
+    /// with `c` (zero when `None`), `B̃ = B` or `Bᵀ` when `tr`. The first channel runs the
+    /// operations of [`Small::frechet`] in the same order: bitwise its result.
+    pub(crate) fn hyper(
+        &self,
+        e1: MatRef<'_, T>,
+        e2: MatRef<'_, T>,
+        c: Option<MatRef<'_, T>>,
+        tr: bool,
+    ) -> [Mat<T>; 3] {
+        with_n!(self.n, N => {
+            let c = c.map_or_else(zero::<T, N>, load::<T, N>);
+            let [x, y, z] = self.hyper_n::<N>([load::<T, N>(e1), load::<T, N>(e2), c], tr);
+            [to_mat(&x), to_mat(&y), to_mat(&z)]
+        })
+    }
+
+    fn hyper_n<const N: usize>(&self, seeds: [M<T, N>; 3], tr: bool) -> [M<T, N>; 3] {
+        let nn = N * N;
+        let steps = &schemes()[self.id].steps;
+        let keep = &layout(self.id).keep;
+        let mut vals = [zero::<T, N>(); MAX_KEPT];
+        let mut slot = [0usize; MAX_NODES];
+        let kept = keep
+            .iter()
+            .enumerate()
+            .filter(|(_, k)| **k)
+            .map(|(node, _)| node);
+        for (i, node) in kept.enumerate() {
+            load_slice(&mut vals[i], &self.data[i * nn..], tr);
+            slot[node] = i;
+        }
+        let mut t = [[zero::<T, N>(); MAX_NODES]; 3];
+        for (ch, seed) in t.iter_mut().zip(seeds) {
+            ch[0] = seed;
+            scale_pow2(&mut ch[0], -(self.s as i32));
+        }
+        for (k, step) in steps.iter().enumerate() {
+            let [t1, t2, t12] = &mut t;
+            let (d1, r1) = t1.split_at_mut(k + 1);
+            let (d2, r2) = t2.split_at_mut(k + 1);
+            let (d12, r12) = t12.split_at_mut(k + 1);
+            match step {
+                Step::Prod(i, j) => {
+                    let (xi, xj) = (&vals[slot[*i]], &vals[slot[*j]]);
+                    mul::<T, N, false>(&mut r1[0], &d1[*i], xj);
+                    mul::<T, N, true>(&mut r1[0], xi, &d1[*j]);
+                    mul::<T, N, false>(&mut r2[0], &d2[*i], xj);
+                    mul::<T, N, true>(&mut r2[0], xi, &d2[*j]);
+                    mul::<T, N, false>(&mut r12[0], &d12[*i], xj);
+                    mul::<T, N, true>(&mut r12[0], xi, &d12[*j]);
+                    mul::<T, N, true>(&mut r12[0], &d1[*i], &d2[*j]);
+                    mul::<T, N, true>(&mut r12[0], &d2[*i], &d1[*j]);
+                }
+                // The identity term's derivatives are zero.
+                Step::Comb(terms, _) => {
+                    lincomb(&mut r1[0], terms, d1, T::zero_impl());
+                    lincomb(&mut r2[0], terms, d2, T::zero_impl());
+                    lincomb(&mut r12[0], terms, d12, T::zero_impl());
+                }
+            }
+        }
+        let last = steps.len();
+        let [mut l1, mut l2, mut l12] = [t[0][last], t[1][last], t[2][last]];
+        let mut r = zero::<T, N>();
+        let [mut n1, mut n2, mut n12] = [zero::<T, N>(); 3];
+        for i in 0..self.s as usize {
+            load_slice(&mut r, &self.data[(self.kept + i) * nn..], tr);
+            mul::<T, N, false>(&mut n1, &r, &l1);
+            mul::<T, N, true>(&mut n1, &l1, &r);
+            mul::<T, N, false>(&mut n2, &r, &l2);
+            mul::<T, N, true>(&mut n2, &l2, &r);
+            mul::<T, N, false>(&mut n12, &r, &l12);
+            mul::<T, N, true>(&mut n12, &l12, &r);
+            mul::<T, N, true>(&mut n12, &l1, &l2);
+            mul::<T, N, true>(&mut n12, &l2, &l1);
+            core::mem::swap(&mut l1, &mut n1);
+            core::mem::swap(&mut l2, &mut n2);
+            core::mem::swap(&mut l12, &mut n12);
+        }
+        [l1, l2, l12]
     }
 
     /// The tangent program of the scheme on `2⁻ˢE`, then the squarings `L ← R_iL + LR_i`
