@@ -1,7 +1,8 @@
 //! Criterion benchmarks of forward mode and second order (one thread).
 //!
-//! * `jvp_exp/{forward,jvp}/n`: `Expm::new(X)` and the cached Fréchet derivative `L(X, E)`
-//!   (`Expm::frechet`, what `expm`'s JVP calls): the floor JVP ≤ 1.6× one forward;
+//! * `jvp_exp/{forward,jvp,adjoint,adjoint_jvp}/n`: `Expm::new(X)`, the cached Fréchet
+//!   derivative `L(X, E)` (`Expm::frechet`, what `expm`'s JVP calls: the floor JVP ≤ 1.6× one
+//!   forward), the adjoint, and the second-order rule `Expm::frechet_adjoint_jvp`;
 //! * `hvp_loss/{value_grad,hvp}/n` for `ℓ(d) = cᵀ·exp(Diag(d)·A)·v` (n = 16, 64, 256), each
 //!   iteration recording its own tape as a user would: value + gradient (`backward`) against one
 //!   Hessian-vector product (`Var::hvp`: forward, tangent sweep, second-order reverse). Floor:
@@ -53,6 +54,13 @@ fn bench_jvp(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("jvp", n), &e, |b, e| {
             b.iter(|| black_box(f.frechet(e.as_ref())))
+        });
+        let g = randn(&mut r, n, n);
+        group.bench_with_input(BenchmarkId::new("adjoint", n), &g, |b, g| {
+            b.iter(|| black_box(f.frechet_adjoint(g.as_ref())))
+        });
+        group.bench_with_input(BenchmarkId::new("adjoint_jvp", n), &g, |b, g| {
+            b.iter(|| black_box(f.frechet_adjoint_jvp(g.as_ref(), e.as_ref(), g.as_ref())))
         });
     }
     group.finish();
