@@ -20,8 +20,11 @@ use faer::Mat;
 use std::hint::black_box;
 use std::time::Duration;
 
-/// `A` with ‖A‖₁ ≈ 2 and `d` near 1: the `fit_diag` regime.
-fn problem(n: usize) -> (Mat<f64>, Mat<f64>, Mat<f64>, Mat<f64>, Mat<f64>) {
+/// `(A, d, v, c, u)`: `A` with ‖A‖₁ ≈ 2 and `d` near 1 (the `fit_diag` regime), the
+/// vectors of `ℓ = cᵀ·exp(Diag(d)·A)·v` and a direction `u`.
+type Problem = (Mat<f64>, Mat<f64>, Mat<f64>, Mat<f64>, Mat<f64>);
+
+fn problem(n: usize) -> Problem {
     let mut r = rng(4242 + n as u64);
     let a = randn(&mut r, n, n) * faer::Scale(1.0 / (n as f64).sqrt());
     let d = Mat::from_fn(n, 1, |i, _| 0.5 + (i % 7) as f64 / 7.0);

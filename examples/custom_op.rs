@@ -1,9 +1,12 @@
 //! Adding a primitive from outside the tape crate: `sinh` elementwise, through the public
-//! `Op` trait, then checked with `gradcheck` exactly like a built-in op.
+//! `Op` trait (forward, VJP, JVP and the second-order rule), then checked with `gradcheck`,
+//! `jvpcheck` and `hvpcheck` exactly like a built-in op.
 //!
 //! Run: `cargo run --release --example custom_op` (`-- --help` for what it prints).
 use clap::Parser;
-use expgrad::tape::{Op, Tape, TapeError, Var, gradcheck};
+use expgrad::tape::{
+    DualCotangent, Op, Tangents, Tape, TapeError, Var, gradcheck, hvpcheck, jvpcheck,
+};
 use faer::{Mat, MatRef, unzip, zip};
 use std::io::Write;
 use std::process::ExitCode;
@@ -24,7 +27,8 @@ use cli::Failure;
 #[command(version)]
 pub struct Args {}
 
-/// `y = sinh(x)` elementwise. VJP: `x̄ = ȳ ∘ cosh(x)`. No residuals: the VJP reads the input.
+/// `y = sinh(x)` elementwise. VJP: `x̄ = ȳ ∘ cosh(x)`; JVP: `ẏ = cosh(x) ∘ ẋ`; second order:
+/// `ẋ̄ = ġ ∘ cosh(x) + ḡ ∘ sinh(x) ∘ ẋ`. No residuals: the rules read the input.
 struct Sinh;
 
 impl Op<f64> for Sinh {
@@ -46,6 +50,38 @@ impl Op<f64> for Sinh {
         Ok(vec![
             needs[0].then(|| zip!(g, x[0]).map(|unzip!(g, x)| *g * x.cosh())),
         ])
+    }
+    fn jvp(
+        &self,
+        _: &(),
+        x: &[MatRef<'_, f64>],
+        _: MatRef<'_, f64>,
+        t: &[Option<MatRef<'_, f64>>],
+    ) -> Result<Mat<f64>, TapeError> {
+        let t = t[0].expect("the tape passes a tangent");
+        Ok(zip!(t, x[0]).map(|unzip!(t, x)| *t * x.cosh()))
+    }
+    fn vjp_jvp(
+        &self,
+        _: &(),
+        at: &Tangents<'_, f64>,
+        g: MatRef<'_, f64>,
+        gd: Option<MatRef<'_, f64>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<DualCotangent<f64>>>, TapeError> {
+        if !needs[0] {
+            return Ok(vec![None]);
+        }
+        let x = at.inputs[0];
+        let bar = zip!(g, x).map(|unzip!(g, x)| *g * x.cosh());
+        let mut dot = match gd {
+            Some(gd) => zip!(gd, x).map(|unzip!(g, x)| *g * x.cosh()),
+            None => Mat::zeros(x.nrows(), x.ncols()),
+        };
+        if let Some(xd) = at.tangent(0) {
+            zip!(&mut dot, g, x, xd).for_each(|unzip!(d, g, x, t)| *d += *g * x.sinh() * *t);
+        }
+        Ok(vec![Some((bar, Some(dot)))])
     }
 }
 
@@ -75,12 +111,16 @@ pub fn run(_: &Args, out: &mut impl Write) -> Result<(), Failure> {
     say!(out, "loss = {:.12}", loss.item());
     say!(out, "dloss/dX =\n{g:?}");
     say!(out, "{tape:?}");
-    let report = gradcheck(|xs| sinh(xs[0]).expm().trace(), &[x0]);
+    let report = gradcheck(|xs| sinh(xs[0]).expm().trace(), std::slice::from_ref(&x0));
     say!(out, "{report}");
-    if report.passed {
+    let forward = jvpcheck(|xs| sinh(xs[0]).expm(), std::slice::from_ref(&x0));
+    say!(out, "{forward}");
+    let second = hvpcheck(|xs| sinh(xs[0]).expm().trace(), &[x0]);
+    say!(out, "{second}");
+    if report.passed && forward.passed && second.passed {
         Ok(())
     } else {
-        Err(Failure::run("the gradient check of sinh failed"))
+        Err(Failure::run("a derivative check of sinh failed"))
     }
 }
 

@@ -178,13 +178,16 @@ where
     })
 }
 
+/// `d ↦ ∇²f(x)·d` at the current iterate, or the evaluation's error message.
+type HessianProduct<'a> = dyn FnMut(&[f64]) -> Result<Vec<f64>, String> + 'a;
+
 /// Steihaug–Toint CG on `min gᵀp + ½pᵀBp, ‖p‖ ≤ Δ`, stopping at the forcing tolerance
 /// `‖r‖ ≤ min(0.5, √‖g‖)·‖g‖`, on negative curvature or at the boundary.
 fn steihaug(
     g: &[f64],
     radius: f64,
     max_cg: usize,
-    product: &mut dyn FnMut(&[f64]) -> Result<Vec<f64>, String>,
+    product: &mut HessianProduct<'_>,
 ) -> Result<Step, String> {
     let n = g.len();
     let gn = norm(g);

@@ -2,6 +2,7 @@
 //! `diag_part` and `diag_mul_batch` through the public `Op` trait: at 1000 random seeds,
 //! `jvpcheck` (JVP vs central differences and vs the VJP by the dot-product identity) and
 //! `hvpcheck` of `Σ f∘f` (HVP vs central differences of gradients, Hessian symmetry).
+#![allow(clippy::cloned_ref_to_slice_refs)] // `&[x.clone()]` reads better in checks
 use expgrad_diag::*;
 use expgrad_tape::{GradcheckOptions, Var, hvpcheck_with, jvpcheck_with};
 use expgrad_testkit::rand_mat;

@@ -201,10 +201,10 @@ impl<T: Real> ExpmTimes<T> {
             }
             // t̄_b = 2^{−s_b} Σ_{k≥1} C_{k−1,b} ⟨Q^k, R̄_b⟩, and its tangent.
             let mut acc = T::zero();
-            for k in 1..rows {
+            for (k, pdk) in pd.iter().enumerate().take(rows).skip(1) {
                 let ik = frob(self.power(k), ybar.as_ref());
                 let ik_dot =
-                    frob(pd[k].as_ref(), ybar.as_ref()) + frob(self.power(k), ybar_d.as_ref());
+                    frob(pdk.as_ref(), ybar.as_ref()) + frob(self.power(k), ybar_d.as_ref());
                 acc += self.coef(k - 1, b) * ik_dot;
                 if k >= 2 {
                     acc += self.coef(k - 2, b) * taud * ik;
