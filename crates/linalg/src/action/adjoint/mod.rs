@@ -36,6 +36,7 @@
 
 mod cotangent;
 mod diag;
+mod dual;
 mod pattern;
 mod pooled;
 
@@ -43,12 +44,13 @@ mod pooled;
 pub use cotangent::RankOne;
 pub use cotangent::{ActionCotangent, DenseCotangent, LowRankTerm, NoCotangent};
 pub use diag::DiagCotangent;
+pub use dual::{ActionDualCotangent, ActionTangent};
 pub use pattern::SparsePatternCotangent;
 pub use pooled::PooledAction;
 
 use super::forward::{check_inputs, run_steps};
 use super::op::GradLinOp;
-use super::plan::{ExpmActionOptions, Plan, StorePolicy, plan};
+use super::plan::{ActionBudget, ExpmActionOptions, Plan, StorePolicy, plan};
 use super::taylor::{StepTape, Taped, conjugate_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
 use crate::Scalar;
@@ -116,6 +118,8 @@ pub struct ExpmAction<T, Op> {
     js: Vec<usize>,
     value: Mat<T>,
     tape: Tape<T>,
+    /// The forward's budget, for the second-order pass's own memory check.
+    budget: ActionBudget,
 }
 
 /// Resolves [`StorePolicy::Auto`] from the bound `m·s·n·k` on the stored values.
@@ -302,6 +306,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
                 js: Vec::new(),
                 value: v.to_owned(),
                 tape: Tape::Empty,
+                budget: options.budget,
             });
         }
         let plan = if t == T::zero_impl() {
@@ -341,6 +346,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
             js,
             value,
             tape,
+            budget: options.budget,
         })
     }
 
