@@ -1,0 +1,102 @@
+//! Forward mode and second order of `exp(t·Diag(d)·A)·V` and `exp(t·A·Diag(d))·V` (the tape's
+//! action node over `DiagOperand`): at 240 seeds per side, `jvpcheck` (JVP against central
+//! differences and against the VJP by the dot-product identity, to rounding) and `hvpcheck`
+//! of `Σ W∘W` (HVP against central differences of the gradient, Hessian symmetry to
+//! rounding), with `A` dense, CSR or CSC (a random matrix, a Markov generator, a negated
+//! Laplacian), `n ≤ 8`, `V` with 1–3 columns, `t ∈ (−2, 2)`, `‖tX‖` spanning plans with
+//! `s > 1`, `d` with zeros and negative entries.
+#![allow(clippy::cloned_ref_to_slice_refs)]
+use expgrad_diag::*;
+use expgrad_linalg::{DiagScaled, ExpmAction, ExpmActionOptions, Side};
+use expgrad_tape::{GradcheckOptions, Var, hvpcheck_with, jvpcheck_with};
+use expgrad_testkit::{Boundary, csc, csr, neg_laplacian_1d, ring_generator, uniform_mat};
+use faer::Mat;
+use std::sync::Arc;
+
+const SEEDS: u64 = 240;
+
+/// `A` of seed `s` (n×n), one of three kinds, in one of three storage forms.
+fn matrix(s: u64, n: usize, scale: f64) -> Arc<SparseOrDense<f64>> {
+    let a = match s % 3 {
+        0 => uniform_mat(s + 40_000, n, n, -scale..scale),
+        1 => ring_generator(n, s) * faer::Scale(scale),
+        _ => neg_laplacian_1d(n, Boundary::Neumann).dense() * faer::Scale(scale),
+    };
+    Arc::new(match (s / 3) % 3 {
+        0 => a.into(),
+        1 => csr(a.as_ref()).into(),
+        _ => csc(a.as_ref()).into(),
+    })
+}
+
+fn run(side: Side) {
+    let (mut fd, mut id, mut hfd, mut sym, mut max_s, mut shifted) =
+        (0.0f64, 0.0f64, 0.0f64, 0.0f64, 0, 0);
+    for seed in 0..SEEDS {
+        let n = 2 + (seed % 7) as usize;
+        let k = 1 + (seed % 3) as usize;
+        let scale = [0.1, 1.0, 2.0, 4.0][(seed / 9 % 4) as usize];
+        let t = uniform_mat(seed + 77_000, 1, 1, -2.0..2.0)[(0, 0)];
+        let a = matrix(seed, n, scale);
+        let mut d = uniform_mat(seed, n, 1, -0.5..1.5);
+        if seed % 4 == 0 {
+            d[(0, 0)] = 0.0;
+        }
+        let v = uniform_mat(seed + 1000, n, k, -1.0..1.0);
+        let act = ExpmAction::new(
+            DiagScaled::new(
+                d.col(0).iter().copied().collect::<Vec<_>>(),
+                a.clone(),
+                side,
+            ),
+            t,
+            v.as_ref(),
+            ExpmActionOptions::default(),
+        );
+        max_s = max_s.max(act.params().1);
+        shifted += usize::from(act.shift() != 0.0);
+        let inputs = [d, v, Mat::from_fn(1, 1, |_, _| t)];
+        let o = GradcheckOptions {
+            seed,
+            step: 1e-3 / scale.max(1.0),
+            ..GradcheckOptions::default()
+        };
+        macro_rules! body {
+            ($x:ident) => {
+                match side {
+                    Side::Left => expm_multiply_diag($x[0], &a, $x[1], $x[2]),
+                    Side::Right => expm_multiply_mul_diag(&a, $x[0], $x[1], $x[2]),
+                }
+            };
+        }
+        let j = jvpcheck_with(|x: &[Var<f64>]| body!(x), &inputs, &o);
+        assert!(
+            j.passed,
+            "{side:?} seed {seed} (n {n}, k {k}, scale {scale}, t {t}): {j}"
+        );
+        let h = hvpcheck_with(|x: &[Var<f64>]| body!(x).square().sum(), &inputs, &o);
+        assert!(
+            h.passed,
+            "{side:?} seed {seed} (n {n}, k {k}, scale {scale}, t {t}): {h}"
+        );
+        fd = fd.max(j.fd_rel_err);
+        id = id.max(j.identity_rel_err);
+        hfd = hfd.max(h.fd_rel_err);
+        sym = sym.max(h.symmetry_rel_err);
+    }
+    eprintln!(
+        "diag {side:?}: jvp fd {fd:.1e} identity {id:.1e} | hvp fd {hfd:.1e} symmetry {sym:.1e} | max s {max_s}, shifted at {shifted} seeds"
+    );
+    assert!(max_s > 1, "no seed took more than one step");
+    assert!(shifted > 0, "no seed applied the trace shift");
+}
+
+#[test]
+fn left_diag_scaling() {
+    run(Side::Left);
+}
+
+#[test]
+fn right_diag_scaling() {
+    run(Side::Right);
+}
