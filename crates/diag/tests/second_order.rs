@@ -100,3 +100,97 @@ fn left_diag_scaling() {
 fn right_diag_scaling() {
     run(Side::Right);
 }
+
+/// Timing at n = 10⁴ (report, not assert): `ℓ = Σ W∘W`, `W = exp(t·Diag(d)A)v` on the 2-D
+/// Neumann Laplacian of a 100×100 grid and a random Markov generator (4 rates per row),
+/// `‖tX‖₁ = 20`, k = 1, directions on `d` and `t`. Best of 5 wall times of: the taped forward
+/// (recording the node), value + gradient (forward + reverse), the JVP of `W` (the tangent
+/// sweep on the recorded forward), and one HVP (forward + tangent sweep + second-order
+/// reverse). Run: `cargo test -p expgrad-diag --release --test second_order -- --ignored --nocapture`.
+#[test]
+#[ignore = "timing, run by hand"]
+fn timing_n_1e4() {
+    use expgrad_tape::Tape;
+    use expgrad_testkit::{markov_csr, neg_laplacian_2d, randn, rng};
+    use std::time::Instant;
+    let best = |f: &mut dyn FnMut()| -> f64 {
+        (0..5)
+            .map(|_| {
+                let s = Instant::now();
+                f();
+                s.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    for name in ["laplacian", "markov"] {
+        let mut r = rng(0x5ec0);
+        let a = if name == "laplacian" {
+            neg_laplacian_2d(100, Boundary::Neumann).csr()
+        } else {
+            markov_csr(&mut r, 10_000)
+        };
+        let n = a.nrows();
+        let a = Arc::new(SparseOrDense::from(a));
+        let v = randn(&mut r, n, 1);
+        let d = Mat::from_fn(n, 1, |i, _| 0.5 + (i as f64 * 0.37).sin().abs());
+        let dd = randn(&mut r, n, 1);
+        let op = DiagScaled::left(d.col(0).iter().copied().collect::<Vec<_>>(), a.clone());
+        let norm = expgrad_linalg::LinOp::norm1(&op).unwrap();
+        let t = 20.0 / norm;
+        let act = ExpmAction::new(op, t, v.as_ref(), ExpmActionOptions::default());
+        let (m, s) = act.params();
+        let fwd = act.products();
+        let rev = act.reverse_products();
+        let jvp = act.jvp_products(true);
+        let hvp = act.vjp_jvp_products(true);
+        let tm = Mat::from_fn(1, 1, |_, _| t);
+        let forward = best(&mut || {
+            let tape = Tape::new();
+            let w = expm_multiply_diag(
+                tape.var(d.clone()),
+                &a,
+                tape.constant(v.clone()),
+                tape.var(tm.clone()),
+            );
+            std::hint::black_box(w.value());
+        });
+        let value_grad = best(&mut || {
+            let tape = Tape::new();
+            let dv = tape.var(d.clone());
+            let w = expm_multiply_diag(dv, &a, tape.constant(v.clone()), tape.var(tm.clone()));
+            let g = w.square().sum().backward();
+            std::hint::black_box(g.wrt(dv));
+        });
+        let tape = Tape::new();
+        let (dv, tv) = (tape.var(d.clone()), tape.var(tm.clone()));
+        let w = expm_multiply_diag(dv, &a, tape.constant(v.clone()), tv);
+        let dirs = [(dv, dd.clone()), (tv, Mat::from_fn(1, 1, |_, _| 0.3 * t))];
+        let jvp_time = best(&mut || {
+            std::hint::black_box(w.jvp(&dirs));
+        });
+        let hvp_time = best(&mut || {
+            let tape = Tape::new();
+            let (dv, tv) = (tape.var(d.clone()), tape.var(tm.clone()));
+            let w = expm_multiply_diag(dv, &a, tape.constant(v.clone()), tv);
+            let (g, h) = w
+                .square()
+                .sum()
+                .hvp(&[(dv, dd.clone()), (tv, Mat::from_fn(1, 1, |_, _| 0.3 * t))]);
+            std::hint::black_box((g.wrt(dv), h.wrt(dv)));
+        });
+        eprintln!(
+            "{name} n {n}, ‖tX‖₁ 20, m {m}, s {s}: products forward {fwd}, reverse {rev}, jvp {jvp}, vjp_jvp {hvp}"
+        );
+        eprintln!(
+            "  forward {:.2} ms, value+grad {:.2} ms, jvp {:.2} ms ({:.2}x forward, {:.2}x value+grad), hvp {:.2} ms ({:.2}x forward, {:.2}x value+grad)",
+            forward * 1e3,
+            value_grad * 1e3,
+            jvp_time * 1e3,
+            jvp_time / forward,
+            jvp_time / value_grad,
+            hvp_time * 1e3,
+            hvp_time / forward,
+            hvp_time / value_grad,
+        );
+    }
+}

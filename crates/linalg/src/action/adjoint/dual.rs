@@ -440,6 +440,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
         &self,
         dir: &ActionTangent<'_, T>,
         mut keep: Option<&mut Vec<(Mat<T>, Mat<T>)>>,
+        mut steps: Option<&mut Vec<DualStepTape<T>>>,
         name: &'static str,
         ws: &mut ActionWorkspace<T>,
     ) -> Result<(Mat<T>, Mat<T>), LinalgError> {
@@ -460,6 +461,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
             }
         };
         for i in 0..plan.s {
+            let mut st = steps.is_some().then(DualStepTape::new);
             let (mut f, mut fd) = dual_step(
                 &self.op,
                 dir.x,
@@ -468,9 +470,12 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
                 self.js[i],
                 plan,
                 pd,
-                None,
+                st.as_mut(),
                 ws,
             );
+            if let (Some(steps), Some(st)) = (steps.as_deref_mut(), st) {
+                steps.push(st);
+            }
             scale_dual(&mut f, &mut fd, plan.eta, pd.eta);
             if !all_finite(f.as_ref()) || !all_finite(fd.as_ref()) {
                 return Err(LinalgError::Overflow { op: name });
@@ -514,7 +519,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
                 .v
                 .map_or_else(|| Mat::zeros(self.n, self.k), |v| v.to_owned()));
         }
-        let (w, wd) = self.dual_sweep(&dir, None, OP, ws)?;
+        let (w, wd) = self.dual_sweep(&dir, None, None, OP, ws)?;
         ws.give(w);
         Ok(wd)
     }
@@ -524,12 +529,16 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
         self.products() * if with_x { 3 } else { 2 }
     }
 
-    /// Matrix–vector products of [`try_vjp_jvp`](Self::try_vjp_jvp): the tangent sweep and
-    /// its recomputation per step (`2·k·Σ j_i` times 2 or 3), and the tangent reverse pass
-    /// (`k·m·s` times 2 or 3).
+    /// Matrix–vector products of [`try_vjp_jvp`](Self::try_vjp_jvp) (times 2, or 3 with `Ẋ`):
+    /// the tangent sweep (`k·Σ j_i`), its recomputation step by step when the forward was
+    /// checkpointed (as much again), and the tangent reverse pass (`k·m·s`).
     pub fn vjp_jvp_products(&self, with_x: bool) -> usize {
         let per = if with_x { 3 } else { 2 };
-        per * (2 * self.products() + self.plan.m * self.plan.s * self.k)
+        let sweeps = match self.tape {
+            Tape::All(_) => 1,
+            _ => 2,
+        };
+        per * (sweeps * self.products() + self.plan.m * self.plan.s * self.k)
     }
 
     /// Second order: the reverse pass for `w̄` and its tangent along the direction `dir` of
@@ -540,7 +549,9 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
     ///
     /// Memory: the step inputs and their tangents (`2(s+1)` blocks of n×k) and one step's
     /// Taylor vectors and tangents, checked against the forward's byte budget
-    /// ([`LinalgError::Budget`]). Errors also as [`try_jvp`](Self::try_jvp) and
+    /// ([`LinalgError::Budget`]); every step's vectors and tangents (no recomputation) when
+    /// the forward stored its vectors ([`StorePolicy::All`](crate::StorePolicy::All)) and
+    /// they fit the budget. Errors also as [`try_jvp`](Self::try_jvp) and
     /// [`try_vjp`](Self::try_vjp).
     pub fn try_vjp_jvp<S, SD>(
         &self,
@@ -608,12 +619,19 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
         let raw = self.op.keeps_raw() || self.op.keeps_raw_transpose();
         let block = (n * k) as f64 * core::mem::size_of::<T>() as f64;
         let per = if raw { 4.0 } else { 2.0 };
-        let bytes =
-            2.0 * (plan.s as f64 + 1.0) * block + per * plan.m as f64 * block + 14.0 * block;
+        let work = 2.0 * (plan.s as f64 + 1.0) * block + 14.0 * block;
+        let bytes = work + per * plan.m as f64 * block;
         plan.check_budget(k, bytes, self.budget, OP)?;
+        // Keep every step's (b, ḃ) when the forward kept its Taylor vectors and twice that
+        // fits the byte budget (no recomputation); else recompute step by step.
+        let terms: usize = self.js.iter().sum();
+        let keep_all = matches!(self.tape, Tape::All(_))
+            && work + per * terms as f64 * block <= self.budget.bytes as f64;
         let pd = self.plan_dot(&dir);
         let mut cps = Vec::with_capacity(plan.s + 1);
-        let (w, wd) = self.dual_sweep(&dir, Some(&mut cps), OP, ws)?;
+        let mut steps = Vec::new();
+        let (w, wd) =
+            self.dual_sweep(&dir, Some(&mut cps), keep_all.then_some(&mut steps), OP, ws)?;
         ws.give(w);
         ws.give(wd);
         if T::IS_COMPLEX {
@@ -638,20 +656,26 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
             }
             // (F̄, F̄̇) = (η ū, η̇ ū + η ū̇).
             scale_dual(&mut ubar, &mut ubar_d, plan.eta, pd.eta);
-            let mut st = DualStepTape::new();
-            let (f, fd) = dual_step(
-                &self.op,
-                dir.x,
-                cps[i].0.as_ref(),
-                cps[i].1.as_ref(),
-                self.js[i],
-                plan,
-                pd,
-                Some(&mut st),
-                ws,
-            );
-            ws.give(f);
-            ws.give(fd);
+            let st = match steps.pop() {
+                Some(st) => st,
+                None => {
+                    let mut st = DualStepTape::new();
+                    let (f, fd) = dual_step(
+                        &self.op,
+                        dir.x,
+                        cps[i].0.as_ref(),
+                        cps[i].1.as_ref(),
+                        self.js[i],
+                        plan,
+                        pd,
+                        Some(&mut st),
+                        ws,
+                    );
+                    ws.give(f);
+                    ws.give(fd);
+                    st
+                }
+            };
             let (next, next_d) = dual_reverse_step(
                 &self.op, dir.x, sink, sink_dot, &ubar, &ubar_d, &st, self.js[i], plan, pd,
                 &mut acc, ws,
