@@ -1,5 +1,5 @@
 //! `ExpmAction::try_jvp` / `try_vjp_jvp` directly: the same results under both store
-//! policies (bitwise), the JVP against the dense Fréchet route, the dot-product identity
+//! policies (to rounding: the stored-vector sweep skips the products with `X` on `b`), the JVP against the dense Fréchet route, the dot-product identity
 //! between the JVP and the reverse pass for a sparse operator, the tangent of `V̄` against
 //! central differences of the reverse pass, and errors (shapes, non-finite, the byte budget)
 //! instead of panics.
@@ -54,10 +54,13 @@ fn store_policies_agree_bitwise_and_match_frechet() {
         assert!((s0.value() - s.value()).norm_max() <= 1e-15 * s0.value().norm_max());
         out.push((wd, r.v_bar_dot, r.t_bar_dot, sd.into_value()));
     }
-    assert_eq!(out[0].0, out[1].0);
-    assert_eq!(out[0].1, out[1].1);
-    assert_eq!(out[0].2, out[1].2);
-    assert_eq!(out[0].3, out[1].3);
+    // The stored-vector sweep uses (τ̇/τ)·b_k where the checkpointed one recomputes
+    // ċ_k(X b_{k−1} − μ b_{k−1}): the same to rounding.
+    let close = |a: &Mat<f64>, b: &Mat<f64>| (a - b).norm_max() <= 1e-13 * b.norm_max();
+    assert!(close(&out[0].0, &out[1].0));
+    assert!(close(&out[0].1, &out[1].1));
+    assert!((out[0].2 - out[1].2).abs() <= 1e-13 * out[1].2.abs());
+    assert!(close(&out[0].3, &out[1].3));
     // Against L(tX, ṫX + tẊ)·V + e^{tX}·V̇.
     let f = Expm::new((&x * faer::Scale(t)).as_ref());
     let e = &x * faer::Scale(td) + &xd * faer::Scale(t);

@@ -18,6 +18,11 @@
 //! u̇_i = η̇ F_i + η Ḟ_i,   η̇ = η (τ̇ μ + τ μ̇)
 //! ```
 //!
+//! When the forward stored its Taylor vectors ([`StorePolicy::All`](crate::StorePolicy::All)),
+//! the sweep reads `b_k` from that tape instead of recomputing it: `ċ_k(X b_{k−1} − μ b_{k−1})
+//! = (τ̇/τ)·b_k` for `k < j_i`, and only the unstored last term `b_{j_i}` takes a product, so
+//! the tangent costs `k·Σ j_i` products with `X` (on `ḃ`) and as many with `Ẋ`, plus `k·s`.
+//!
 //! The second-order pass first runs the tangent sweep keeping `(u_i, u̇_i)`, then walks the
 //! steps backwards, recomputing each step's `(b_k, ḃ_k)` from its checkpoint and running the
 //! tangent of the reverse step (products with `Xᵀ` on `b̄` and `b̄̇`, with `Ẋᵀ` on `b̄`). The
@@ -36,6 +41,7 @@ use super::{ExpmAction, Tape, dot};
 use crate::Scalar;
 use crate::action::op::{GradLinOp, LinOp};
 use crate::action::plan::Plan;
+use crate::action::taylor::StepTape;
 use crate::action::taylor::conjugate_in_place;
 use crate::action::workspace::ActionWorkspace;
 use crate::error::LinalgError;
@@ -250,6 +256,100 @@ fn dual_step<T: Scalar, Op: GradLinOp<T> + ?Sized>(
     (f, fd)
 }
 
+/// [`dual_step`] when the forward stored this step's Taylor vectors `b_0..b_{j−1}` (and raw
+/// products): only `Ḟ` is computed. For `k < j`, `ċ_k(X b_{k−1} − μ b_{k−1}) = (τ̇/τ)·b_k`
+/// with the stored `b_k`, so the product `X b_{k−1}` is not repeated; `b_j` (not stored) takes
+/// one product. Products: `j` with `X` on `ḃ`, `j` with `Ẋ`, one with `X`. With `keep`,
+/// pushes `ḃ_{k−1}` (and its raw product); `b` and `raw` stay in the forward's tape.
+#[allow(clippy::too_many_arguments)]
+fn dual_step_stored<T: Scalar, Op: GradLinOp<T> + ?Sized>(
+    op: &Op,
+    xd: Option<&dyn LinOp<T>>,
+    st: &StepTape<T>,
+    ud: MatRef<'_, T>,
+    j: usize,
+    plan: &Plan<T>,
+    pd: PlanDot<T>,
+    mut keep: Option<&mut DualStepTape<T>>,
+    ws: &mut ActionWorkspace<T>,
+) -> Mat<T> {
+    let (n, k) = ud.shape();
+    let with_raw = op.keeps_raw();
+    let mut fd = ws.copy_of(ud);
+    let mut bd = ws.copy_of(ud);
+    let mut yd = ws.take(n, k);
+    let mut y = ws.take(n, k);
+    let mut tmp = if xd.is_some() {
+        ws.take(n, k)
+    } else {
+        Mat::zeros(0, 0)
+    };
+    let take_raw = |ws: &mut ActionWorkspace<T>| {
+        if with_raw {
+            ws.take(n, k)
+        } else {
+            Mat::zeros(0, 0)
+        }
+    };
+    let mut raw = take_raw(ws);
+    let mut rawd = take_raw(ws);
+    let (mu, mud) = (plan.mu, pd.mu);
+    let ratio = pd.tau / plan.tau;
+    for kk in 1..=j {
+        let b = &st.b[kk - 1];
+        apply_op(op, yd.as_mut(), bd.as_ref(), rawd.as_mut());
+        if let Some(xd) = xd {
+            xd.apply(tmp.as_mut(), b.as_ref());
+            add_into(&mut yd, &tmp);
+        }
+        let kt = real::<T>(kk as f64);
+        let c = div_real(plan.tau, kt);
+        let cd = div_real(pd.tau, kt);
+        let last = kk == j;
+        if last {
+            apply_op(op, y.as_mut(), b.as_ref(), raw.as_mut());
+        }
+        for col in 0..k {
+            let bs = b.col_as_slice(col);
+            let bds = bd.col_as_slice(col);
+            let yds = yd.col_as_slice_mut(col);
+            let fds = fd.col_as_slice_mut(col);
+            if last {
+                let ys = y.col_as_slice(col);
+                for i in 0..n {
+                    let bi = bs[i];
+                    let vd = cd * (ys[i] - mu * bi) + c * (yds[i] - mud * bi - mu * bds[i]);
+                    yds[i] = vd;
+                    fds[i] += vd;
+                }
+            } else {
+                let nexts = st.b[kk].col_as_slice(col);
+                for i in 0..n {
+                    let bi = bs[i];
+                    let vd = ratio * nexts[i] + c * (yds[i] - mud * bi - mu * bds[i]);
+                    yds[i] = vd;
+                    fds[i] += vd;
+                }
+            }
+        }
+        match keep.as_deref_mut() {
+            Some(tape) => {
+                tape.bd.push(core::mem::replace(&mut bd, yd));
+                yd = ws.take(n, k);
+                if with_raw {
+                    let fresh = ws.take(n, k);
+                    tape.rawd.push(core::mem::replace(&mut rawd, fresh));
+                }
+            }
+            None => core::mem::swap(&mut bd, &mut yd),
+        }
+    }
+    for m in [bd, yd, y, tmp, raw, rawd] {
+        ws.give(m);
+    }
+    fd
+}
+
 /// `(u, u̇) ← (η·F, η̇·F + η·Ḟ)` in the blocks of `(F, Ḟ)`.
 fn scale_dual<T: Scalar>(f: &mut Mat<T>, fd: &mut Mat<T>, eta: T, eta_dot: T) {
     for c in 0..f.ncols() {
@@ -280,6 +380,8 @@ fn dual_reverse_step<T, Op, S, SD>(
     fbar: &Mat<T>,
     fbar_dot: &Mat<T>,
     step: &DualStepTape<T>,
+    fwd_b: &[Mat<T>],
+    fwd_raw: &[Mat<T>],
     j: usize,
     plan: &Plan<T>,
     pd: PlanDot<T>,
@@ -324,9 +426,9 @@ where
         let kt = real::<T>(kk as f64);
         let c = div_real(plan.tau, kt);
         let cd = div_real(pd.tau, kt);
-        let prev = (kk <= j).then(|| (&step.b[kk - 1], &step.bd[kk - 1]));
+        let prev = (kk <= j).then(|| (&fwd_b[kk - 1], &step.bd[kk - 1]));
         if let Some((p, pdv)) = prev {
-            let raw = step.raw.get(kk - 1).map(Mat::as_ref);
+            let raw = fwd_raw.get(kk - 1).map(Mat::as_ref);
             let rawd = step.rawd.get(kk - 1).map(Mat::as_ref);
             let rt = raw_t.then(|| rawt.as_ref());
             let rtd = raw_t.then(|| rawtd.as_ref());
@@ -460,23 +562,57 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
                 z
             }
         };
+        let stored = match &self.tape {
+            Tape::All(fwd) if plan.tau != T::zero_impl() => Some(fwd),
+            _ => None,
+        };
         for i in 0..plan.s {
             let mut st = steps.is_some().then(DualStepTape::new);
-            let (mut f, mut fd) = dual_step(
-                &self.op,
-                dir.x,
-                u.as_ref(),
-                ud.as_ref(),
-                self.js[i],
-                plan,
-                pd,
-                st.as_mut(),
-                ws,
-            );
+            let (f, fd) = match stored {
+                Some(fwd) => {
+                    let mut fd = dual_step_stored(
+                        &self.op,
+                        dir.x,
+                        &fwd[i],
+                        ud.as_ref(),
+                        self.js[i],
+                        plan,
+                        pd,
+                        st.as_mut(),
+                        ws,
+                    );
+                    // u_i from the forward's tape; u̇_i = (η̇/η)·u_i + η·Ḟ_i.
+                    let f = match fwd.get(i + 1) {
+                        Some(next) => ws.copy_of(next.b[0].as_ref()),
+                        None => ws.copy_of(self.value.as_ref()),
+                    };
+                    let rate = pd.tau * plan.mu + plan.tau * pd.mu;
+                    for c in 0..k {
+                        for (x, xd) in f.col_as_slice(c).iter().zip(fd.col_as_slice_mut(c)) {
+                            *xd = rate * *x + plan.eta * *xd;
+                        }
+                    }
+                    (f, fd)
+                }
+                None => {
+                    let (mut f, mut fd) = dual_step(
+                        &self.op,
+                        dir.x,
+                        u.as_ref(),
+                        ud.as_ref(),
+                        self.js[i],
+                        plan,
+                        pd,
+                        st.as_mut(),
+                        ws,
+                    );
+                    scale_dual(&mut f, &mut fd, plan.eta, pd.eta);
+                    (f, fd)
+                }
+            };
             if let (Some(steps), Some(st)) = (steps.as_deref_mut(), st) {
                 steps.push(st);
             }
-            scale_dual(&mut f, &mut fd, plan.eta, pd.eta);
             if !all_finite(f.as_ref()) || !all_finite(fd.as_ref()) {
                 return Err(LinalgError::Overflow { op: name });
             }
@@ -499,8 +635,9 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
     }
 
     /// Forward mode: the tangent `ẇ` of the computed `w` along `dir`, the same Taylor steps
-    /// differentiated (frozen `m`, `s`, shift decision and `j_i`). Products: `k·Σ j_i` with
-    /// `X` twice and, when `dir.x` is given, with `Ẋ` once. Errors: [`LinalgError::ShapeMismatch`]
+    /// differentiated (frozen `m`, `s`, shift decision and `j_i`). Products:
+    /// [`jvp_products`](Self::jvp_products) (2–3 times the forward's with a checkpointed
+    /// forward, 1–2 times with stored Taylor vectors). Errors: [`LinalgError::ShapeMismatch`]
     /// / [`LinalgError::NonFinite`] for the direction, [`LinalgError::Overflow`].
     pub fn try_jvp(&self, dir: ActionTangent<'_, T>) -> Result<Mat<T>, LinalgError> {
         self.try_jvp_in(dir, &mut ActionWorkspace::new())
@@ -524,21 +661,34 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
         Ok(wd)
     }
 
-    /// Matrix–vector products of [`try_jvp`](Self::try_jvp): `k·Σ j_i` times 2, or 3 with `Ẋ`.
+    /// Matrix–vector products of [`try_jvp`](Self::try_jvp): `k·Σ j_i` with `X` on the
+    /// tangents, as many with `Ẋ` (when given), and with `X` on the Taylor vectors either
+    /// `k·Σ j_i` again (checkpointed forward) or only `k·s` (the forward stored them: the
+    /// last term of each step).
     pub fn jvp_products(&self, with_x: bool) -> usize {
-        self.products() * if with_x { 3 } else { 2 }
+        let per = if with_x { 2 } else { 1 };
+        per * self.products() + self.b_products()
     }
 
-    /// Matrix–vector products of [`try_vjp_jvp`](Self::try_vjp_jvp) (times 2, or 3 with `Ẋ`):
-    /// the tangent sweep (`k·Σ j_i`), its recomputation step by step when the forward was
-    /// checkpointed (as much again), and the tangent reverse pass (`k·m·s`).
+    /// Products with `X` on the Taylor vectors in one tangent sweep.
+    fn b_products(&self) -> usize {
+        match self.tape {
+            Tape::All(_) if self.plan.tau != T::zero_impl() => self.plan.s * self.k,
+            _ => self.products(),
+        }
+    }
+
+    /// Matrix–vector products of [`try_vjp_jvp`](Self::try_vjp_jvp): the tangent sweep
+    /// ([`jvp_products`](Self::jvp_products)), its recomputation step by step when the
+    /// forward was checkpointed (as much again), and the tangent reverse pass (`k·m·s` with
+    /// `Xᵀ` on `b̄` and on `b̄̇`, and with `Ẋᵀ` when given).
     pub fn vjp_jvp_products(&self, with_x: bool) -> usize {
         let per = if with_x { 3 } else { 2 };
         let sweeps = match self.tape {
             Tape::All(_) => 1,
             _ => 2,
         };
-        per * (sweeps * self.products() + self.plan.m * self.plan.s * self.k)
+        sweeps * self.jvp_products(with_x) + per * self.plan.m * self.plan.s * self.k
     }
 
     /// Second order: the reverse pass for `w̄` and its tangent along the direction `dir` of
@@ -656,29 +806,55 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
             }
             // (F̄, F̄̇) = (η ū, η̇ ū + η ū̇).
             scale_dual(&mut ubar, &mut ubar_d, plan.eta, pd.eta);
+            let stored = match &self.tape {
+                Tape::All(fwd) if plan.tau != T::zero_impl() => Some(&fwd[i]),
+                _ => None,
+            };
             let st = match steps.pop() {
                 Some(st) => st,
                 None => {
                     let mut st = DualStepTape::new();
-                    let (f, fd) = dual_step(
-                        &self.op,
-                        dir.x,
-                        cps[i].0.as_ref(),
-                        cps[i].1.as_ref(),
-                        self.js[i],
-                        plan,
-                        pd,
-                        Some(&mut st),
-                        ws,
-                    );
-                    ws.give(f);
-                    ws.give(fd);
+                    match stored {
+                        Some(fwd) => {
+                            let fd = dual_step_stored(
+                                &self.op,
+                                dir.x,
+                                fwd,
+                                cps[i].1.as_ref(),
+                                self.js[i],
+                                plan,
+                                pd,
+                                Some(&mut st),
+                                ws,
+                            );
+                            ws.give(fd);
+                        }
+                        None => {
+                            let (f, fd) = dual_step(
+                                &self.op,
+                                dir.x,
+                                cps[i].0.as_ref(),
+                                cps[i].1.as_ref(),
+                                self.js[i],
+                                plan,
+                                pd,
+                                Some(&mut st),
+                                ws,
+                            );
+                            ws.give(f);
+                            ws.give(fd);
+                        }
+                    }
                     st
                 }
             };
+            let (fwd_b, fwd_raw) = match stored {
+                Some(fwd) => (&fwd.b[..], &fwd.raw[..]),
+                None => (&st.b[..], &st.raw[..]),
+            };
             let (next, next_d) = dual_reverse_step(
-                &self.op, dir.x, sink, sink_dot, &ubar, &ubar_d, &st, self.js[i], plan, pd,
-                &mut acc, ws,
+                &self.op, dir.x, sink, sink_dot, &ubar, &ubar_d, &st, fwd_b, fwd_raw, self.js[i],
+                plan, pd, &mut acc, ws,
             );
             st.recycle(ws);
             ws.give(core::mem::replace(&mut ubar, next));
