@@ -367,3 +367,77 @@ fn hvp_matches_dense_route() {
     }
     eprintln!("HVP vs central differences of the dense route's gradient: worst {worst:.1e}");
 }
+
+/// The second-order pass checks its memory against the forward's byte budget and reports
+/// `Budget` as an error (the forward, checkpointed, fits; the pass's tangents do not); the JVP
+/// (a few blocks) still runs. Huge `|t|` fails in the forward already.
+#[test]
+fn second_order_budget_is_an_error_not_an_abort() {
+    use expgrad_linalg::{ActionBudget, StorePolicy};
+    let n = 6;
+    let x = uniform_mat(1, n, n, -1.0..1.0) * faer::Scale(40.0);
+    let v = uniform_mat(2, n, 1, -1.0..1.0);
+    let one = Mat::from_fn(1, 1, |_, _| 1.0);
+    let opts = ExpmActionOptions::default()
+        .store(StorePolicy::Checkpoint)
+        .budget(ActionBudget::default().bytes(5_000));
+    let tape = Tape::new();
+    let xv = tape.var(x.clone());
+    let w = xv
+        .try_expm_multiply_with(tape.constant(v.clone()), tape.constant(one.clone()), opts)
+        .unwrap();
+    let loss = w.square().sum();
+    assert!(loss.try_jvp(&[(xv, x.clone())]).is_ok());
+    match loss.try_hvp(&[(xv, x.clone())]) {
+        Ok(_) => panic!("the second-order pass should exceed the byte budget"),
+        Err(e) => assert!(e.to_string().contains("budget"), "{e}"),
+    }
+    let huge = Mat::from_fn(1, 1, |_, _| 1e300);
+    let tape = Tape::new();
+    let xv = tape.var(x);
+    assert!(
+        xv.try_expm_multiply(tape.constant(v), tape.constant(huge))
+            .is_err()
+    );
+}
+
+/// The same Fréchet comparison over ℂ (complex `X`, `V`, `t` and directions), n up to 34.
+#[test]
+fn jvp_matches_dense_frechet_c64() {
+    let mut worst = 0.0f64;
+    for (case, &n) in [2usize, 5, 13, 34].iter().enumerate() {
+        for rep in 0..3u64 {
+            let seed = 700 + 10 * case as u64 + rep;
+            let k = 1 + (rep % 3) as usize;
+            let scale = [0.3, 1.0, 2.0][rep as usize] / (n as f64).sqrt();
+            let x = cmat(seed, n, n, scale);
+            let v = cmat(seed + 1, n, k, 1.0);
+            let xd = cmat(seed + 2, n, n, 1.0);
+            let vd = cmat(seed + 3, n, k, 1.0);
+            let t = [c64::new(-1.2, 0.4), c64::new(0.3, -1.9), c64::new(1.1, 0.0)][rep as usize];
+            let td = c64::new(0.2, -0.6);
+            let tape = Tape::<c64>::new();
+            let (xv, vv, tv) = (
+                tape.var(x.clone()),
+                tape.var(v.clone()),
+                tape.var(Mat::from_fn(1, 1, |_, _| t)),
+            );
+            let w = xv.expm_multiply(vv, tv);
+            let wd = w.jvp(&[
+                (xv, xd.clone()),
+                (vv, vd.clone()),
+                (tv, Mat::from_fn(1, 1, |_, _| td)),
+            ]);
+            let tx = &x * faer::Scale(t);
+            let e = &x * faer::Scale(td) + &xd * faer::Scale(t);
+            let f = Expm::new(tx.as_ref());
+            let want = f.frechet(e.as_ref()) * &v + f.value() * &vd;
+            let scale_ref =
+                f.value().norm_max() * (1.0 + e.norm_l1()) * v.norm_max().max(vd.norm_max());
+            let err = (&wd - &want).norm_max() / scale_ref;
+            worst = worst.max(err);
+            assert!(err < 1e-12, "n {n} rep {rep}: {err:.2e}");
+        }
+    }
+    eprintln!("JVP vs dense Fréchet (c64): worst {worst:.1e}");
+}

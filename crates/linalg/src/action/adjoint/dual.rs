@@ -77,7 +77,7 @@ impl<T: Scalar> core::fmt::Debug for ActionTangent<'_, T> {
 /// tangents `(V̄̇, t̄̇)` (`X̄` and `X̄̇` went to the sinks).
 #[derive(Clone, Debug)]
 pub struct ActionDualCotangent<T> {
-    /// `V̄`, bitwise-equal in value to what [`ExpmAction::try_vjp`] would give up to rounding.
+    /// `V̄`: what [`ExpmAction::try_vjp`] gives (the same recurrence, to rounding).
     pub v_bar: Mat<T>,
     /// `t̄`.
     pub t_bar: T,
