@@ -441,3 +441,50 @@ fn jvp_matches_dense_frechet_c64() {
     }
     eprintln!("JVP vs dense Fréchet (c64): worst {worst:.1e}");
 }
+
+/// At `t = 0` exactly the action returns `V` with a trivial plan of two (zero) Taylor terms,
+/// which carry `∂w/∂t = XV` and `∂²w/∂t² = X²V`: the JVP and the HVP there match central
+/// differences (which step to `t = ±h`, with real plans) and the identities hold.
+#[test]
+fn zero_time() {
+    for seed in 0..40u64 {
+        let (n, k, _, _) = problem(seed);
+        let x = uniform_mat(seed, n, n, -1.0..1.0);
+        let v = uniform_mat(seed + 1000, n, k, -1.0..1.0);
+        let inputs = [x, v, Mat::zeros(1, 1)];
+        let o = opts(seed, 1.0);
+        let j = jvpcheck_with(|a: &[Var<f64>]| a[0].expm_multiply(a[1], a[2]), &inputs, &o);
+        assert!(j.passed, "seed {seed}: {j}");
+        let h = hvpcheck_with(
+            |a: &[Var<f64>]| a[0].expm_multiply(a[1], a[2]).square().sum(),
+            &inputs,
+            &o,
+        );
+        assert!(h.passed, "seed {seed}: {h}");
+    }
+}
+
+/// At `X = cI` (`X − μI = 0`, so `ν = 0`: `X = 0` is where many optimisations start) the
+/// plan keeps two Taylor terms, which carry the Hessian's `τ²Ẋ_s²V/2`: the HVP matches
+/// central differences of the gradient there (one term would give no second derivative in `X`).
+#[test]
+fn scalar_multiple_of_the_identity() {
+    for seed in 0..40u64 {
+        let n = 2 + (seed % 6) as usize;
+        let k = 1 + (seed % 3) as usize;
+        let c = [0.0, 0.7, -1.1][(seed % 3) as usize];
+        let x = Mat::from_fn(n, n, |i, j| if i == j { c } else { 0.0 });
+        let v = uniform_mat(seed + 1000, n, k, -1.0..1.0);
+        let t = uniform_mat(seed + 77_000, 1, 1, -2.0..2.0);
+        let inputs = [x, v, t];
+        let o = opts(seed, 1.0);
+        let j = jvpcheck_with(|a: &[Var<f64>]| a[0].expm_multiply(a[1], a[2]), &inputs, &o);
+        assert!(j.passed, "seed {seed}: {j}");
+        let h = hvpcheck_with(
+            |a: &[Var<f64>]| a[0].expm_multiply(a[1], a[2]).square().sum(),
+            &inputs,
+            &o,
+        );
+        assert!(h.passed, "seed {seed}: {h}");
+    }
+}

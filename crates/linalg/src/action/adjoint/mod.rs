@@ -262,8 +262,9 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
     /// [`try_expm_multiply`](crate::try_expm_multiply) (with the options' budget, counting the
     /// stored vectors). The value is bitwise the value of
     /// [`try_expm_multiply_with`](crate::try_expm_multiply_with) with the same parameters
-    /// (for `t ≠ 0`; at `t = 0` both return `V`, and the tape takes one Taylor term so that
-    /// `t̄ = ⟨w̄, XV⟩`).
+    /// (for `t ≠ 0`; at `t = 0` both return `V`, and the tape takes two Taylor terms, both
+    /// zero, so that `t̄ = ⟨w̄, XV⟩` and the second derivative in `t` of the taped program,
+    /// `X²V`, is that of `exp(tX)·V`: the forward-over-reverse rules differentiate it).
     pub fn try_new(
         op: Op,
         t: T,
@@ -310,7 +311,9 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
             });
         }
         let plan = if t == T::zero_impl() {
-            Plan::trivial(1, 1)
+            // Degree 2: w = V + τXV + τ²X²V/2 at τ = 0 carries the first and the second
+            // derivative in t (degree 1 would give ∂²w/∂t² = 0).
+            Plan::trivial(2, 1)
         } else {
             plan(&op, t, k, options.params, options.budget, OP)?
         };
