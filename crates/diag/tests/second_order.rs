@@ -103,7 +103,7 @@ fn right_diag_scaling() {
 
 /// Timing at n = 10⁴ (report, not assert): `ℓ = Σ W∘W`, `W = exp(t·Diag(d)A)v` on the 2-D
 /// Neumann Laplacian of a 100×100 grid and a random Markov generator (4 rates per row),
-/// `‖tX‖₁ = 20`, k = 1, directions on `d` and `t`. Best of 5 wall times of: the taped forward
+/// `‖tX‖₁ = 20`, k = 1, directions on `d` and `t`. Best of 11 wall times of: the taped forward
 /// (recording the node), value + gradient (forward + reverse), the JVP of `W` (the tangent
 /// sweep on the recorded forward), and one HVP (forward + tangent sweep + second-order
 /// reverse). Run: `cargo test -p expgrad-diag --release --test second_order -- --ignored --nocapture`.
@@ -114,7 +114,7 @@ fn timing_n_1e4() {
     use expgrad_testkit::{markov_csr, neg_laplacian_2d, randn, rng};
     use std::time::Instant;
     let best = |f: &mut dyn FnMut()| -> f64 {
-        (0..5)
+        (0..11)
             .map(|_| {
                 let s = Instant::now();
                 f();
