@@ -453,22 +453,31 @@ where
             let zds = zd.col_as_slice(col);
             let bs = bbar.col_as_slice_mut(col);
             let bds = bbar_d.col_as_slice_mut(col);
-            if let Some((p, pdv)) = prev {
-                let ps = p.col_as_slice(col);
-                let pds = pdv.col_as_slice(col);
-                for i in 0..n {
-                    zb += zs[i] * ps[i];
-                    bb += bs[i] * ps[i];
-                    zdb += zds[i] * ps[i];
-                    zpd += zs[i] * pds[i];
-                    bdb += bds[i] * ps[i];
-                    bpd += bs[i] * pds[i];
+            // The six inner products with the old b̄, b̄̇ and the updates, in one pass.
+            match prev {
+                Some((p, pdv)) => {
+                    let ps = p.col_as_slice(col);
+                    let pds = pdv.col_as_slice(col);
+                    for i in 0..n {
+                        let (zi, zdi, bi, bdi, pi, pdi) =
+                            (zs[i], zds[i], bs[i], bds[i], ps[i], pds[i]);
+                        zb += zi * pi;
+                        bb += bi * pi;
+                        zdb += zdi * pi;
+                        zpd += zi * pdi;
+                        bdb += bdi * pi;
+                        bpd += bi * pdi;
+                        bds[i] = fds[i] + cd * (zi - mu * bi) + c * (zdi - mud * bi - mu * bdi);
+                        bs[i] = fs[i] + c * (zi - mu * bi);
+                    }
                 }
-            }
-            for i in 0..n {
-                let (zi, bi, bdi) = (zs[i], bs[i], bds[i]);
-                bds[i] = fds[i] + cd * (zi - mu * bi) + c * (zds[i] - mud * bi - mu * bdi);
-                bs[i] = fs[i] + c * (zi - mu * bi);
+                None => {
+                    for i in 0..n {
+                        let (zi, bi, bdi) = (zs[i], bs[i], bds[i]);
+                        bds[i] = fds[i] + cd * (zi - mu * bi) + c * (zds[i] - mud * bi - mu * bdi);
+                        bs[i] = fs[i] + c * (zi - mu * bi);
+                    }
+                }
             }
         }
         if prev.is_some() {
