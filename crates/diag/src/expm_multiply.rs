@@ -7,7 +7,7 @@
 //!
 //! Tests: `crates/diag/tests/expm_multiply.rs`, `tests/large_diffusion.rs`.
 use crate::SparseOrDense;
-use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmActionOptions, Side};
+use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmActionOptions, LinOp, Side};
 use expgrad_tape::ops::{ActionOperand, ExpmMultiply};
 use expgrad_tape::{Real, TapeError, Var};
 use faer::{Mat, MatRef};
@@ -60,6 +60,19 @@ impl<T: Real> ActionOperand<T> for DiagOperand<T> {
     fn cotangent(&self, _: &Self::Op, sink: DiagCotangent<T>) -> Mat<T> {
         let dbar = sink.into_value();
         Mat::from_fn(dbar.len(), 1, |i, _| dbar[i])
+    }
+    /// `Diag(ḋ)·A` or `A·Diag(ḋ)`, sharing `A`'s scans with the operator.
+    fn tangent(&self, op: &Self::Op, dd: MatRef<'_, T>) -> Result<Box<dyn LinOp<T>>, TapeError> {
+        let name = self.name();
+        if dd.shape() != (op.dim(), 1) {
+            return Err(TapeError::ShapeMismatch {
+                op: name,
+                lhs: (op.dim(), 1),
+                rhs: dd.shape(),
+            });
+        }
+        let dd: Vec<T> = dd.col(0).iter().copied().collect();
+        Ok(Box::new(op.with_d(dd).map_err(|e| e.with_op(name))?))
     }
 }
 

@@ -44,9 +44,9 @@ mod scalar;
 #[allow(deprecated)]
 pub use action::RankOne;
 pub use action::{
-    ActionBudget, ActionCotangent, ActionParams, ActionStats, ActionWorkspace,
-    DEFAULT_STORE_BUDGET_BYTES, DenseCotangent, DiagCotangent, DiagScaled, ExpmAction,
-    ExpmActionOptions, GradLinOp, LinOp, LowRankTerm, NoCotangent, PooledAction, Side,
+    ActionBudget, ActionCotangent, ActionDualCotangent, ActionParams, ActionStats, ActionTangent,
+    ActionWorkspace, DEFAULT_STORE_BUDGET_BYTES, DenseCotangent, DiagCotangent, DiagScaled,
+    ExpmAction, ExpmActionOptions, GradLinOp, LinOp, LowRankTerm, NoCotangent, PooledAction, Side,
     SparsePatternCotangent, StorePolicy, expm_multiply, try_expm_multiply, try_expm_multiply_with,
 };
 pub use batch::{ExpmBatch, ExpmTimes, TimesAdjointTangent};

@@ -816,7 +816,7 @@ fn zero_time_and_typed_errors() {
     let x = crandn(&mut r, n, n);
     let v = crandn(&mut r, n, 1);
     let c = crandn(&mut r, n, 1);
-    // t = 0: W = V, and the single Taylor term gives t̄ = ⟨X·V, C⟩, V̄ = C, X̄ = conj(0)·… = 0.
+    // t = 0: W = V, and the (zero) Taylor terms give t̄ = ⟨X·V, C⟩, V̄ = C, X̄ = conj(0)·… = 0.
     let act = ExpmAction::new(&x, cz(0.0, 0.0), v.as_ref(), ExpmActionOptions::default());
     assert_eq!(act.value(), v.as_ref());
     let mut xbar = act.cotangent();

@@ -172,7 +172,7 @@ fn t_zero_returns_v_and_the_gradient_is_still_right() {
     assert_eq!(expm_multiply(&x, 0.0, v.as_ref()), v);
     let act = ExpmAction::new(&x, 0.0, v.as_ref(), ExpmActionOptions::default());
     assert_eq!(act.value(), v.as_ref());
-    assert_eq!(act.params(), (1, 1));
+    assert_eq!(act.params(), (2, 1)); // two zero terms: the second derivative in t
     let mut xbar = DenseCotangent::new(n);
     let (vbar, tbar) = act.vjp(wbar.as_ref(), &mut xbar);
     // w = exp(0·X)V = V for every X: V̄ = w̄, X̄ = 0, t̄ = ⟨w̄, X·V⟩.
@@ -183,7 +183,7 @@ fn t_zero_returns_v_and_the_gradient_is_still_right() {
 }
 
 #[test]
-fn scalar_with_zero_shifted_part_keeps_one_taylor_term() {
+fn scalar_with_zero_shifted_part_keeps_taylor_terms() {
     // n = 1, X = d·a: X − μI = 0, yet ∂w/∂d = t·a·e^{tda}·v ≠ 0, also at d = 0.
     let a = faer::mat![[1.7f64]];
     let v = faer::mat![[0.6f64]];
@@ -192,7 +192,7 @@ fn scalar_with_zero_shifted_part_keeps_one_taylor_term() {
         let d = [dv];
         let op = DiagScaled::left(d, a.as_ref());
         let act = ExpmAction::new(&op, t, v.as_ref(), ExpmActionOptions::default());
-        assert_eq!(act.params(), (1, 1));
+        assert_eq!(act.params(), (2, 1)); // degree ≥ 2: the second derivative
         let w = (t * dv * 1.7f64).exp() * 0.6;
         // The argument x = t·d·a is rounded differently (≤ 2u|x|, amplified by 1 through
         // exp), then exp and the products round: (2|x| + 8)·u relative.
@@ -242,11 +242,11 @@ fn parameter_choice() {
     // NormOnly minimises m·⌈ν/θ_m⌉ (ν = 2|t|).
     let s = stats(10.0, ActionParams::NormOnly);
     assert!(s.products <= s.m * s.s);
-    // X = cI: X − μI = 0, one Taylor term, exact.
+    // X = cI: X − μI = 0, degree 2 (both terms zero; they carry the derivatives), exact.
     let c = Mat::<f64>::identity(5, 5) * Scale(-3.0);
     let (w, st) =
         expm_multiply_params(&c, 2.0, Mat::<f64>::ones(5, 1).as_ref(), ActionParams::Auto);
-    assert_eq!((st.m, st.s, st.shifted), (1, 1, true));
+    assert_eq!((st.m, st.s, st.shifted), (2, 1, true));
     assert!((w[(0, 0)] - (-6.0f64).exp()).abs() <= 2.0 * U * (-6.0f64).exp());
 }
 

@@ -29,8 +29,8 @@ mod workspace;
 #[allow(deprecated)]
 pub use adjoint::RankOne;
 pub use adjoint::{
-    ActionCotangent, DenseCotangent, DiagCotangent, ExpmAction, LowRankTerm, NoCotangent,
-    PooledAction, SparsePatternCotangent,
+    ActionCotangent, ActionDualCotangent, ActionTangent, DenseCotangent, DiagCotangent, ExpmAction,
+    LowRankTerm, NoCotangent, PooledAction, SparsePatternCotangent,
 };
 pub use forward::{ActionStats, expm_multiply, try_expm_multiply, try_expm_multiply_with};
 pub use op::{DiagScaled, GradLinOp, LinOp, Side};

@@ -5,9 +5,19 @@
 //! [`ActionOperand`]. The tape supplies [`DenseOperand`] (a dense tracked `X`);
 //! `expgrad-diag` supplies `Diag(d)·A` through the same trait.
 //!
-//! Tests: `crates/tape/tests/{ops,ergonomics}.rs`, `crates/diag/tests/expm_multiply.rs`.
+//! Forward mode and second order ([`Op::jvp`], [`Op::vjp_jvp`]) are the exact tangents of the
+//! same Taylor steps and of the same reverse pass (frozen plan and early termination;
+//! [`ExpmAction::try_jvp`](expgrad_linalg::ExpmAction::try_jvp),
+//! [`ExpmAction::try_vjp_jvp`](expgrad_linalg::ExpmAction::try_vjp_jvp), docs/math.md §8),
+//! for every operand that provides its tangent operator ([`ActionOperand::tangent`]).
+//!
+//! Tests: `crates/tape/tests/{ops,ergonomics,second_order_action}.rs`,
+//! `crates/diag/tests/{expm_multiply,second_order}.rs`.
+use crate::op::{DualCotangent, Tangents};
 use crate::{IntoVar, Op, Scalar, TapeError, Var};
-use expgrad_linalg::{ExpmActionOptions, GradLinOp, LinOp, NoCotangent, PooledAction};
+use expgrad_linalg::{
+    ActionTangent, ExpmActionOptions, GradLinOp, LinOp, NoCotangent, PooledAction,
+};
 use faer::{Mat, MatRef};
 
 /// What the action node needs of its operator: how to build `X` from the node's first input,
@@ -21,6 +31,23 @@ pub trait ActionOperand<T: Scalar>: 'static {
     fn build(&self, input: MatRef<'_, T>) -> Result<Self::Op, TapeError>;
     /// The first input's cotangent (of its shape) from the accumulated sink.
     fn cotangent(&self, op: &Self::Op, sink: <Self::Op as GradLinOp<T>>::Cotangent) -> Mat<T>;
+
+    /// The tangent operator `Ẋ = dX/dp · ṗ` for the first input's tangent `ṗ` (of the input's
+    /// shape), for forward mode and second order. The second-order rule assumes `X` affine in
+    /// `p` (true of the built-in operands: a dense `X`, `A₀ + Σ u_jA_j`, `Diag(d)·A`): the
+    /// tangent of `p̄` is then [`cotangent`](Self::cotangent) applied to the sink of `X̄̇`.
+    /// The default returns [`TapeError::NoRule`] (reverse mode still works).
+    fn tangent(
+        &self,
+        op: &Self::Op,
+        input_tangent: MatRef<'_, T>,
+    ) -> Result<Box<dyn LinOp<T>>, TapeError> {
+        let _ = (op, input_tangent);
+        Err(TapeError::NoRule {
+            op: self.name(),
+            rule: "jvp",
+        })
+    }
 }
 
 /// A dense tracked `X` (n×n): the operator is a copy of `X`, `X̄` is formed densely (`2n²k`
@@ -45,6 +72,17 @@ impl<T: Scalar> ActionOperand<T> for DenseOperand {
     fn cotangent(&self, _: &Mat<T>, sink: expgrad_linalg::DenseCotangent<T>) -> Mat<T> {
         sink.into_value()
     }
+    /// `Ẋ` itself (dense).
+    fn tangent(&self, op: &Mat<T>, xdot: MatRef<'_, T>) -> Result<Box<dyn LinOp<T>>, TapeError> {
+        if xdot.shape() != op.shape() {
+            return Err(TapeError::ShapeMismatch {
+                op: "expm_multiply",
+                lhs: op.shape(),
+                rhs: xdot.shape(),
+            });
+        }
+        Ok(Box::new(xdot.to_owned()))
+    }
 }
 
 /// `W = exp(t·X)·V` (inputs `[p, V (n×k), t (1×1)]`, `X` built from `p` by the operand). VJP:
@@ -59,6 +97,32 @@ impl<P> ExpmMultiply<P> {
     /// The node for `operand`, with the parameter, store and budget options of the forward.
     pub fn new(operand: P, options: ExpmActionOptions) -> Self {
         Self { operand, options }
+    }
+}
+
+/// The tangent operator `Ẋ` (when the operand input has a tangent) and `ṫ`.
+type Direction<T> = (Option<Box<dyn LinOp<T>>>, T);
+
+impl<P> ExpmMultiply<P> {
+    /// The action's direction from the node's input tangents (`Ẋ` built by the operand).
+    fn direction<T: Scalar>(
+        &self,
+        action: &PooledAction<T, P::Op>,
+        tangents: &[Option<MatRef<'_, T>>],
+    ) -> Result<Direction<T>, TapeError>
+    where
+        P: ActionOperand<T>,
+    {
+        let xd = match tangents.first().copied().flatten() {
+            Some(pd) => Some(self.operand.tangent(action.operator(), pd)?),
+            None => None,
+        };
+        let td = tangents
+            .get(2)
+            .copied()
+            .flatten()
+            .map_or(T::zero_impl(), |t| t[(0, 0)]);
+        Ok((xd, td))
     }
 }
 
@@ -109,6 +173,63 @@ impl<T: Scalar, P: ActionOperand<T>> Op<T> for ExpmMultiply<P> {
             pbar,
             needs[1].then_some(vbar),
             needs[2].then(|| Mat::from_fn(1, 1, |_, _| tbar)),
+        ])
+    }
+
+    /// `Ẇ`: the tangent of the same Taylor steps (exact; `2–3·k·Σ j_i` products).
+    fn jvp(
+        &self,
+        action: &Self::Residual,
+        _: &[MatRef<'_, T>],
+        _: MatRef<'_, T>,
+        tangents: &[Option<MatRef<'_, T>>],
+    ) -> Result<Mat<T>, TapeError> {
+        let name = self.operand.name();
+        let (xd, td) = self.direction(action, tangents)?;
+        let dir = ActionTangent {
+            x: xd.as_deref(),
+            v: tangents[1],
+            t: td,
+        };
+        Ok(action.try_jvp(dir).map_err(|e| e.with_op(name))?)
+    }
+
+    /// The reverse pass and its tangent (forward over the exact reverse pass).
+    fn vjp_jvp(
+        &self,
+        action: &Self::Residual,
+        at: &Tangents<'_, T>,
+        g: MatRef<'_, T>,
+        gd: Option<MatRef<'_, T>>,
+        needs: &[bool],
+    ) -> Result<Vec<Option<DualCotangent<T>>>, TapeError> {
+        let name = self.operand.name();
+        let (xd, td) = self.direction(action, at.tangents)?;
+        let dir = ActionTangent {
+            x: xd.as_deref(),
+            v: at.tangent(1),
+            t: td,
+        };
+        let (pbar, r) = if needs[0] {
+            let (mut sink, mut sink_dot) = (action.cotangent(), action.cotangent());
+            let r = action
+                .try_vjp_jvp(g, gd, dir, &mut sink, &mut sink_dot)
+                .map_err(|e| e.with_op(name))?;
+            let op = action.operator();
+            let pbar = self.operand.cotangent(op, sink);
+            let pbar_dot = self.operand.cotangent(op, sink_dot);
+            (Some((pbar, Some(pbar_dot))), r)
+        } else {
+            let r = action
+                .try_vjp_jvp(g, gd, dir, &mut NoCotangent, &mut NoCotangent)
+                .map_err(|e| e.with_op(name))?;
+            (None, r)
+        };
+        let scalar = |x: T| Mat::from_fn(1, 1, |_, _| x);
+        Ok(vec![
+            pbar,
+            needs[1].then_some((r.v_bar, Some(r.v_bar_dot))),
+            needs[2].then(|| (scalar(r.t_bar), Some(scalar(r.t_bar_dot)))),
         ])
     }
 }

@@ -135,6 +135,29 @@ impl<T: Scalar> ActionOperand<T> for SparseLincombOperand<T> {
             s
         })
     }
+    /// `Σ_j u̇_j A_j` on the union pattern (the offset `A₀` drops out).
+    fn tangent(
+        &self,
+        _: &SparseRowMat<usize, T>,
+        ud: MatRef<'_, T>,
+    ) -> Result<Box<dyn expgrad_linalg::LinOp<T>>, TapeError> {
+        let c = &self.0;
+        if ud.shape() != (c.len(), 1) {
+            return Err(TapeError::ShapeMismatch {
+                op: "expm_multiply_lincomb",
+                lhs: ud.shape(),
+                rhs: (c.len(), 1),
+            });
+        }
+        let mut val = vec![T::zero_impl(); c.offset.len()];
+        for (j, a) in c.terms.iter().enumerate() {
+            let w = ud[(j, 0)];
+            for (v, a) in val.iter_mut().zip(a) {
+                *v += w * *a;
+            }
+        }
+        Ok(Box::new(SparseRowMat::new(c.pattern.clone(), val)))
+    }
 }
 
 impl<'t, T: Scalar> Var<'t, T> {

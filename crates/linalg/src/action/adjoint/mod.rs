@@ -36,6 +36,7 @@
 
 mod cotangent;
 mod diag;
+mod dual;
 mod pattern;
 mod pooled;
 
@@ -43,12 +44,13 @@ mod pooled;
 pub use cotangent::RankOne;
 pub use cotangent::{ActionCotangent, DenseCotangent, LowRankTerm, NoCotangent};
 pub use diag::DiagCotangent;
+pub use dual::{ActionDualCotangent, ActionTangent};
 pub use pattern::SparsePatternCotangent;
 pub use pooled::PooledAction;
 
 use super::forward::{check_inputs, run_steps};
 use super::op::GradLinOp;
-use super::plan::{ExpmActionOptions, Plan, StorePolicy, plan};
+use super::plan::{ActionBudget, ExpmActionOptions, Plan, StorePolicy, plan};
 use super::taylor::{StepTape, Taped, conjugate_in_place, taylor_step};
 use super::workspace::ActionWorkspace;
 use crate::Scalar;
@@ -116,6 +118,8 @@ pub struct ExpmAction<T, Op> {
     js: Vec<usize>,
     value: Mat<T>,
     tape: Tape<T>,
+    /// The forward's budget, for the second-order pass's own memory check.
+    budget: ActionBudget,
 }
 
 /// Resolves [`StorePolicy::Auto`] from the bound `m·s·n·k` on the stored values.
@@ -258,8 +262,9 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
     /// [`try_expm_multiply`](crate::try_expm_multiply) (with the options' budget, counting the
     /// stored vectors). The value is bitwise the value of
     /// [`try_expm_multiply_with`](crate::try_expm_multiply_with) with the same parameters
-    /// (for `t ≠ 0`; at `t = 0` both return `V`, and the tape takes one Taylor term so that
-    /// `t̄ = ⟨w̄, XV⟩`).
+    /// (for `t ≠ 0`; at `t = 0` both return `V`, and the tape takes two Taylor terms, both
+    /// zero, so that `t̄ = ⟨w̄, XV⟩` and the second derivative in `t` of the taped program,
+    /// `X²V`, is that of `exp(tX)·V`: the forward-over-reverse rules differentiate it).
     pub fn try_new(
         op: Op,
         t: T,
@@ -302,10 +307,13 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
                 js: Vec::new(),
                 value: v.to_owned(),
                 tape: Tape::Empty,
+                budget: options.budget,
             });
         }
         let plan = if t == T::zero_impl() {
-            Plan::trivial(1, 1)
+            // Degree 2: w = V + τXV + τ²X²V/2 at τ = 0 carries the first and the second
+            // derivative in t (degree 1 would give ∂²w/∂t² = 0).
+            Plan::trivial(2, 1)
         } else {
             plan(&op, t, k, options.params, options.budget, OP)?
         };
@@ -341,6 +349,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
             js,
             value,
             tape,
+            budget: options.budget,
         })
     }
 

@@ -6,7 +6,10 @@
 //! Tests: through the tape: tape/tests/ops.rs, tape/tests/ergonomics.rs, diag/tests/expm_multiply.rs.
 
 use crate::memory::{give_workspace as give, take_workspace as take};
-use crate::{ActionCotangent, ExpmAction, ExpmActionOptions, GradLinOp, LinalgError, Scalar};
+use crate::{
+    ActionCotangent, ActionDualCotangent, ActionTangent, ExpmAction, ExpmActionOptions, GradLinOp,
+    LinalgError, Scalar,
+};
 use core::ops::Deref;
 use faer::{Mat, MatRef};
 
@@ -51,6 +54,36 @@ impl<T: Scalar, Op: GradLinOp<T>> PooledAction<T, Op> {
     {
         let mut ws = take::<T>();
         let out = self.deref().try_vjp_in(w_bar, sink, &mut ws);
+        give(ws);
+        out
+    }
+
+    /// [`ExpmAction::try_jvp_in`] with this thread's pool (shadows [`ExpmAction::try_jvp`]).
+    pub fn try_jvp(&self, dir: ActionTangent<'_, T>) -> Result<Mat<T>, LinalgError> {
+        let mut ws = take::<T>();
+        let out = self.deref().try_jvp_in(dir, &mut ws);
+        give(ws);
+        out
+    }
+
+    /// [`ExpmAction::try_vjp_jvp_in`] with this thread's pool (shadows
+    /// [`ExpmAction::try_vjp_jvp`]).
+    pub fn try_vjp_jvp<S, SD>(
+        &self,
+        w_bar: MatRef<'_, T>,
+        w_bar_dot: Option<MatRef<'_, T>>,
+        dir: ActionTangent<'_, T>,
+        sink: &mut S,
+        sink_dot: &mut SD,
+    ) -> Result<ActionDualCotangent<T>, LinalgError>
+    where
+        S: ActionCotangent<T> + ?Sized,
+        SD: ActionCotangent<T> + ?Sized,
+    {
+        let mut ws = take::<T>();
+        let out = self
+            .deref()
+            .try_vjp_jvp_in(w_bar, w_bar_dot, dir, sink, sink_dot, &mut ws);
         give(ws);
         out
     }

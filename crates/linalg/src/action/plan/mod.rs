@@ -19,8 +19,12 @@
 //!   `‖X_s‖₁` of the moduli of the entries, `T::Real`); the powers are estimated with complex
 //!   sign vectors, the estimator's products with `Bᴴ` being conjugated products with `Bᵀ`;
 //!   `η = e^{τμ}` is a complex exponential. The θ tables are those of the real type.
-//! * `m ≥ 1` and `s ≥ 1` whenever `t ≠ 0`, also when `X_s = 0`: the single Taylor term then
-//!   carries the derivative (`∂/∂X exp(tX)V ≠ 0` even at `X = cI`).
+//! * `m ≥ 2` and `s ≥ 1` whenever `t ≠ 0` (except [`ActionParams::Fixed`]), also when
+//!   `X_s = 0`: the first Taylor term carries the derivative (`∂/∂X exp(tX)V ≠ 0` even at
+//!   `X = cI`), the second the second derivative (`∂²/∂X² ≠ 0` there; with one term the
+//!   Hessian of the computed program would miss `τ²Ẋ_s²V/2`). Below `θ₂` this costs one
+//!   product per evaluation more than degree 1; the early termination still stops as soon as
+//!   the terms vanish.
 //!
 //! Tests: `crates/linalg/tests/{action_forward,action_budget,action_complex}.rs`.
 
@@ -204,10 +208,11 @@ fn shifted_norms<T: Scalar, Op: LinOp<T> + ?Sized>(
     (n1, ni)
 }
 
-/// `(cost, m)` minimising `m·max(⌈α/θ_m⌉, 1)` over `m_min ≤ m ≤ 55` (smallest `m` on ties).
+/// `(cost, m)` minimising `m·max(⌈α/θ_m⌉, 1)` over `max(m_min, 2) ≤ m ≤ 55` (smallest `m` on
+/// ties; degree 2 at least, see the module docs).
 fn best_degree(alpha: f64, theta: &[f64; M_MAX], m_min: usize) -> (f64, usize) {
     let mut best = (f64::INFINITY, M_MAX);
-    for m in m_min.max(1)..=M_MAX {
+    for m in m_min.max(2)..=M_MAX {
         let cost = m as f64 * (alpha / theta[m - 1]).ceil().max(1.0);
         if cost < best.0 {
             best = (cost, m);
@@ -276,9 +281,9 @@ pub(crate) fn plan<T: Scalar, Op: LinOp<T> + ?Sized>(
                 });
             }
             if nu == 0.0 {
-                (1, 1.0)
+                (2, 1.0)
             } else {
-                let (mut cost, mut m) = best_degree(nu, theta, 1);
+                let (mut cost, mut m) = best_degree(nu, theta, 2);
                 let p_max = P_MAX as f64;
                 let skip = 4.0 * theta[M_MAX - 1] * p_max * (p_max + 3.0) / (M_MAX * k) as f64;
                 if params == ActionParams::Auto && nu > skip {
