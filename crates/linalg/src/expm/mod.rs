@@ -36,6 +36,7 @@ mod frechet;
 pub(crate) mod pade;
 mod row_jacobian;
 mod second;
+mod second_factored;
 mod select;
 mod small;
 pub(crate) mod structured;

@@ -201,6 +201,7 @@ impl<T: Real> ExpmTimes<T> {
             }
             // t̄_b = 2^{−s_b} Σ_{k≥1} C_{k−1,b} ⟨Q^k, R̄_b⟩, and its tangent.
             let mut acc = T::zero();
+            #[allow(clippy::needless_range_loop)] // k also indexes powers and coefficients
             for k in 1..rows {
                 let ik = frob(self.power(k), ybar.as_ref());
                 let ik_dot =
