@@ -376,6 +376,59 @@ fn adjoint_jvp<T: Scalar, P: Approx<T>>(
 }
 
 impl<T: Scalar> Expm<T> {
+    /// The work of [`Expm::frechet_mul`] and [`Expm::frechet_adjoint_factored_jvp`] for k
+    /// columns, in n×n products (matrix–vector work and the final product counted by their
+    /// multiply–adds, a solve with c right-hand sides as c matrix–vector products), or the
+    /// dense routes' [`Expm::adjoint_products`] and [`Expm::second_order_products`] when they
+    /// fall back. Machine-independent, for benchmarks. Not part of the API.
+    ///
+    /// ```
+    /// use expgrad_linalg::Expm;
+    /// let a = faer::Mat::<f64>::from_fn(64, 64, |i, j| ((i * 7 + j * 3) % 5) as f64 * 0.02 - 0.04);
+    /// let f = Expm::new(a.as_ref());
+    /// let (jvp, second) = f.factored_products(1);
+    /// assert!(jvp < f.adjoint_products() && second < f.second_order_products());
+    /// ```
+    #[doc(hidden)]
+    pub fn factored_products(&self, k: usize) -> (f64, f64) {
+        let n = self.dim();
+        let counts = |s: u32, m: usize, q: bool| {
+            let (m, q, kk) = (m as f64, f64::from(u8::from(q)), k as f64);
+            let cols = f64::from(1u32 << s.min(30)) * kk;
+            let tree = cols - kk;
+            let mul = 2.0 * tree + (3.0 * m - 2.0 + 2.0 * q) * cols;
+            let horner_sandwich = 3.0 * m - 2.0;
+            let second = q * kk
+                + 2.0 * tree
+                + q * cols
+                + horner_sandwich * cols
+                + q * cols
+                + cols
+                + (m - 1.0) * cols
+                + q * (horner_sandwich + 1.0) * kk
+                + (horner_sandwich + q) * tree
+                + tree
+                + 3.0 * (m - 1.0) * cols
+                + 3.0 * m * cols;
+            (mul / n as f64, second / n as f64)
+        };
+        let (dense1, dense2) = (self.adjoint_products(), self.second_order_products());
+        let (c1, c2) = match &self.kind {
+            Kind::Pade(p) => counts(p.s, p.m, true),
+            Kind::Taylor(t) => counts(t.s, t.p.len() - 1, false),
+            _ => return (dense1, dense2),
+        };
+        let (p1, p2) = match &self.kind {
+            Kind::Pade(p) => (pays(&**p, 3, dense1, n, k), pays(&**p, 6, dense2, n, k)),
+            Kind::Taylor(t) => (pays(&**t, 3, dense1, n, k), pays(&**t, 6, dense2, n, k)),
+            _ => (false, false),
+        };
+        (
+            if p1 { c1 } else { dense1 },
+            if p2 && !self.transposed { c2 } else { dense2 },
+        )
+    }
+
     /// `L(A, E)·V` (V n×k): the tangent of `W = exp(A)·V` along `Ȧ = E`. For a few columns
     /// it costs O(2ˢ·m·k·n²) matrix–vector work by the structured formula
     /// `L(A,E)v = q⁻¹ Σ_j R₀^{N−1−j} Σ_i B^i (2⁻ˢE) H_{ij}` instead of the O(n³) of
