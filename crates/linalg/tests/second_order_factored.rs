@@ -77,6 +77,19 @@ fn crandn(r: &mut rand::rngs::StdRng, rows: usize, cols: usize) -> Mat<c64> {
 
 #[test]
 fn real_against_the_dense_rules_at_every_degree_and_squaring_count() {
+    real_against_the_dense_rules(false);
+}
+
+/// The structured routes forced wherever the cache has them (also where the dense route is
+/// cheaper): s = 0..13 on the structured formulas themselves.
+#[test]
+fn forced_structured_route_at_every_squaring_count() {
+    force_factored_second_order(true);
+    real_against_the_dense_rules(true);
+    force_factored_second_order(false);
+}
+
+fn real_against_the_dense_rules(forced: bool) {
     for family in FAMILIES {
         let mut seen = BTreeSet::new();
         let mut structured_seen = 0;
@@ -84,7 +97,8 @@ fn real_against_the_dense_rules_at_every_degree_and_squaring_count() {
         for (case, t) in NORMS.into_iter().enumerate() {
             let mut r = rng(700 + case as u64);
             let n = 13 + (case * 11) % 28;
-            let k = 1 + case % 3;
+            // k = 1 at the largest norms (2ˢ·m·k vectors when forced).
+            let k = if t >= 400.0 { 1 } else { 1 + case % 3 };
             // Norm t, real parts of the spectrum at most ~2 (no overflow at large t).
             let g = randn(&mut r, n, n);
             let x = Mat::from_fn(n, n, |i, j| {
@@ -166,12 +180,13 @@ fn real_against_the_dense_rules_at_every_degree_and_squaring_count() {
         }
         assert_covers_every_degree(&seen, family);
         assert!(seen.iter().any(|p| p.1 >= 12), "{seen:?}");
+        let least = if forced { NORMS.len() - 2 } else { 4 };
         assert!(
-            structured_seen >= 4,
+            structured_seen >= least,
             "{family:?}: the structured route ran {structured_seen} times"
         );
         eprintln!(
-            "{family:?}: worst error / tolerance: adjoint jvp {worst_adj:.2e}, frechet_mul {worst_mul:.2e}; (m, s) seen: {seen:?}"
+            "forced = {forced}, {family:?}: worst error / tolerance: adjoint jvp {worst_adj:.2e}, frechet_mul {worst_mul:.2e}; (m, s) seen: {seen:?}"
         );
     }
 }

@@ -183,6 +183,24 @@ fn every_other<T: Scalar>(x: &Mat<T>, k: usize, parity: usize) -> Mat<T> {
     })
 }
 
+std::thread_local! {
+    static FORCE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes [`Expm::frechet_mul`], [`Expm::frechet_mul_adjoint`] and
+/// [`Expm::frechet_adjoint_factored_jvp`] take the structured route on this thread whenever
+/// the cache has it (every square cached, s < 24), even where the dense route is cheaper: for
+/// tests at every squaring count. Not part of the API.
+///
+/// ```
+/// expgrad_linalg::force_factored_second_order(true);
+/// expgrad_linalg::force_factored_second_order(false);
+/// ```
+#[doc(hidden)]
+pub fn force_factored_second_order(on: bool) {
+    FORCE.with(|f| f.set(on));
+}
+
 /// Whether the structured route is cheaper than `dense` n×n products (matrix–vector work
 /// counted twice: it runs at a fraction of the speed of a square product). `per_column`:
 /// matrix–vector products per leaf column, in units of m.
@@ -191,7 +209,8 @@ fn pays<T: Scalar, P: Approx<T>>(p: &P, per_column: usize, dense: f64, n: usize,
     let m = p.p().len() - 1;
     Structured::<T, P>::squares_cached(p)
         && s < 24
-        && (2 * per_column * (1usize << s) * m * k) as f64 <= dense * n as f64
+        && (FORCE.with(std::cell::Cell::get)
+            || (2 * per_column * (1usize << s) * m * k) as f64 <= dense * n as f64)
 }
 
 /// `L(C̃, e)·v` (C̃ the cache's matrix, transposed when `tr`).
