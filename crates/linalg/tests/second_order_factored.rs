@@ -93,7 +93,7 @@ fn real_against_the_dense_rules(forced: bool) {
     for family in FAMILIES {
         let mut seen = BTreeSet::new();
         let mut structured_seen = 0;
-        let (mut worst_adj, mut worst_mul) = (0.0f64, 0.0f64);
+        let (mut worst_adj, mut worst_mul, mut worst_rel) = (0.0f64, 0.0f64, 0.0f64);
         for (case, t) in NORMS.into_iter().enumerate() {
             let mut r = rng(700 + case as u64);
             let n = 13 + (case * 11) % 28;
@@ -128,6 +128,7 @@ fn real_against_the_dense_rules(forced: bool) {
             let tol = abs_tol(x.transpose(), g.as_ref(), ad.transpose(), gd.as_ref());
             let (e1, e2) = ((&xb - &xb0).norm_l2(), (&xt - &xt0).norm_l2());
             worst_adj = worst_adj.max(e1.max(e2) / tol);
+            worst_rel = worst_rel.max(e2 / xt0.norm_l2());
             assert!(
                 e1 <= tol && e2 <= tol,
                 "{family:?} t = {t}, n = {n}, k = {k}, {:?}: value {e1:e} tangent {e2:e} > {tol:e} (‖T‖ = {:e})",
@@ -186,7 +187,7 @@ fn real_against_the_dense_rules(forced: bool) {
             "{family:?}: the structured route ran {structured_seen} times"
         );
         eprintln!(
-            "forced = {forced}, {family:?}: worst error / tolerance: adjoint jvp {worst_adj:.2e}, frechet_mul {worst_mul:.2e}; (m, s) seen: {seen:?}"
+            "forced = {forced}, {family:?}: worst error / tolerance: adjoint jvp {worst_adj:.2e}, frechet_mul {worst_mul:.2e}; worst relative error of the tangent {worst_rel:.2e}; (m, s) seen: {seen:?}"
         );
     }
 }
