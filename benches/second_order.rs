@@ -77,6 +77,18 @@ fn bench_hvp(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(3));
     for n in [16usize, 64, 256] {
         let (a, d, v, cv, u) = problem(n);
+        let x = Mat::from_fn(n, n, |i, j| d[(i, 0)] * a[(i, j)]);
+        let f = Expm::new(x.as_ref());
+        let (jvp, second) = f.factored_products(1);
+        eprintln!(
+            "hvp_loss n = {n}: {} {:?}; n×n products: forward {}, adjoint (dense) {}, \
+             factored JVP {jvp:.2}, factored adjoint JVP {second:.2} (dense {})",
+            f.approximant(),
+            f.params(),
+            f.forward_products(),
+            f.adjoint_products(),
+            f.second_order_products()
+        );
         group.bench_with_input(BenchmarkId::new("value_grad", n), &n, |b, _| {
             b.iter(|| {
                 let tape = Tape::new();

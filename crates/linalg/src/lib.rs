@@ -51,6 +51,8 @@ pub use action::{
 };
 pub use batch::{ExpmBatch, ExpmTimes, TimesAdjointTangent};
 pub use error::LinalgError;
+#[doc(hidden)]
+pub use expm::force_factored_second_order;
 pub use expm::{
     Expm, ExpmFamily, expm, expm_frechet, try_expm, try_expm_diag_jacobian, try_expm_frechet,
 };

@@ -36,6 +36,7 @@ mod frechet;
 pub(crate) mod pade;
 mod row_jacobian;
 mod second;
+mod second_factored;
 mod select;
 mod small;
 pub(crate) mod structured;
@@ -44,6 +45,7 @@ pub(crate) mod taylor;
 pub use block::{expm_frechet_block, expm_frechet2_block, try_expm_frechet2_block};
 pub use frechet::{expm_frechet, try_expm_frechet};
 pub use row_jacobian::try_expm_diag_jacobian;
+pub use second_factored::force_factored_second_order;
 pub use select::ExpmFamily;
 
 use crate::Scalar;

@@ -7,7 +7,7 @@
 //! columns the gradient costs little more than the forward.
 //!
 //! Tests: `crates/tape/tests/ops.rs`.
-use super::matmul::{product, product_a_bh, product_ah_b};
+use super::matmul::{product, product_ah_b};
 use crate::{Cotangent, IntoVar, Op, Scalar, TapeError, Var};
 use expgrad_linalg::Expm;
 use faer::{Mat, MatRef};
@@ -104,10 +104,7 @@ pub(crate) fn mul_jvp<T: Scalar>(
     vd: Option<MatRef<'_, T>>,
 ) -> Result<Mat<T>, TapeError> {
     let mut out = match xd {
-        Some(xd) => {
-            let l = f.try_frechet(xd).map_err(|e| e.with_op(op))?;
-            product(l.as_ref(), v)
-        }
+        Some(xd) => f.try_frechet_mul(xd, v).map_err(|e| e.with_op(op))?,
         None => Mat::zeros(v.nrows(), v.ncols()),
     };
     if let Some(vd) = vd {
@@ -127,32 +124,37 @@ pub(crate) fn mul_vjp_jvp<T: Scalar>(
     [xd, vd, gd]: [Option<MatRef<'_, T>>; 3],
     needs: &[bool],
 ) -> Result<[Option<crate::DualCotangent<T>>; 2], TapeError> {
-    let xbar = match needs[0] {
-        true => {
-            let gx = product_a_bh(g, v);
-            let gx_dot = super::sum_terms([
-                gd.map(|gd| product_a_bh(gd, v)),
-                vd.map(|vd| product_a_bh(g, vd)),
-            ]);
-            Some(super::expm::adjoint_jvp(
-                op,
-                f,
-                gx.as_ref(),
-                xd,
-                gx_dot.as_ref().map(Mat::as_ref),
-            )?)
+    let at = |e: expgrad_linalg::LinalgError| TapeError::from(e.with_op(op));
+    let xbar = match (needs[0], xd) {
+        (false, _) => None,
+        // The factored adjoint differentiated vector by vector (U = Ḡ, V, U̇ = Ġ, V̇).
+        (true, Some(xd)) => {
+            let (bar, dot) = f
+                .try_frechet_adjoint_factored_jvp(g, v, xd, gd, vd)
+                .map_err(at)?;
+            Some((bar, Some(dot)))
         }
-        false => None,
+        // No Ẋ: the tangent is the factored adjoint of Ġ·Vᴴ + Ḡ·V̇ᴴ = [Ġ Ḡ]·[V V̇]ᴴ.
+        (true, None) => {
+            let bar = f.try_frechet_adjoint_factored(g, v).map_err(at)?;
+            let dot = super::sum_terms([
+                gd.map(|gd| f.try_frechet_adjoint_factored(gd, v))
+                    .transpose()
+                    .map_err(at)?,
+                vd.map(|vd| f.try_frechet_adjoint_factored(g, vd))
+                    .transpose()
+                    .map_err(at)?,
+            ]);
+            Some((bar, dot))
+        }
     };
     let vbar = match needs[1] {
         true => {
+            // (e^{Xᴴ}Ḡ)˙ = e^{Xᴴ}Ġ + L(X, Ẋ)ᴴḠ, the latter structured.
             let l = xd
-                .map(|xd| f.try_frechet(xd).map_err(|e| e.with_op(op)))
+                .map(|xd| f.try_frechet_mul_adjoint(xd, g).map_err(at))
                 .transpose()?;
-            let dot = super::sum_terms([
-                gd.map(|gd| product_ah_b(f.value(), gd)),
-                l.map(|l| product_ah_b(l.as_ref(), g)),
-            ]);
+            let dot = super::sum_terms([gd.map(|gd| product_ah_b(f.value(), gd)), l]);
             Some((product_ah_b(f.value(), g), dot))
         }
         false => None,
