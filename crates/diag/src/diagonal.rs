@@ -9,27 +9,7 @@ pub struct Diag;
 
 impl<T: Real> Op<T> for Diag {
     type Residual = ();
-    /// Linear: the forward on the tangent.
-    fn jvp(
-        &self,
-        _: &(),
-        x: &[MatRef<'_, T>],
-        _: MatRef<'_, T>,
-        t: &[Option<MatRef<'_, T>>],
-    ) -> Result<Mat<T>, TapeError> {
-        expgrad_tape::linear_jvp(self, x, t)
-    }
-    /// Linear: the VJP of `ḡ` and of `ġ`.
-    fn vjp_jvp(
-        &self,
-        r: &(),
-        at: &expgrad_tape::Tangents<'_, T>,
-        g: MatRef<'_, T>,
-        gd: Option<MatRef<'_, T>>,
-        needs: &[bool],
-    ) -> Result<Vec<Option<expgrad_tape::DualCotangent<T>>>, TapeError> {
-        expgrad_tape::linear_vjp_jvp(self, r, at, g, gd, needs)
-    }
+    expgrad_tape::linear_rules!(T);
     fn name(&self) -> &'static str {
         "diag"
     }
@@ -67,27 +47,7 @@ pub struct DiagPart;
 
 impl<T: Real> Op<T> for DiagPart {
     type Residual = ();
-    /// Linear: the forward on the tangent.
-    fn jvp(
-        &self,
-        _: &(),
-        x: &[MatRef<'_, T>],
-        _: MatRef<'_, T>,
-        t: &[Option<MatRef<'_, T>>],
-    ) -> Result<Mat<T>, TapeError> {
-        expgrad_tape::linear_jvp(self, x, t)
-    }
-    /// Linear: the VJP of `ḡ` and of `ġ`.
-    fn vjp_jvp(
-        &self,
-        r: &(),
-        at: &expgrad_tape::Tangents<'_, T>,
-        g: MatRef<'_, T>,
-        gd: Option<MatRef<'_, T>>,
-        needs: &[bool],
-    ) -> Result<Vec<Option<expgrad_tape::DualCotangent<T>>>, TapeError> {
-        expgrad_tape::linear_vjp_jvp(self, r, at, g, gd, needs)
-    }
+    expgrad_tape::linear_rules!(T);
     fn name(&self) -> &'static str {
         "diag_part"
     }

@@ -10,27 +10,7 @@ pub struct MulDiag;
 
 impl<T: Real> Op<T> for MulDiag {
     type Residual = ();
-    /// Multilinear: the sum over the inputs with a tangent.
-    fn jvp(
-        &self,
-        _: &(),
-        x: &[MatRef<'_, T>],
-        _: MatRef<'_, T>,
-        t: &[Option<MatRef<'_, T>>],
-    ) -> Result<Mat<T>, TapeError> {
-        expgrad_tape::multilinear_jvp(self, x, t)
-    }
-    /// Multilinear: each cotangent's tangent from `ġ` and the other inputs' tangents.
-    fn vjp_jvp(
-        &self,
-        r: &(),
-        at: &expgrad_tape::Tangents<'_, T>,
-        g: MatRef<'_, T>,
-        gd: Option<MatRef<'_, T>>,
-        needs: &[bool],
-    ) -> Result<Vec<Option<expgrad_tape::DualCotangent<T>>>, TapeError> {
-        expgrad_tape::multilinear_vjp_jvp(self, r, at, g, gd, needs)
-    }
+    expgrad_tape::multilinear_rules!(T);
     fn name(&self) -> &'static str {
         "mul_diag"
     }

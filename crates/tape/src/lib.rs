@@ -37,6 +37,10 @@ mod tape;
 pub mod testing;
 mod var;
 
+/// faer, for the paths of [`linear_rules!`] and [`multilinear_rules!`] in user crates.
+#[doc(hidden)]
+pub use faer as __faer;
+
 pub use cotangent::Cotangent;
 pub use error::TapeError;
 pub use functional::{

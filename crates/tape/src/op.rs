@@ -291,6 +291,86 @@ pub fn multilinear_vjp_jvp<T: Scalar, O: Op<T> + ?Sized>(
         .collect())
 }
 
+/// The forward-mode and second-order rules of an op linear in all its inputs jointly, inside
+/// its `impl Op<T> for …` block: `jvp` is [`linear_jvp`], `vjp_jvp` is [`linear_vjp_jvp`].
+///
+/// ```
+/// use expgrad_tape::{Op, TapeError};
+/// use faer::{Mat, MatRef};
+/// /// y = 2x.
+/// struct Twice;
+/// impl Op<f64> for Twice {
+///     type Residual = ();
+///     fn name(&self) -> &'static str { "twice" }
+///     fn forward(&self, x: &[MatRef<'_, f64>]) -> Result<(Mat<f64>, ()), TapeError> {
+///         Ok((x[0] * faer::Scale(2.0), ()))
+///     }
+///     fn vjp(&self, _: &(), _: &[MatRef<'_, f64>], _: MatRef<'_, f64>, g: MatRef<'_, f64>,
+///            needs: &[bool]) -> Result<Vec<Option<Mat<f64>>>, TapeError> {
+///         Ok(vec![needs[0].then(|| g * faer::Scale(2.0))])
+///     }
+///     expgrad_tape::linear_rules!(f64);
+/// }
+/// let x = faer::mat![[1.0, -1.0f64]];
+/// assert!(expgrad_tape::jvpcheck(|v| v[0].apply(Twice, &[]), &[x]).passed);
+/// ```
+#[macro_export]
+macro_rules! linear_rules {
+    ($t:ty) => {
+        /// Linear: the forward on the tangents.
+        fn jvp(
+            &self,
+            _: &Self::Residual,
+            x: &[$crate::__faer::MatRef<'_, $t>],
+            _: $crate::__faer::MatRef<'_, $t>,
+            t: &[Option<$crate::__faer::MatRef<'_, $t>>],
+        ) -> Result<$crate::__faer::Mat<$t>, $crate::TapeError> {
+            $crate::linear_jvp(self, x, t)
+        }
+        /// Linear: the VJP of `ḡ` and of `ġ`.
+        fn vjp_jvp(
+            &self,
+            r: &Self::Residual,
+            at: &$crate::Tangents<'_, $t>,
+            g: $crate::__faer::MatRef<'_, $t>,
+            gd: Option<$crate::__faer::MatRef<'_, $t>>,
+            needs: &[bool],
+        ) -> Result<Vec<Option<$crate::DualCotangent<$t>>>, $crate::TapeError> {
+            $crate::linear_vjp_jvp(self, r, at, g, gd, needs)
+        }
+    };
+}
+
+/// The forward-mode and second-order rules of an op linear in each input separately
+/// (multilinear), inside its `impl Op<T> for …` block: [`multilinear_jvp`] and
+/// [`multilinear_vjp_jvp`].
+#[macro_export]
+macro_rules! multilinear_rules {
+    ($t:ty) => {
+        /// Multilinear: the sum over the inputs with a tangent.
+        fn jvp(
+            &self,
+            _: &Self::Residual,
+            x: &[$crate::__faer::MatRef<'_, $t>],
+            _: $crate::__faer::MatRef<'_, $t>,
+            t: &[Option<$crate::__faer::MatRef<'_, $t>>],
+        ) -> Result<$crate::__faer::Mat<$t>, $crate::TapeError> {
+            $crate::multilinear_jvp(self, x, t)
+        }
+        /// Multilinear: each cotangent's tangent from `ġ` and the other inputs' tangents.
+        fn vjp_jvp(
+            &self,
+            r: &Self::Residual,
+            at: &$crate::Tangents<'_, $t>,
+            g: $crate::__faer::MatRef<'_, $t>,
+            gd: Option<$crate::__faer::MatRef<'_, $t>>,
+            needs: &[bool],
+        ) -> Result<Vec<Option<$crate::DualCotangent<$t>>>, $crate::TapeError> {
+            $crate::multilinear_vjp_jvp(self, r, at, g, gd, needs)
+        }
+    };
+}
+
 /// An op together with its residuals, type-erased for storage on the tape.
 pub(crate) trait Recorded<T: Scalar> {
     fn name(&self) -> &'static str;

@@ -10,27 +10,7 @@ pub struct ImagPart;
 
 impl<T: Scalar> Op<T> for ImagPart {
     type Residual = ();
-    /// Linear: the forward on the tangents.
-    fn jvp(
-        &self,
-        _: &(),
-        x: &[MatRef<'_, T>],
-        _: MatRef<'_, T>,
-        t: &[Option<MatRef<'_, T>>],
-    ) -> Result<Mat<T>, TapeError> {
-        crate::linear_jvp(self, x, t)
-    }
-    /// Linear: the VJP of `ḡ` and of `ġ`.
-    fn vjp_jvp(
-        &self,
-        r: &(),
-        at: &crate::Tangents<'_, T>,
-        g: MatRef<'_, T>,
-        gd: Option<MatRef<'_, T>>,
-        needs: &[bool],
-    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
-        crate::linear_vjp_jvp(self, r, at, g, gd, needs)
-    }
+    crate::linear_rules!(T);
     fn name(&self) -> &'static str {
         "imag"
     }

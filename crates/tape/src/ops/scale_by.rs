@@ -12,27 +12,7 @@ pub struct ScaleBy;
 
 impl<T: Scalar> Op<T> for ScaleBy {
     type Residual = ();
-    /// Bilinear: `B(ȧ, b) + B(a, ḃ)`.
-    fn jvp(
-        &self,
-        _: &(),
-        x: &[MatRef<'_, T>],
-        _: MatRef<'_, T>,
-        t: &[Option<MatRef<'_, T>>],
-    ) -> Result<Mat<T>, TapeError> {
-        crate::multilinear_jvp(self, x, t)
-    }
-    /// Bilinear: each cotangent's tangent from `ġ` and the other input's tangent.
-    fn vjp_jvp(
-        &self,
-        r: &(),
-        at: &crate::Tangents<'_, T>,
-        g: MatRef<'_, T>,
-        gd: Option<MatRef<'_, T>>,
-        needs: &[bool],
-    ) -> Result<Vec<Option<crate::DualCotangent<T>>>, TapeError> {
-        crate::multilinear_vjp_jvp(self, r, at, g, gd, needs)
-    }
+    crate::multilinear_rules!(T);
     fn name(&self) -> &'static str {
         "scale"
     }
