@@ -15,9 +15,9 @@
 use super::{GradLinOp, LinOp};
 use crate::Scalar;
 use crate::action::adjoint::SparsePatternCotangent;
-use rayon::prelude::*;
 use faer::sparse::{SparseColMat, SparseColMatRef, SparseRowMat, SparseRowMatRef};
 use faer::{MatMut, MatRef};
+use rayon::prelude::*;
 
 /// The index types of the sparse operators: `usize` (faer's default) and `u32` (a third less
 /// memory traffic per stored entry, for n < 2³²).
@@ -224,12 +224,7 @@ impl<'a, T: Scalar, I: SpIdx> Compressed<'a, T, I> {
     /// `out = Diag(left)·G·Diag(right)·x` and `raw = G·Diag(right)·x` (when given) with `G`
     /// the gather (`out[o] = Σ val·x[idx]`, length n_outer from n_inner), rows split across
     /// the rayon threads above [`PAR_WORK`]. Bitwise the same for every thread count.
-    fn gather_into(
-        &self,
-        out: Vec<&mut [T]>,
-        raw: Vec<&mut [T]>,
-        ops: &Operands<'_, '_, T>,
-    ) {
+    fn gather_into(&self, out: Vec<&mut [T]>, raw: Vec<&mut [T]>, ops: &Operands<'_, '_, T>) {
         let b = self.chunks(ops.x.len());
         let mut out = out;
         let mut raw = raw;
@@ -255,8 +250,9 @@ impl<'a, T: Scalar, I: SpIdx> Compressed<'a, T, I> {
             self.gather_chunk(0, &mut out, &mut raw, x, left);
             return;
         }
-        let mut parts: Vec<(usize, Vec<&mut [T]>, Vec<&mut [T]>)> =
-            (0..b.len() - 1).map(|c| (b[c], Vec::new(), Vec::new())).collect();
+        let mut parts: Vec<(usize, Vec<&mut [T]>, Vec<&mut [T]>)> = (0..b.len() - 1)
+            .map(|c| (b[c], Vec::new(), Vec::new()))
+            .collect();
         for (dst, cols) in [(0usize, out), (1, raw)] {
             for col in cols {
                 let mut rest = col;
@@ -364,7 +360,11 @@ impl<'a, T: Scalar, I: SpIdx> Compressed<'a, T, I> {
                 None => unreachable!("x is contiguous by construction"),
             })
             .collect();
-        let ops = Operands { x: &xs, left, right };
+        let ops = Operands {
+            x: &xs,
+            left,
+            right,
+        };
         let contiguous = |m: &MatMut<'_, T>| m.row_stride() == 1 || m.nrows() <= 1;
         let raw_ok = raw.as_ref().is_none_or(contiguous);
         if contiguous(&out) && raw_ok {
@@ -393,7 +393,13 @@ impl<'a, T: Scalar, I: SpIdx> Compressed<'a, T, I> {
         }
     }
 
-    fn run(&self, gather: bool, outs: Vec<&mut [T]>, raws: Vec<&mut [T]>, ops: &Operands<'_, '_, T>) {
+    fn run(
+        &self,
+        gather: bool,
+        outs: Vec<&mut [T]>,
+        raws: Vec<&mut [T]>,
+        ops: &Operands<'_, '_, T>,
+    ) {
         if gather {
             self.gather_into(outs, raws, ops)
         } else {
