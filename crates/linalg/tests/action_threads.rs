@@ -58,6 +58,9 @@ fn to_u32(a: &SparseRowMat<usize, f64>) -> SparseRowMat<u32, f64> {
     SparseRowMat::new(sym, a.val().to_vec())
 }
 
+/// The bits of a product and of its raw product.
+type Bits = (Vec<u64>, Vec<u64>);
+
 fn bits(a: &Mat<f64>) -> Vec<u64> {
     (0..a.ncols())
         .flat_map(|j| (0..a.nrows()).map(move |i| (i, j)))
@@ -89,7 +92,7 @@ fn fused_diag_products_match_unfused_bitwise() {
                             op(o.as_mut(), r.as_mut());
                             (bits(&o), bits(&r))
                         };
-                        let pairs: [((Vec<u64>, Vec<u64>), (Vec<u64>, Vec<u64>)); 4] = [
+                        let pairs: [(Bits, Bits); 4] = [
                             (
                                 run(&|o, _| f.apply(o, x.as_ref())),
                                 run(&|o, _| u.apply(o, x.as_ref())),

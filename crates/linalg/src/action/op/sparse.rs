@@ -250,7 +250,7 @@ impl<'a, T: Scalar, I: SpIdx> Compressed<'a, T, I> {
             self.gather_chunk(0, &mut out, &mut raw, x, left);
             return;
         }
-        let mut parts: Vec<(usize, Vec<&mut [T]>, Vec<&mut [T]>)> = (0..b.len() - 1)
+        let mut parts: Vec<Chunk<'_, T>> = (0..b.len() - 1)
             .map(|c| (b[c], Vec::new(), Vec::new()))
             .collect();
         for (dst, cols) in [(0usize, out), (1, raw)] {
@@ -450,6 +450,9 @@ impl<'a, T: Scalar, I: SpIdx> Compressed<'a, T, I> {
         (0..self.n_outer).all(|o| self.val[self.range(o)].iter().all(|v| v.is_finite_value()))
     }
 }
+
+/// One parallel chunk of a gather: first outer slice, its pieces of `out` and `raw`.
+type Chunk<'a, T> = (usize, Vec<&'a mut [T]>, Vec<&'a mut [T]>);
 
 fn col_slice_mut<'a, T>(c: faer::ColMut<'a, T>) -> &'a mut [T] {
     match c.try_as_col_major_mut() {
