@@ -10,7 +10,9 @@
 //!
 //! `t = target/‖X‖₁` with `‖tX‖₁ ∈ {20, 100}`. The operator of the taped groups is
 //! `Diag(d)·A` with `d = 1` (so `X = A`), its gradient `d̄` by [`DiagCotangent`]; the untaped
-//! forward uses the same operator (same products). Groups `action/{problem}/{target}`:
+//! forward uses the same operator (same products). `A` is the [`SparseOrDense`] of the tape
+//! route (32-bit index copy, `Aᵀ` gathered from its CSC copy, the scaling fused into the
+//! products), as in `value_grad`. Groups `action/{problem}/{target}`:
 //!
 //! * `forward`: untaped `expm_multiply` (Auto parameters);
 //! * `forward_csr`: the same on the bare CSR matrix (the cost of the `Diag(d)` wrapper);
@@ -30,6 +32,10 @@
 //!
 //! `product/{problem}/{csr,csr_transpose,diag,diag_keep_raw,diag_transpose}`: one product with
 //! `A`, `Aᵀ`, `Diag(d)A` (plain and keeping the raw product) and its transpose.
+//!
+//! Products split their rows across the rayon threads above ~6·10⁴ stored entries: set
+//! `RAYON_NUM_THREADS` to 1 or 2. `ACTION_BENCH_PAIRED` times the thread's CPU time on one
+//! thread and the wall time on more (the helper threads' time is not the caller's).
 //!
 //! Run: `RAYON_NUM_THREADS=1 cargo bench --bench action`; on a shared machine add
 //! `ACTION_BENCH_CLOCK=cpu` to time the thread's CPU time instead of the wall time, or
@@ -51,7 +57,7 @@ use faer::sparse::SparseRowMat;
 use rand::Rng;
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const GRID: usize = 316;
 const TARGETS: [f64; 2] = [20.0, 100.0];
@@ -157,7 +163,7 @@ fn vg_params(target: f64) -> ActionParams {
 fn report_counts(p: &Problem, target: f64, t: f64, t_vg: f64) {
     let n = p.v.nrows();
     let ones = vec![1.0; n];
-    let op = DiagScaled::left(&ones, p.csr());
+    let op = DiagScaled::left(&ones, &*p.a);
     let (_, st) = try_expm_multiply_with(
         &op,
         t,
@@ -203,7 +209,7 @@ fn report_counts(p: &Problem, target: f64, t: f64, t_vg: f64) {
     // The tape route's node (d random, the value_grad parameters, default store policy).
     let params = vg_params(target);
     let d: Vec<f64> = p.d_rand.col_as_slice(0).to_vec();
-    let op = DiagScaled::left(&d, p.csr());
+    let op = DiagScaled::left(&d, &*p.a);
     let act = ExpmAction::try_new(
         &op,
         t_vg,
@@ -259,7 +265,7 @@ fn bench_action<M: Measurement>(cr: &mut Criterion<M>) {
     for p in problems() {
         let n = p.v.nrows();
         let ones = vec![1.0; n];
-        let op = DiagScaled::left(&ones, p.csr());
+        let op = DiagScaled::left(&ones, &*p.a);
         let norm1 = LinOp::norm1(&op).unwrap();
         let wbar = p.c.clone();
         bench_products(cr, &p, &op);
@@ -329,15 +335,24 @@ fn median(v: &mut [f64]) -> f64 {
 /// `forward`: ratios that a slowly varying load on a shared machine cancels out of.
 fn paired(rounds: usize) {
     faer::set_global_parallelism(faer::Par::Seq);
+    let threads = rayon::current_num_threads();
+    // `ACTION_BENCH_CLOCK=cpu` forces the calling thread's CPU time also on more threads:
+    // the share of the work that stays on the caller.
+    let wall = threads > 1 && !std::env::var("ACTION_BENCH_CLOCK").is_ok_and(|v| v == "cpu");
+    eprintln!(
+        "paired: {threads} rayon thread(s), {} time",
+        if wall { "wall" } else { "calling thread's CPU" }
+    );
     for p in problems() {
         let n = p.v.nrows();
         let ones = vec![1.0; n];
-        let op = DiagScaled::left(&ones, p.csr());
+        let op = DiagScaled::left(&ones, &*p.a);
         let norm1 = LinOp::norm1(&op).unwrap();
         let d_rand: Vec<f64> = p.d_rand.col_as_slice(0).to_vec();
         let norm1_rand = LinOp::norm1(&DiagScaled::left(&d_rand, p.csr())).unwrap();
         for target in TARGETS {
             let (t, t_vg) = (target / norm1, target / norm1_rand);
+            report_counts(&p, target, t, t_vg);
             let params = vg_params(target);
             let (mut ws_all, mut ws_cp) = (ActionWorkspace::new(), ActionWorkspace::new());
             let mut forward = || {
@@ -380,7 +395,13 @@ fn paired(rounds: usize) {
             for r in 0..rounds {
                 for i in 0..4 {
                     let idx = (i + r) % 4;
-                    times[idx].push(cpu_time(routines[idx]));
+                    times[idx].push(if wall {
+                        let t0 = Instant::now();
+                        routines[idx]();
+                        t0.elapsed().as_nanos() as f64
+                    } else {
+                        cpu_time(routines[idx])
+                    });
                 }
             }
             let ratio = |i: usize| {
@@ -390,7 +411,7 @@ fn paired(rounds: usize) {
             let (r_all, r_cp, r_vg) = (ratio(1), ratio(2), ratio(3));
             let ms: Vec<f64> = times.iter_mut().map(|t| median(t) * 1e-6).collect();
             eprintln!(
-                "paired {}/{target} ({rounds} rounds, CPU ms, median): forward {:.1}, all {:.1} ({r_all:.2}×), checkpoint {:.1} ({r_cp:.2}×), value_grad {:.1} ({r_vg:.2}×)",
+                "paired {}/{target} ({rounds} rounds, {threads} thread(s), ms, median): forward {:.1}, all {:.1} ({r_all:.2}×), checkpoint {:.1} ({r_cp:.2}×), value_grad {:.1} ({r_vg:.2}×)",
                 p.name, ms[0], ms[1], ms[2], ms[3]
             );
         }

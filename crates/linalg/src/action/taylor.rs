@@ -143,17 +143,9 @@ pub(crate) fn taylor_step<T: Scalar>(
             let bs = b.col_as_slice(col);
             let fs = f.col_as_slice_mut(col);
             let ys = y.col_as_slice_mut(col);
-            for ((yi, fi), bi) in ys.iter_mut().zip(fs.iter_mut()).zip(bs) {
-                let v = if mu == T::zero_impl() {
-                    c * *yi
-                } else {
-                    c * (*yi - mu * *bi)
-                };
-                *yi = v;
-                *fi += v;
-                c2 = c2.max(v.modulus());
-                fnorm = fnorm.max(fi.modulus());
-            }
+            let (a, b2) = update_column(ys, fs, bs, c, mu);
+            c2 = c2.max(a);
+            fnorm = fnorm.max(b2);
         }
         if k > 1 {
             c2 = block_norm_inf(&y, &mut scratch);
@@ -181,6 +173,48 @@ pub(crate) fn taylor_step<T: Scalar>(
     ws.give(y);
     ws.give(raw);
     (f, j)
+}
+
+/// Below this many entries the Taylor update runs on the calling thread.
+const PAR_UPDATE: usize = 1 << 15;
+
+/// `y ← c·(y − μ·b)`, `f += y`; returns `(max |y|, max |f|)`. Split across the rayon threads
+/// for long columns: entrywise, and maxima do not depend on the order, so bitwise the same
+/// for every thread count.
+fn update_column<T: Scalar>(
+    ys: &mut [T],
+    fs: &mut [T],
+    bs: &[T],
+    c: T,
+    mu: T,
+) -> (T::Real, T::Real) {
+    let zero = <T::Real as num_traits::Zero>::zero();
+    let run = |ys: &mut [T], fs: &mut [T], bs: &[T]| {
+        let (mut c2, mut fnorm) = (zero, zero);
+        for ((yi, fi), bi) in ys.iter_mut().zip(fs.iter_mut()).zip(bs) {
+            let v = if mu == T::zero_impl() {
+                c * *yi
+            } else {
+                c * (*yi - mu * *bi)
+            };
+            *yi = v;
+            *fi += v;
+            c2 = c2.max(v.modulus());
+            fnorm = fnorm.max(fi.modulus());
+        }
+        (c2, fnorm)
+    };
+    let threads = rayon::current_num_threads();
+    if threads <= 1 || ys.len() < PAR_UPDATE {
+        return run(ys, fs, bs);
+    }
+    use rayon::prelude::*;
+    let cs = ys.len().div_ceil(threads);
+    ys.par_chunks_mut(cs)
+        .zip(fs.par_chunks_mut(cs))
+        .zip(bs.par_chunks(cs))
+        .map(|((y, f), b)| run(y, f, b))
+        .reduce(|| (zero, zero), |a, b| (a.0.max(b.0), a.1.max(b.1)))
 }
 
 /// `x ← conj(x)` (entrywise; for the complex reverse pass and the 1-norm estimator's `Bᴴ`).

@@ -1,6 +1,8 @@
 //! [`DiagScaled`]: `X = Diag(d)·A` or `X = A·Diag(d)` for any inner operator `A`, never formed.
 //!
-//! Products are fused (scale the block, apply `A`). The gradient with respect to `d`
+//! Products are fused into the inner operator's own pass when it offers one
+//! ([`LinOp::apply_scaled`]: the sparse matrices scale inside their gather/scatter loops, no
+//! scratch block), and otherwise scale the block and apply `A`. The gradient with respect to `d`
 //! (docs/math.md §5) contracts each rank-one term of `X̄` with `A`'s pattern:
 //!
 //! * left, `d̄ᵢ = Σⱼ X̄ᵢⱼAᵢⱼ`: for `X̄ = c·L·Rᵀ`, `d̄ = c·rowsum(L ∘ (A·R))`. `A·R` is the
@@ -187,6 +189,24 @@ impl<T: Scalar, A: LinOp<T>> DiagScaled<T, A> {
         }
     }
 
+    /// The inner operator's fused product, if it has one: `Diag(d)·A·x` (left) or
+    /// `A·Diag(d)·x` (right), transposed when asked (`Aᵀ·Diag(d)·x`, `Diag(d)·Aᵀ·x`), with
+    /// `raw` the product before the outer scaling.
+    fn fused(
+        &self,
+        out: MatMut<'_, T>,
+        x: MatRef<'_, T>,
+        transpose: bool,
+        raw: Option<MatMut<'_, T>>,
+    ) -> bool {
+        let d = Some(self.d.as_slice());
+        let (left, right) = match (self.side, transpose) {
+            (Side::Left, false) | (Side::Right, true) => (d, None),
+            (Side::Left, true) | (Side::Right, false) => (None, d),
+        };
+        self.a.apply_scaled(out, x, transpose, left, right, raw)
+    }
+
     /// `f(Diag(d)·x)` through a reused scratch block.
     fn with_scaled(&self, x: MatRef<'_, T>, f: impl FnOnce(MatRef<'_, T>)) {
         let fill = |s: &mut Mat<T>| {
@@ -217,6 +237,9 @@ impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
         self.a.shape()
     }
     fn apply(&self, mut out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        if self.fused(out.rb_mut(), x, false, None) {
+            return;
+        }
         match self.side {
             Side::Left => {
                 self.a.apply(out.rb_mut(), x);
@@ -226,6 +249,9 @@ impl<T: Scalar, A: LinOp<T>> LinOp<T> for DiagScaled<T, A> {
         }
     }
     fn apply_transpose(&self, mut out: MatMut<'_, T>, x: MatRef<'_, T>) {
+        if self.fused(out.rb_mut(), x, true, None) {
+            return;
+        }
         match self.side {
             Side::Left => self.with_scaled(x, |xs| self.a.apply_transpose(out, xs)),
             Side::Right => {
@@ -282,11 +308,13 @@ impl<T: Scalar, A: LinOp<T>> GradLinOp<T> for DiagScaled<T, A> {
         self.side == Side::Left
     }
     /// Left: `raw = A·x`, `out = Diag(d)·raw` (bitwise the same `out` as [`apply`](LinOp::apply)).
-    fn apply_keep_raw(&self, out: MatMut<'_, T>, x: MatRef<'_, T>, mut raw: MatMut<'_, T>) {
+    fn apply_keep_raw(&self, mut out: MatMut<'_, T>, x: MatRef<'_, T>, mut raw: MatMut<'_, T>) {
         match self.side {
             Side::Left => {
-                self.a.apply(raw.rb_mut(), x);
-                copy_scaled(out, raw.rb(), &self.d);
+                if !self.fused(out.rb_mut(), x, false, Some(raw.rb_mut())) {
+                    self.a.apply(raw.rb_mut(), x);
+                    copy_scaled(out, raw.rb(), &self.d);
+                }
             }
             Side::Right => self.apply(out, x),
         }
@@ -297,14 +325,16 @@ impl<T: Scalar, A: LinOp<T>> GradLinOp<T> for DiagScaled<T, A> {
     /// Right: `raw = Aᵀ·x`, `out = Diag(d)·raw`.
     fn apply_transpose_keep_raw(
         &self,
-        out: MatMut<'_, T>,
+        mut out: MatMut<'_, T>,
         x: MatRef<'_, T>,
         mut raw: MatMut<'_, T>,
     ) {
         match self.side {
             Side::Right => {
-                self.a.apply_transpose(raw.rb_mut(), x);
-                copy_scaled(out, raw.rb(), &self.d);
+                if !self.fused(out.rb_mut(), x, true, Some(raw.rb_mut())) {
+                    self.a.apply_transpose(raw.rb_mut(), x);
+                    copy_scaled(out, raw.rb(), &self.d);
+                }
             }
             Side::Left => self.apply_transpose(out, x),
         }

@@ -63,6 +63,27 @@ pub trait LinOp<T: Scalar> {
     /// `tr(X)`.
     fn trace(&self) -> T;
 
+    /// A fused scaled product, for [`DiagScaled`](crate::DiagScaled): `out = Diag(left)·P·Diag(right)·x`
+    /// with `P = X` (or `Xᵀ` when `transpose`), and `raw = P·Diag(right)·x` (before the left
+    /// scaling) when `raw` is given; each vector defaults to ones. Returns `false` (and
+    /// touches nothing) when the operator has no fused product; the caller then scales
+    /// around [`apply`](Self::apply). Results must be bitwise those of the unfused sequence
+    /// (scale `x`, apply, scale the result). The sparse matrices implement it (one pass over
+    /// the stored entries, no scratch block). Default `false`.
+    #[doc(hidden)]
+    fn apply_scaled(
+        &self,
+        out: MatMut<'_, T>,
+        x: MatRef<'_, T>,
+        transpose: bool,
+        left: Option<&[T]>,
+        right: Option<&[T]>,
+        raw: Option<MatMut<'_, T>>,
+    ) -> bool {
+        let _ = (out, x, transpose, left, right, raw);
+        false
+    }
+
     /// The induced 1-norm `‖X‖₁` (largest absolute column sum) when it is cheap to get
     /// exactly; `None` lets the caller estimate it. Default: from [`abs_apply`](Self::abs_apply).
     fn norm1(&self) -> Option<T::Real> {
@@ -129,6 +150,17 @@ macro_rules! forward_linop {
             }
             fn trace(&self) -> T {
                 (**self).trace()
+            }
+            fn apply_scaled(
+                &self,
+                out: MatMut<'_, T>,
+                x: MatRef<'_, T>,
+                transpose: bool,
+                left: Option<&[T]>,
+                right: Option<&[T]>,
+                raw: Option<MatMut<'_, T>>,
+            ) -> bool {
+                (**self).apply_scaled(out, x, transpose, left, right, raw)
             }
             fn norm1(&self) -> Option<T::Real> {
                 (**self).norm1()
