@@ -244,11 +244,16 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
             let mut st = StepTape::new();
             let (mut f, j) = taylor_step_full(&step_op, u.as_ref(), &plan, Some(&mut st), true, ws);
             js.push(j);
+            let first = next_slot;
             while next_slot < kk && slots[next_slot].0 == i {
-                let tau = slots[next_slot].1;
-                let out = value.as_mut().submatrix_mut(0, next_slot * k, n, k);
-                eval_outputs(out, &st.b[..=j], tau, h, &plan);
                 next_slot += 1;
+            }
+            if first < next_slot {
+                let coefs: Vec<Vec<T>> = slots[first..next_slot]
+                    .iter()
+                    .map(|&(_, tau)| coefficients(tau, h, &plan, j + 1))
+                    .collect();
+                combine_outputs(&mut value, first, &coefs, &st.b[..=j], k);
             }
             crate::action::taylor::scale_in_place(&mut f, plan.eta);
             if !all_finite(f.as_ref()) {
@@ -340,6 +345,11 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
                 .span
                 .as_ref()
                 .map_or(0, |sp| sp.js.iter().sum::<usize>() * self.k)
+    }
+
+    /// Matrix–vector products spent estimating norms for the two parameter choices.
+    pub fn norm_products(&self) -> usize {
+        self.head.norm_products() + self.span.as_ref().map_or(0, |sp| sp.plan.norm_products)
     }
 
     /// Matrix–vector products of one reverse pass: `k·m·s` with `Xᵀ` per part, plus the
@@ -504,30 +514,26 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
             while first_out > 0 && self.slots[first_out - 1].0 == i {
                 first_out -= 1;
             }
-            #[allow(clippy::needless_range_loop)] // c indexes the slots, the outputs and τ̄
             let extra = (first_out < hi).then(|| {
+                let coefs: Vec<Vec<T>> = self.slots[first_out..hi]
+                    .iter()
+                    .map(|&(_, tau)| coefficients(tau, h, plan, j + 1))
+                    .collect();
                 let mut g: Vec<Mat<T>> = (0..=j).map(|_| Mat::zeros(n, k)).collect();
-                for c in first_out..hi {
+                let mut dots = vec![vec![T::zero_impl(); j + 1]; hi - first_out];
+                adjoint_combine(wb, first_out, &coefs, &st.b[..=j], k, &mut g, &mut dots);
+                for (o, (cf, d)) in coefs.iter().zip(&dots).enumerate() {
+                    let c = first_out + o;
                     let tau = self.slots[c].1;
-                    let e_tau = if plan.shifted {
+                    if plan.shifted {
                         let ew = dot_ref(wk(c), self.output(c));
                         acc.mu += tau * ew;
                         taubar[c] += mu * ew;
-                        (tau * mu).exponential()
-                    } else {
-                        T::one_impl()
-                    };
-                    let r = tau / h;
-                    let mut rp = T::one_impl(); // (τ/h)^jj
-                    let mut rpm = T::zero_impl(); // (τ/h)^(jj−1)
-                    for (jj, gj) in g.iter_mut().enumerate() {
-                        let e = dot_ref(wk(c), st.b[jj].as_ref());
-                        let jf = T::from_real(real::<T>(jj as f64));
-                        taubar[c] += e_tau * jf / h * rpm * e;
-                        acc.tau -= e_tau * jf / h * rp * e;
-                        axpy(gj.as_mut(), e_tau * rp, wk(c));
-                        rpm = rp;
-                        rp *= r;
+                    }
+                    for jj in 1..=j {
+                        let w = T::from_real(real::<T>(jj as f64)) / h * d[jj];
+                        taubar[c] += cf[jj - 1] * w;
+                        acc.tau -= cf[jj] * w;
                     }
                 }
                 g
@@ -564,20 +570,85 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
     }
 }
 
-/// `out = e^{τμ}·Σ_j (τ/h)^j b_j` (the output at `τ` inside a substep).
-fn eval_outputs<T: Scalar>(mut out: MatMut<'_, T>, b: &[Mat<T>], tau: T, h: T, plan: &Plan<T>) {
+/// Rows per block of the output kernels (the block of every `b_j` stays in cache while all
+/// outputs of the substep use it).
+const CHUNK: usize = 256;
+
+/// `e^{τμ}(τ/h)^j`, `j = 0..len−1`: the weights of `b_j` in the output at `τ`.
+fn coefficients<T: Scalar>(tau: T, h: T, plan: &Plan<T>, len: usize) -> Vec<T> {
     let r = tau / h;
-    out.copy_from(b[0].as_ref());
-    let mut rp = T::one_impl();
-    for bj in &b[1..] {
-        rp *= r;
-        axpy(out.as_mut(), rp, bj.as_ref());
+    let mut c = if plan.shifted {
+        (tau * plan.mu).exponential()
+    } else {
+        T::one_impl()
+    };
+    (0..len)
+        .map(|_| {
+            let v = c;
+            c *= r;
+            v
+        })
+        .collect()
+}
+
+/// The outputs of one substep, `W_o = Σ_j coefs[o][j]·b_j` into the value's blocks
+/// `first + o`, row block by row block (each `b_j` read once for all outputs).
+fn combine_outputs<T: Scalar>(
+    value: &mut Mat<T>,
+    first: usize,
+    coefs: &[Vec<T>],
+    b: &[Mat<T>],
+    k: usize,
+) {
+    let n = b[0].nrows();
+    for col in 0..k {
+        for start in (0..n).step_by(CHUNK) {
+            let end = (start + CHUNK).min(n);
+            for (o, cf) in coefs.iter().enumerate() {
+                let out = &mut value.col_as_slice_mut((first + o) * k + col)[start..end];
+                let b0 = &b[0].col_as_slice(col)[start..end];
+                for (x, &y) in out.iter_mut().zip(b0) {
+                    *x = cf[0] * y;
+                }
+                for (bj, &c) in b[1..].iter().zip(&cf[1..]) {
+                    let bj = &bj.col_as_slice(col)[start..end];
+                    for (x, &y) in out.iter_mut().zip(bj) {
+                        *x += c * y;
+                    }
+                }
+            }
+        }
     }
-    if plan.shifted {
-        let e = (tau * plan.mu).exponential();
-        for col in 0..out.ncols() {
-            for i in 0..out.nrows() {
-                out[(i, col)] *= e;
+}
+
+/// The adjoint of [`combine_outputs`]: `g_j = Σ_o coefs[o][j]·W̄_o` and
+/// `dots[o][j] = ⟨W̄_o, b_j⟩`, row block by row block.
+fn adjoint_combine<T: Scalar>(
+    wb: &Mat<T>,
+    first: usize,
+    coefs: &[Vec<T>],
+    b: &[Mat<T>],
+    k: usize,
+    g: &mut [Mat<T>],
+    dots: &mut [Vec<T>],
+) {
+    let n = b[0].nrows();
+    for col in 0..k {
+        for start in (0..n).step_by(CHUNK) {
+            let end = (start + CHUNK).min(n);
+            for (jj, (bj, gj)) in b.iter().zip(g.iter_mut()).enumerate() {
+                let bj = &bj.col_as_slice(col)[start..end];
+                let gj = &mut gj.col_as_slice_mut(col)[start..end];
+                for (o, (cf, d)) in coefs.iter().zip(dots.iter_mut()).enumerate() {
+                    let w = &wb.col_as_slice((first + o) * k + col)[start..end];
+                    let c = cf[jj];
+                    let mut acc = T::zero_impl();
+                    for ((x, &wv), &bv) in gj.iter_mut().zip(w).zip(bj) {
+                        *x += c * wv;
+                        acc += wv * bv;
+                    }
+                    d[jj] += acc;
+                }
             }
         }
     }
