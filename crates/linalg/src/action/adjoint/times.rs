@@ -7,7 +7,9 @@
 //! each substep forms its Taylor vectors `b_j = (h/j)(X − μ)b_{j−1}`, `b_0 = u_i`, once (the
 //! early termination of the single action), steps on with `u_{i+1} = e^{hμ}Σ_j b_j`, and
 //! every output whose time lies in the substep, `τ_k = (t_k − t_0) − i·h ∈ [0, h]`, is
-//! `W_k = e^{τ_kμ}·Σ_j (τ_k/h)^j b_j`: vector combinations, no product.
+//! `W_k = e^{τ_kμ}·Σ_{j ≤ J_k} (τ_k/h)^j b_j`: vector combinations, no product. `J_k ≤ j_i`
+//! is the output's own early termination (the single action's test on `(τ_k/h)^j‖b_j‖`
+//! against `tol·‖F‖`), frozen for the reverse pass.
 //!
 //! Reverse (plan, `j_i` and the substep of each output frozen): from `W̄_k`, the cotangent of
 //! `b_j` gets `e^{τ_kμ}(τ_k/h)^j W̄_k` from each output of its substep on top of `e^{hμ}ū_{i+1}`,
@@ -24,7 +26,9 @@ use crate::Scalar;
 use crate::action::ActionCotangent;
 use crate::action::op::GradLinOp;
 use crate::action::plan::{ActionBudget, ExpmActionOptions, Plan, StorePolicy, plan};
-use crate::action::taylor::{StepTape, Taped, conjugate_in_place, taylor_step_full};
+use crate::action::taylor::{
+    StepTape, Taped, block_norm_inf, conjugate_in_place, taylor_step_full,
+};
 use crate::action::workspace::ActionWorkspace;
 use crate::error::{LinalgError, unwrap_or_panic};
 use crate::expm::all_finite;
@@ -81,8 +85,8 @@ pub struct ExpmActionTimes<T, Op> {
     n: usize,
     k: usize,
     span: Option<Span<T>>,
-    /// Per output: its substep and `τ_k`.
-    slots: Vec<(usize, T)>,
+    /// Per output: its substep, `τ_k`, and its degree `J_k ≤ j_i` (its own early termination).
+    slots: Vec<(usize, T, usize)>,
     value: Mat<T>,
 }
 
@@ -182,7 +186,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
         let head = ExpmAction::try_new_in(op, t0, v, options, ws).map_err(|e| e.with_op(OP))?;
         let mut value = Mat::zeros(n, k * kk);
         let span_t = times[kk - 1] - t0;
-        let mut slots = vec![(0usize, T::zero_impl()); kk];
+        let mut slots = vec![(0usize, T::zero_impl(), 0usize); kk];
         if n == 0 || k == 0 || span_t == T::zero_impl() {
             for c in 0..kk {
                 value
@@ -231,7 +235,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
             } else {
                 s - 1
             };
-            *slot = (i, rel - T::from_real(real::<T>(i as f64)) * h);
+            *slot = (i, rel - T::from_real(real::<T>(i as f64)) * h, 0);
         }
         let step_op = Taped(op);
         let checkpoint = matches!(store, StorePolicy::Checkpoint);
@@ -249,9 +253,32 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
                 next_slot += 1;
             }
             if first < next_slot {
+                // Each output's own degree: the first J ≥ 1 with
+                // r^J‖b_J‖ + r^{J−1}‖b_{J−1}‖ ≤ tol·‖F‖ (r = |τ/h|; the single action's test,
+                // at the same reference ‖F‖), frozen for the reverse pass.
+                let mut scratch = Vec::new();
+                let bn: Vec<f64> = st.b[..=j]
+                    .iter()
+                    .map(|b| to_f64(block_norm_inf(b, &mut scratch)))
+                    .collect();
+                let bound = to_f64(plan.tol.re()) * to_f64(block_norm_inf(&f, &mut scratch));
+                for slot in &mut slots[first..next_slot] {
+                    let r = to_f64((slot.1 / h).modulus());
+                    let mut big = j;
+                    let mut rp = 1.0;
+                    for jj in 1..=j {
+                        let prev = rp;
+                        rp *= r;
+                        if rp * bn[jj] + prev * bn[jj - 1] <= bound {
+                            big = jj;
+                            break;
+                        }
+                    }
+                    slot.2 = big;
+                }
                 let coefs: Vec<Vec<T>> = slots[first..next_slot]
                     .iter()
-                    .map(|&(_, tau)| coefficients(tau, h, &plan, j + 1))
+                    .map(|&(_, tau, big)| coefficients(tau, h, &plan, big + 1))
                     .collect();
                 combine_outputs(&mut value, first, &coefs, &st.b[..=j], k);
             }
@@ -517,9 +544,10 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
             let extra = (first_out < hi).then(|| {
                 let coefs: Vec<Vec<T>> = self.slots[first_out..hi]
                     .iter()
-                    .map(|&(_, tau)| coefficients(tau, h, plan, j + 1))
+                    .map(|&(_, tau, big)| coefficients(tau, h, plan, big + 1))
                     .collect();
-                let mut g: Vec<Mat<T>> = (0..=j).map(|_| Mat::zeros(n, k)).collect();
+                let levels = coefs.iter().map(Vec::len).max().unwrap_or(0);
+                let mut g: Vec<Mat<T>> = (0..levels).map(|_| Mat::zeros(n, k)).collect();
                 let mut dots = vec![vec![T::zero_impl(); j + 1]; hi - first_out];
                 adjoint_combine(wb, first_out, &coefs, &st.b[..=j], k, &mut g, &mut dots);
                 for (o, (cf, d)) in coefs.iter().zip(&dots).enumerate() {
@@ -530,7 +558,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
                         acc.mu += tau * ew;
                         taubar[c] += mu * ew;
                     }
-                    for jj in 1..=j {
+                    for jj in 1..cf.len() {
                         let w = T::from_real(real::<T>(jj as f64)) / h * d[jj];
                         taubar[c] += cf[jj - 1] * w;
                         acc.tau -= cf[jj] * w;
@@ -640,6 +668,9 @@ fn adjoint_combine<T: Scalar>(
                 let bj = &bj.col_as_slice(col)[start..end];
                 let gj = &mut gj.col_as_slice_mut(col)[start..end];
                 for (o, (cf, d)) in coefs.iter().zip(dots.iter_mut()).enumerate() {
+                    if jj >= cf.len() {
+                        continue;
+                    }
                     let w = &wb.col_as_slice((first + o) * k + col)[start..end];
                     let c = cf[jj];
                     let mut acc = T::zero_impl();
