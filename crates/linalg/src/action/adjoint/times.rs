@@ -2,11 +2,13 @@
 //! the exact reverse pass of all K outputs in one backward sweep (docs/math.md §8, "Many
 //! times in one node"; Al-Mohy & Higham 2011, §5).
 //!
-//! Forward: `W_0 = exp(t_0X)·V` by an ordinary taped [`ExpmAction`]; then over the span
-//! `T = t_{K−1} − t_0` a plan `(m, s)` for `T`, substeps of length `h = T/s` from `u_0 = W_0`;
+//! Forward: the start is `t_s = 0` when every time is positive (then no first action: `t_0`
+//! is an output of the span like the others), else `t_s = t_0`, with `exp(t_0X)·V` by an
+//! ordinary taped [`ExpmAction`] (any sign); then over the span `T = t_{K−1} − t_s` a plan
+//! `(m, s)` for `T`, substeps of length `h = T/s` from `u_0 = exp(t_sX)·V`;
 //! each substep forms its Taylor vectors `b_j = (h/j)(X − μ)b_{j−1}`, `b_0 = u_i`, once (the
 //! early termination of the single action), steps on with `u_{i+1} = e^{hμ}Σ_j b_j`, and
-//! every output whose time lies in the substep, `τ_k = (t_k − t_0) − i·h ∈ [0, h]`, is
+//! every output whose time lies in the substep, `τ_k = (t_k − t_s) − i·h ∈ [0, h]`, is
 //! `W_k = e^{τ_kμ}·Σ_{j ≤ J_k} (τ_k/h)^j b_j`: vector combinations, no product. `J_k ≤ j_i`
 //! is the output's own early termination (the single action's test on `(τ_k/h)^j‖b_j‖`
 //! against `tol·‖F‖`), frozen for the reverse pass.
@@ -16,8 +18,8 @@
 //! and the Horner adjoint of [`ExpmAction`] (`reverse_step` with per-level extras) runs once
 //! per substep. `τ̄_k = μ⟨W̄_k, W_k⟩ + e^{τμ}Σ_j (j/h)(τ/h)^{j−1}⟨W̄_k, b_j⟩`, `h̄` collects
 //! `−e^{τμ}Σ_j (j/h)(τ/h)^j⟨W̄_k, b_j⟩`, the recurrence's own `τ̄` and the shift's; then
-//! `h = (t_{K−1} − t_0)/s` and `τ_k = (t_k − t_0) − i_k h` give `t̄`. `ū_0` goes through the
-//! reverse pass of the first action.
+//! `h = (t_{K−1} − t_s)/s` and `τ_k = (t_k − t_s) − i_k h` give `t̄`. `ū_0` goes through the
+//! reverse pass of the first action (or is `V̄` when `t_s = 0`).
 //!
 //! Tests: `crates/linalg/tests/action_times.rs`.
 
@@ -59,9 +61,10 @@ struct Span<T> {
 /// n × (k·K). One reverse pass ([`try_vjp`](Self::try_vjp)) returns `V̄`, every `t̄_k` and
 /// hands `X̄` to the sink, from the cotangents of all K outputs at once.
 ///
-/// Cost: the first time by an ordinary action, then one stepping over the span
-/// `t_{K−1} − t_0`, the outputs inside each substep being vector combinations of its Taylor
-/// vectors: about the products of one action at `t_{K−1}` (for `t_0 ≥ 0`), whatever K.
+/// Cost: one stepping over `[0, t_{K−1}]` when all times are positive, else an ordinary
+/// action to `t_0` and one stepping over `[t_0, t_{K−1}]`; the outputs inside each substep
+/// are vector combinations of its Taylor vectors: about the products of one action at
+/// `t_{K−1}` (for `t_0 > 0`), whatever K.
 ///
 /// ```
 /// use expgrad_linalg::{expm_multiply, ExpmActionOptions, ExpmActionTimes, NoCotangent};
@@ -88,6 +91,9 @@ pub struct ExpmActionTimes<T, Op> {
     /// Per output: its substep, `τ_k`, and its degree `J_k ≤ j_i` (its own early termination).
     slots: Vec<(usize, T, usize)>,
     value: Mat<T>,
+    /// The span starts at 0 (all times ≥ 0): no action to `t_0`, `t_0` is an output of the
+    /// span like the others.
+    from_zero: bool,
 }
 
 fn domain(what: &'static str) -> LinalgError {
@@ -182,7 +188,11 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
         check_times(times)?;
         let kk = times.len();
         let (n, k) = v.shape();
-        let t0 = times[0];
+        // All times ≥ 0: the span starts at 0 (the first action is the identity, at t = 0),
+        // else at t_0 (an ordinary action from 0 to t_0, any sign).
+        let zero = <T::Real as num_traits::Zero>::zero();
+        let from_zero = times[0].re() > zero;
+        let t0 = if from_zero { T::zero_impl() } else { times[0] };
         let head = ExpmAction::try_new_in(op, t0, v, options, ws).map_err(|e| e.with_op(OP))?;
         let mut value = Mat::zeros(n, k * kk);
         let span_t = times[kk - 1] - t0;
@@ -202,6 +212,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
                 span: None,
                 slots,
                 value,
+                from_zero,
             });
         }
         let op = &head.op;
@@ -316,6 +327,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
             }),
             slots,
             value,
+            from_zero,
         })
     }
 
@@ -351,7 +363,8 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
             .map_or((0, 0), |sp| (sp.plan.m, sp.plan.s))
     }
 
-    /// `(m, s)` of the first action, `exp(t_0X)·V`.
+    /// `(m, s)` of the first action, `exp(t_0X)·V` (`(2, 1)`, the identity at `t = 0`, when
+    /// all times are positive and the span starts at 0).
     pub fn head_params(&self) -> (usize, usize) {
         self.head.params()
     }
@@ -480,10 +493,14 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
                 *t = t.conjugate();
             }
         }
-        let (vbar, t0bar) = self
-            .head
-            .try_vjp_in(u0bar.as_ref(), sink, ws)
-            .map_err(|e| e.with_op(OP))?;
+        let (vbar, t0bar) = if self.from_zero && self.span.is_some() {
+            // The span started at the constant 0 from V itself.
+            (u0bar, T::zero_impl())
+        } else {
+            self.head
+                .try_vjp_in(u0bar.as_ref(), sink, ws)
+                .map_err(|e| e.with_op(OP))?
+        };
         tbar[0] += t0bar;
         if tbar.iter().any(|t| !t.is_finite_value()) {
             return Err(LinalgError::Overflow { op: OP });
@@ -586,12 +603,18 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
         // h = (t_{K−1} − t_0)/s, τ_c = (t_c − t_0) − i_c·h.
         let sf = real::<T>(s as f64);
         let hbar = div_real(acc.tau, sf);
-        tbar[0] -= hbar;
+        // With the span from 0 (a constant), h and τ_c do not depend on t_0.
+        let t0_dep = if self.from_zero {
+            T::zero_impl()
+        } else {
+            T::one_impl()
+        };
+        tbar[0] -= hbar * t0_dep;
         tbar[kk - 1] += hbar;
         for (c, &tb) in taubar.iter().enumerate() {
             let frac = div_real(T::from_real(real::<T>(self.slots[c].0 as f64)), sf);
             tbar[c] += tb;
-            tbar[0] += tb * (frac - T::one_impl());
+            tbar[0] += tb * (frac - T::one_impl()) * t0_dep;
             tbar[kk - 1] -= tb * frac;
         }
         ubar
