@@ -37,6 +37,14 @@
 //! `RAYON_NUM_THREADS` to 1 or 2. `ACTION_BENCH_PAIRED` times the thread's CPU time on one
 //! thread and the wall time on more (the helper threads' time is not the caller's).
 //!
+//! `times/{problem}/{uniform,irregular}`: K = 20 observation times over `‖t_K X‖₁ = 20`
+//! (uniform `t_k = (k+1)·t_K/20`, or sorted irregular times ending at `t_K`) in ONE node
+//! ([`ExpmActionTimes`], taped, default options): `forward_k20` vs `forward_single` (one
+//! [`ExpmAction`] at `t_K`), `reverse_k20` (the one reverse sweep with `d̄`), and
+//! `separate_k20` (K single-time actions, forward + reverse). `ACTION_BENCH_TIMES=rounds`
+//! prints the products and the minimum times of these over `rounds` interleaved rounds
+//! (no criterion), with the ratios to the floors (forward ≤ 1.5× single, reverse ≤ 3× forward).
+//!
 //! Run: `RAYON_NUM_THREADS=1 cargo bench --bench action`; on a shared machine add
 //! `ACTION_BENCH_CLOCK=cpu` to time the thread's CPU time instead of the wall time, or
 //! `ACTION_BENCH_PAIRED=15` for the ratios to `forward` from 15 interleaved rounds (no criterion).
@@ -47,7 +55,8 @@ use expgrad::diag::{
     expm_multiply_diag, try_expm_multiply_diag_with,
 };
 use expgrad::linalg::{
-    ActionWorkspace, DiagScaled, ExpmAction, GradLinOp, LinOp, try_expm_multiply_with,
+    ActionWorkspace, DiagScaled, ExpmAction, ExpmActionTimes, GradLinOp, LinOp,
+    try_expm_multiply_with,
 };
 use expgrad::tape::Tape;
 use expgrad_testkit::laplacian::{Boundary, neg_laplacian_2d};
@@ -504,6 +513,7 @@ fn bench_seed_dense<M: Measurement>(cr: &mut Criterion<M>) {
 
 fn run<M: Measurement>(mut c: Criterion<M>) {
     bench_action(&mut c);
+    bench_times(&mut c);
     bench_seed_dense(&mut c);
     c.final_summary();
 }
@@ -511,6 +521,12 @@ fn run<M: Measurement>(mut c: Criterion<M>) {
 /// `ACTION_BENCH_CLOCK=cpu` measures the thread's CPU time ([`ThreadCpuTime`]) instead of the
 /// wall time; `ACTION_BENCH_PAIRED=rounds` runs [`paired`] instead of criterion.
 fn main() {
+    if let Some(rounds) = std::env::var("ACTION_BENCH_TIMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return times_report(rounds);
+    }
     if let Some(rounds) = std::env::var("ACTION_BENCH_PAIRED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -524,5 +540,170 @@ fn main() {
             .configure_from_args());
     } else {
         run(Criterion::default().configure_from_args());
+    }
+}
+
+/// The K = 20 time grids over `[0, t_K]`: uniform, and sorted irregular (seeded) ending at
+/// `t_K`.
+fn time_grids(t_last: f64) -> [(&'static str, Vec<f64>); 2] {
+    let uniform: Vec<f64> = (1..=20).map(|k| k as f64 * t_last / 20.0).collect();
+    let mut r = rng(0x71e5);
+    let mut irregular: Vec<f64> = (0..19).map(|_| r.random_range(0.0..1.0) * t_last).collect();
+    irregular.push(t_last);
+    irregular.sort_by(f64::total_cmp);
+    [("uniform", uniform), ("irregular", irregular)]
+}
+
+/// K-output node forward + reverse with `d̄`.
+fn times_forward<'a, Op: LinOp<f64>>(
+    op: &'a DiagScaled<f64, Op>,
+    times: &[f64],
+    v: &Mat<f64>,
+) -> ExpmActionTimes<f64, &'a DiagScaled<f64, Op>> {
+    ExpmActionTimes::try_new(op, times, v.as_ref(), ExpmActionOptions::default()).unwrap()
+}
+
+fn bench_times<M: Measurement>(cr: &mut Criterion<M>) {
+    faer::set_global_parallelism(faer::Par::Seq);
+    for p in problems() {
+        let n = p.v.nrows();
+        let ones = vec![1.0; n];
+        let op = DiagScaled::left(&ones, p.csr());
+        let t_last = 20.0 / LinOp::norm1(&op).unwrap();
+        for (grid, times) in time_grids(t_last) {
+            let wbar = Mat::from_fn(n, times.len(), |i, c| p.c[(i, 0)] * (1.0 + c as f64));
+            let mut g = configure(cr, &format!("times/{}/{grid}", p.name));
+            g.bench_function("forward_k20", |b| {
+                b.iter(|| black_box(times_forward(&op, &times, &p.v)))
+            });
+            g.bench_function("forward_single", |b| {
+                b.iter(|| {
+                    black_box(
+                        ExpmAction::try_new(
+                            &op,
+                            t_last,
+                            p.v.as_ref(),
+                            ExpmActionOptions::default(),
+                        )
+                        .unwrap(),
+                    )
+                })
+            });
+            let act = times_forward(&op, &times, &p.v);
+            g.bench_function("reverse_k20", |b| {
+                b.iter(|| {
+                    let mut sink = act.cotangent();
+                    black_box(act.vjp(wbar.as_ref(), &mut sink));
+                    sink.into_value()
+                })
+            });
+            g.bench_function("separate_k20", |b| {
+                b.iter(|| separate(&op, &times, &p.v, &wbar))
+            });
+            g.finish();
+        }
+    }
+}
+
+/// K single-time taped actions, forward + reverse with `d̄` (what K nodes cost).
+fn separate<Op: LinOp<f64>>(
+    op: &DiagScaled<f64, Op>,
+    times: &[f64],
+    v: &Mat<f64>,
+    wbar: &Mat<f64>,
+) -> (usize, usize) {
+    let (mut fwd, mut rev) = (0, 0);
+    for (c, &t) in times.iter().enumerate() {
+        let act = ExpmAction::try_new(op, t, v.as_ref(), ExpmActionOptions::default()).unwrap();
+        let mut sink = act.cotangent();
+        black_box(act.vjp(wbar.as_ref().subcols(c, 1), &mut sink));
+        fwd += act.products();
+        rev += act.reverse_products();
+    }
+    (fwd, rev)
+}
+
+/// `ACTION_BENCH_TIMES=rounds`: products and minimum times (over interleaved rounds) of the
+/// K = 20 node against one action at `t_K` and K separate actions.
+fn times_report(rounds: usize) {
+    faer::set_global_parallelism(faer::Par::Seq);
+    let elapsed = |f: &mut dyn FnMut()| {
+        let t0 = std::time::Instant::now();
+        f();
+        t0.elapsed().as_secs_f64()
+    };
+    for p in problems() {
+        let n = p.v.nrows();
+        let ones = vec![1.0; n];
+        let op = DiagScaled::left(&ones, p.csr());
+        let t_last = 20.0 / LinOp::norm1(&op).unwrap();
+        for (grid, times) in time_grids(t_last) {
+            let wbar = Mat::from_fn(n, times.len(), |i, c| p.c[(i, 0)] * (1.0 + c as f64));
+            let mut best = [f64::INFINITY; 5];
+            let (mut counts, mut single_counts, mut sep) = ((0, 0), (0, 0), (0, 0));
+            let mut spans = ((0, 0), (0, 0));
+            for _ in 0..rounds {
+                let mut act = None;
+                best[0] = best[0].min(elapsed(&mut || {
+                    act = Some(times_forward(&op, &times, &p.v))
+                }));
+                let act = act.unwrap();
+                counts = (act.products(), act.reverse_products());
+                spans = (act.head_params(), act.span_params());
+                best[1] = best[1].min(elapsed(&mut || {
+                    let mut sink = act.cotangent();
+                    black_box(act.vjp(wbar.as_ref(), &mut sink));
+                    black_box(sink.into_value());
+                }));
+                drop(act);
+                let mut single = None;
+                best[2] = best[2].min(elapsed(&mut || {
+                    single = Some(
+                        ExpmAction::try_new(
+                            &op,
+                            t_last,
+                            p.v.as_ref(),
+                            ExpmActionOptions::default(),
+                        )
+                        .unwrap(),
+                    )
+                }));
+                let single = single.unwrap();
+                single_counts = (single.products(), single.reverse_products());
+                best[3] = best[3].min(elapsed(&mut || {
+                    let mut sink = single.cotangent();
+                    black_box(single.vjp(wbar.as_ref().subcols(19, 1), &mut sink));
+                    black_box(sink.into_value());
+                }));
+                drop(single);
+                best[4] = best[4].min(elapsed(&mut || sep = separate(&op, &times, &p.v, &wbar)));
+            }
+            let ms = |x: f64| x * 1e3;
+            eprintln!(
+                "[times/{}/{grid}] n={n} K=20 ‖t_K X‖₁=20 t_K={t_last:.4e}: head (m,s)={:?} span (m,s)={:?}",
+                p.name, spans.0, spans.1
+            );
+            eprintln!(
+                "    K-node: fwd {:.1} ms ({} products), rev {:.1} ms ({} products); single at t_K: fwd {:.1} ms ({} products), rev {:.1} ms ({})",
+                ms(best[0]),
+                counts.0,
+                ms(best[1]),
+                counts.1,
+                ms(best[2]),
+                single_counts.0,
+                ms(best[3]),
+                single_counts.1
+            );
+            eprintln!(
+                "    ratios: fwd K-node/single {:.2} (floor 1.5; products {:.2}), rev/fwd K-node {:.2} (floor 3.0); K separate nodes fwd+rev {:.1} ms ({} + {} products) = {:.1}× the K-node fwd+rev",
+                best[0] / best[2],
+                counts.0 as f64 / single_counts.0 as f64,
+                best[1] / best[0],
+                ms(best[4]),
+                sep.0,
+                sep.1,
+                best[4] / (best[0] + best[1])
+            );
+        }
     }
 }

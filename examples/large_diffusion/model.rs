@@ -16,18 +16,22 @@
 //! ```
 //!
 //! minimised by L-BFGS (`expgrad::optim::lbfgs`). The data term is recorded on one
-//! expgrad tape per evaluation, reused with [`Tape::clear`]: `κ = exp(θ)`, then the snapshots
-//! are chained, `u(tᵢ) = exp((tᵢ − tᵢ₋₁)·X)·u(tᵢ₋₁)`, each one
-//! [`expm_multiply_diag`](expgrad::diag::expm_multiply_diag) node (the action of the exponential with its exact discrete
-//! adjoint, O(nnz) per product, never an n×n matrix). The regulariser `λ·½θᵀLθ` needs a
+//! expgrad tape per evaluation, reused with [`Tape::clear`]: `κ = exp(θ)`, then all snapshots
+//! `u(tᵢ) = exp(tᵢ·X)·u₀` from ONE
+//! [`expm_multiply_diag_times`](expgrad::diag::expm_multiply_diag_times) node (one stepping
+//! over `[t₁, t_K]`, every snapshot a vector combination of its substep's Taylor vectors; its
+//! exact discrete adjoint in one reverse sweep, O(nnz) per product, never an n×n matrix).
+//! [`Objective::chained`] is the former route, one
+//! [`expm_multiply_diag`](expgrad::diag::expm_multiply_diag) node per snapshot chained as
+//! `u(tᵢ) = exp((tᵢ − tᵢ₋₁)·X)·u(tᵢ₋₁)`. The regulariser `λ·½θᵀLθ` needs a
 //! sparse product the tape does not have, so its value and gradient `λ·Lθ` are computed in
 //! plain Rust and added to the tape's.
 //!
 //! Shared by `examples/large_diffusion/main.rs` and `tests/large_diffusion.rs`.
 #![allow(dead_code)]
 
-use expgrad::diag::{SparseOrDense, try_expm_multiply_diag};
-use expgrad::linalg::{DiagScaled, ExpmAction, ExpmActionOptions};
+use expgrad::diag::{SparseOrDense, try_expm_multiply_diag, try_expm_multiply_diag_times};
+use expgrad::linalg::{DiagScaled, ExpmAction, ExpmActionOptions, ExpmActionTimes};
 use expgrad::tape::{Tape, try_add_n};
 use faer::Mat;
 use faer::sparse::{SparseRowMat, Triplet};
@@ -217,15 +221,19 @@ pub fn simulate(
         }
         let act = ExpmAction::try_new(&x, t - prev, u.as_ref(), ExpmActionOptions::default())
             .map_err(|e| format!("snapshot {i} (t = {t:?}): {e}"))?;
-        products.forward += act.products();
-        products.norm += act.norm_products();
-        products.reverse += act.reverse_products();
         u = act.value().to_owned();
         data.push(Mat::from_fn(u.nrows(), k, |i, j| {
             u[(i, j)] + noise * normal(&mut rng)
         }));
         prev = t;
     }
+    // What one evaluation costs: the one many-times node of the objective.
+    let all = ExpmActionTimes::try_new(&x, times, u0.as_ref(), ExpmActionOptions::default())
+        .map_err(|e| format!("snapshots: {e}"))?;
+    products.forward = all.products();
+    products.norm = all.norm_products();
+    products.reverse = all.reverse_products();
+    drop(all);
     Ok(Problem {
         g,
         a,
@@ -276,14 +284,27 @@ pub const MAX_NORM: f64 = 4000.0;
 pub struct Objective<'p> {
     problem: &'p Problem,
     tape: Tape<f64>,
+    chained: bool,
 }
 
 impl<'p> Objective<'p> {
-    /// The objective of `problem`.
+    /// The objective of `problem`: all snapshots from ONE `expm_multiply_diag_times` node
+    /// (one stepping over `[t_1, t_K]`, the snapshots read off the Taylor vectors of the
+    /// substeps; one reverse sweep).
     pub fn new(problem: &'p Problem) -> Self {
         Self {
             problem,
             tape: Tape::new(),
+            chained: false,
+        }
+    }
+
+    /// The same objective with one `expm_multiply_diag` node per snapshot, chained
+    /// (`u(tᵢ) = exp((tᵢ − tᵢ₋₁)X)·u(tᵢ₋₁)`), for comparison.
+    pub fn chained(problem: &'p Problem) -> Self {
+        Self {
+            chained: true,
+            ..Self::new(problem)
         }
     }
 
@@ -317,7 +338,22 @@ impl<'p> Objective<'p> {
         let mut terms = Vec::with_capacity(p.times.len());
         let mut prev = 0.0;
         let w = 0.5 / (p.sigma * p.sigma);
-        for (i, (&t, obs)) in p.times.iter().zip(&p.data).enumerate() {
+        if !self.chained {
+            let at = |e: expgrad::tape::TapeError| format!("snapshots: {e}");
+            let kk = p.times.len();
+            let k = p.u0.ncols();
+            let t = tape
+                .try_constant(Mat::from_fn(kk, 1, |i, _| p.times[i]))
+                .map_err(at)?;
+            let obs = tape
+                .try_constant(Mat::from_fn(n, k * kk, |i, c| p.data[c / k][(i, c % k)]))
+                .map_err(at)?;
+            let all = try_expm_multiply_diag_times(kappa, &p.a, u, t).map_err(at)?;
+            let r = all.try_sub(obs).map_err(at)?;
+            terms.push(r.try_dot(r).and_then(|d| d.try_scale(w)).map_err(at)?);
+        }
+        let chained = if self.chained { p.times.len() } else { 0 };
+        for (i, (&t, obs)) in p.times.iter().zip(&p.data).enumerate().take(chained) {
             let at = |e: expgrad::tape::TapeError| format!("snapshot {i} (t = {t:?}): {e}");
             let obs = tape.try_constant(obs.clone()).map_err(at)?;
             u = try_expm_multiply_diag(kappa, &p.a, u, tape.scalar(t - prev)).map_err(at)?;

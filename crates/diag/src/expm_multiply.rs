@@ -8,7 +8,7 @@
 //! Tests: `crates/diag/tests/expm_multiply.rs`, `tests/large_diffusion.rs`.
 use crate::SparseOrDense;
 use expgrad_linalg::{DiagCotangent, DiagScaled, ExpmActionOptions, LinOp, Side};
-use expgrad_tape::ops::{ActionOperand, ExpmMultiply};
+use expgrad_tape::ops::{ActionOperand, ExpmMultiply, ExpmMultiplyTimes};
 use expgrad_tape::{Real, TapeError, Var};
 use faer::{Mat, MatRef};
 use std::sync::Arc;
@@ -222,4 +222,81 @@ pub fn try_expm_multiply_mul_diag_with<'t, T: Real>(
     options: ExpmActionOptions,
 ) -> Result<Var<'t, T>, TapeError> {
     d.try_apply(node(a, Side::Right, options), &[v, t])
+}
+
+fn times_node<T>(
+    a: &Arc<SparseOrDense<T>>,
+    side: Side,
+    options: ExpmActionOptions,
+) -> ExpmMultiplyTimes<DiagOperand<T>> {
+    ExpmMultiplyTimes::new(DiagOperand::new(a.clone(), side), options)
+}
+
+/// `[exp(t_0·Diag(d)·A)·V | … | exp(t_{K−1}·Diag(d)·A)·V]` as ONE node (d n×1, V n×k, `t` a
+/// K×1 column of sorted times of any sign; result n×(k·K)): one action to `t_0`, then one
+/// stepping over `t_{K−1} − t_0` whose outputs are vector combinations of each substep's
+/// Taylor vectors (Al-Mohy & Higham 2011, §5), and one reverse sweep for `d̄`, `V̄` and every
+/// `t̄_k` ([`ExpmActionTimes`](expgrad_linalg::ExpmActionTimes)). About the products of one
+/// [`expm_multiply_diag`] at `t_{K−1}` instead of K of them. Forward mode works; second
+/// order returns [`TapeError::NoRule`]. Panics on bad input; see
+/// [`try_expm_multiply_diag_times`].
+///
+/// ```
+/// use expgrad_diag::{SparseOrDense, expm_multiply_diag, expm_multiply_diag_times};
+/// use expgrad_tape::Tape;
+/// use faer::mat;
+/// use std::sync::Arc;
+///
+/// let a = Arc::new(SparseOrDense::from(mat![[-1.0, 1.0], [2.0, -2.0f64]]));
+/// let tape = Tape::new();
+/// let d = tape.var(mat![[0.5], [1.5f64]]);
+/// let v = tape.constant(mat![[1.0], [0.0]]);
+/// let t = tape.constant(mat![[-0.3], [0.7], [2.0]]);
+/// let w = expm_multiply_diag_times(d, &a, v, t); // 2×3
+/// let w1 = expm_multiply_diag(d, &a, v, tape.constant(mat![[0.7]]));
+/// assert!((w.value().col(1) - w1.value().col(0)).norm_max() < 1e-14);
+/// assert_eq!(w.sum().backward().wrt(d).shape(), (2, 1));
+/// ```
+#[track_caller]
+pub fn expm_multiply_diag_times<'t, T: Real>(
+    d: Var<'t, T>,
+    a: &Arc<SparseOrDense<T>>,
+    v: Var<'t, T>,
+    t: Var<'t, T>,
+) -> Var<'t, T> {
+    expm_multiply_diag_times_with(d, a, v, t, ExpmActionOptions::default())
+}
+
+/// Fallible [`expm_multiply_diag_times`]: shapes, unsorted times ([`TapeError::Domain`]),
+/// non-finite inputs, overflow or an exceeded budget as a [`TapeError`].
+pub fn try_expm_multiply_diag_times<'t, T: Real>(
+    d: Var<'t, T>,
+    a: &Arc<SparseOrDense<T>>,
+    v: Var<'t, T>,
+    t: Var<'t, T>,
+) -> Result<Var<'t, T>, TapeError> {
+    try_expm_multiply_diag_times_with(d, a, v, t, ExpmActionOptions::default())
+}
+
+/// [`expm_multiply_diag_times`] with options.
+#[track_caller]
+pub fn expm_multiply_diag_times_with<'t, T: Real>(
+    d: Var<'t, T>,
+    a: &Arc<SparseOrDense<T>>,
+    v: Var<'t, T>,
+    t: Var<'t, T>,
+    options: ExpmActionOptions,
+) -> Var<'t, T> {
+    d.apply(times_node(a, Side::Left, options), &[v, t])
+}
+
+/// Fallible [`expm_multiply_diag_times_with`].
+pub fn try_expm_multiply_diag_times_with<'t, T: Real>(
+    d: Var<'t, T>,
+    a: &Arc<SparseOrDense<T>>,
+    v: Var<'t, T>,
+    t: Var<'t, T>,
+    options: ExpmActionOptions,
+) -> Result<Var<'t, T>, TapeError> {
+    d.try_apply(times_node(a, Side::Left, options), &[v, t])
 }

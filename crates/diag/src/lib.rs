@@ -42,9 +42,10 @@ pub use expgrad_linalg::{ActionBudget, ActionParams, ExpmActionOptions, Side, St
 #[allow(deprecated)]
 pub use expm_multiply::ExpmMultiplyDiag;
 pub use expm_multiply::{
-    DiagOperand, expm_multiply_diag, expm_multiply_diag_with, expm_multiply_mul_diag,
-    expm_multiply_mul_diag_with, try_expm_multiply_diag, try_expm_multiply_diag_with,
-    try_expm_multiply_mul_diag, try_expm_multiply_mul_diag_with,
+    DiagOperand, expm_multiply_diag, expm_multiply_diag_times, expm_multiply_diag_times_with,
+    expm_multiply_diag_with, expm_multiply_mul_diag, expm_multiply_mul_diag_with,
+    try_expm_multiply_diag, try_expm_multiply_diag_times, try_expm_multiply_diag_times_with,
+    try_expm_multiply_diag_with, try_expm_multiply_mul_diag, try_expm_multiply_mul_diag_with,
 };
 pub use jacobian::{expm_jacobian, try_expm_jacobian};
 pub use left::{DiagMul, diag_mul, try_diag_mul};

@@ -54,6 +54,13 @@ pub enum LinalgError {
         /// The budget's byte limit.
         max_bytes: usize,
     },
+    /// An input lies outside the op's domain (e.g. observation times that are not sorted).
+    Domain {
+        /// Name of the op.
+        op: &'static str,
+        /// What is wrong.
+        what: &'static str,
+    },
 }
 
 impl fmt::Display for LinalgError {
@@ -70,6 +77,7 @@ impl fmt::Display for LinalgError {
                 lhs.0, lhs.1, rhs.0, rhs.1
             ),
             Self::NonFinite { op } => write!(f, "{op}: input contains NaN or infinite entries"),
+            Self::Domain { op, what } => write!(f, "{op}: {what}"),
             Self::Overflow { op } => {
                 write!(f, "{op}: the result overflows the floating-point range")
             }
@@ -101,7 +109,8 @@ impl LinalgError {
             | Self::ShapeMismatch { op, .. }
             | Self::NonFinite { op }
             | Self::Overflow { op }
-            | Self::Budget { op, .. } => *op = name,
+            | Self::Budget { op, .. }
+            | Self::Domain { op, .. } => *op = name,
         }
         self
     }

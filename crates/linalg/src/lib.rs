@@ -46,8 +46,9 @@ pub use action::RankOne;
 pub use action::{
     ActionBudget, ActionCotangent, ActionDualCotangent, ActionParams, ActionStats, ActionTangent,
     ActionWorkspace, DEFAULT_STORE_BUDGET_BYTES, DenseCotangent, DiagCotangent, DiagScaled,
-    ExpmAction, ExpmActionOptions, GradLinOp, LinOp, LowRankTerm, NoCotangent, PooledAction, Side,
-    SparsePatternCotangent, StorePolicy, expm_multiply, try_expm_multiply, try_expm_multiply_with,
+    ExpmAction, ExpmActionOptions, ExpmActionTimes, GradLinOp, LinOp, LowRankTerm, NoCotangent,
+    PooledAction, Side, SparsePatternCotangent, StorePolicy, expm_multiply, try_expm_multiply,
+    try_expm_multiply_with,
 };
 pub use batch::{ExpmBatch, ExpmTimes, TimesAdjointTangent};
 pub use error::LinalgError;

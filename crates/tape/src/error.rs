@@ -128,6 +128,7 @@ impl From<LinalgError> for TapeError {
             LinalgError::NotSquare { op, shape } => Self::NotSquare { op, shape },
             LinalgError::ShapeMismatch { op, lhs, rhs } => Self::ShapeMismatch { op, lhs, rhs },
             LinalgError::NonFinite { op } => Self::NonFinite { op },
+            LinalgError::Domain { op, what } => Self::Domain { op, what },
             e => Self::Linalg(e),
         }
     }

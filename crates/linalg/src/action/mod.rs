@@ -30,7 +30,7 @@ mod workspace;
 pub use adjoint::RankOne;
 pub use adjoint::{
     ActionCotangent, ActionDualCotangent, ActionTangent, DenseCotangent, DiagCotangent, ExpmAction,
-    LowRankTerm, NoCotangent, PooledAction, SparsePatternCotangent,
+    ExpmActionTimes, LowRankTerm, NoCotangent, PooledAction, SparsePatternCotangent,
 };
 pub use forward::{ActionStats, expm_multiply, try_expm_multiply, try_expm_multiply_with};
 pub use op::{DiagScaled, GradLinOp, LinOp, Side};

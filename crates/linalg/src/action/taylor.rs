@@ -116,7 +116,21 @@ pub(crate) fn taylor_step<T: Scalar>(
     op: &impl StepOp<T>,
     u: MatRef<'_, T>,
     plan: &Plan<T>,
+    keep: Option<&mut StepTape<T>>,
+    ws: &mut ActionWorkspace<T>,
+) -> (Mat<T>, usize) {
+    taylor_step_full(op, u, plan, keep, false, ws)
+}
+
+/// [`taylor_step`], and with `keep_last` (and `keep`) also pushes the last term `b_j`, so that
+/// the tape holds `b_0..b_j` (the many-times action evaluates its outputs from all of them).
+/// The arithmetic is the same: `F` and `b_0..b_{j−1}` are bitwise those of [`taylor_step`].
+pub(crate) fn taylor_step_full<T: Scalar>(
+    op: &impl StepOp<T>,
+    u: MatRef<'_, T>,
+    plan: &Plan<T>,
     mut keep: Option<&mut StepTape<T>>,
+    keep_last: bool,
     ws: &mut ActionWorkspace<T>,
 ) -> (Mat<T>, usize) {
     let (n, k) = u.shape();
@@ -169,7 +183,10 @@ pub(crate) fn taylor_step<T: Scalar>(
         }
         c1 = c2;
     }
-    ws.give(b);
+    match keep {
+        Some(tape) if keep_last => tape.b.push(b),
+        _ => ws.give(b),
+    }
     ws.give(y);
     ws.give(raw);
     (f, j)

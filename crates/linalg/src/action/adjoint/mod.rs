@@ -39,6 +39,7 @@ mod diag;
 mod dual;
 mod pattern;
 mod pooled;
+mod times;
 
 #[allow(deprecated)]
 pub use cotangent::RankOne;
@@ -47,6 +48,7 @@ pub use diag::DiagCotangent;
 pub use dual::{ActionDualCotangent, ActionTangent};
 pub use pattern::SparsePatternCotangent;
 pub use pooled::PooledAction;
+pub use times::ExpmActionTimes;
 
 use super::forward::{check_inputs, run_steps};
 use super::op::GradLinOp;
@@ -159,7 +161,9 @@ struct Scalars<T> {
 }
 
 /// The reverse pass of one step: from `F̄` (n×k) and the step's Taylor vectors, returns
-/// `ū_{i−1}`; hands `X̄`'s terms to `sink`.
+/// `ū_{i−1}`; hands `X̄`'s terms to `sink`. `extra[j]` (`j ≤ j_i`), when given, is a further
+/// cotangent of `b_j` alone (the many-times action's outputs inside the step), added to `F̄`
+/// at level `j`.
 #[allow(clippy::too_many_arguments)]
 fn reverse_step<T, Op, S>(
     op: &Op,
@@ -170,6 +174,7 @@ fn reverse_step<T, Op, S>(
     plan: &Plan<T>,
     acc: &mut Scalars<T>,
     ws: &mut ActionWorkspace<T>,
+    extra: Option<&[Mat<T>]>,
 ) -> Mat<T>
 where
     T: Scalar,
@@ -178,6 +183,20 @@ where
 {
     let (n, k) = fbar.shape();
     let mut bbar = ws.copy_of(fbar.as_ref());
+    let add_extra = |bbar: &mut Mat<T>, level: usize| {
+        if let Some(g) = extra.and_then(|e| e.get(level)) {
+            for col in 0..k {
+                for (bi, &gi) in bbar
+                    .col_as_slice_mut(col)
+                    .iter_mut()
+                    .zip(g.col_as_slice(col))
+                {
+                    *bi += gi;
+                }
+            }
+        }
+    };
+    add_extra(&mut bbar, plan.m);
     let mut z = ws.take(n, k);
     let raw_t = op.keeps_raw_transpose();
     let mut rawt = if raw_t {
@@ -230,6 +249,7 @@ where
             acc.tau += div_real(zb - mu * bb, kt);
             acc.mu -= c * bb;
         }
+        add_extra(&mut bbar, kk - 1);
     }
     ws.give(z);
     ws.give(rawt);
@@ -513,7 +533,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
             let next = match &self.tape {
                 Tape::All(steps) => {
                     let j = self.js[i];
-                    reverse_step(op, sink, &ubar, &steps[i], j, plan, &mut acc, ws)
+                    reverse_step(op, sink, &ubar, &steps[i], j, plan, &mut acc, ws, None)
                 }
                 Tape::Checkpoint(cps) => {
                     // Recompute this step's Taylor vectors with the forward's very operations.
@@ -521,7 +541,7 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmAction<T, Op> {
                     let (f, j) = taylor_step(&Taped(op), cps[i].as_ref(), plan, Some(&mut st), ws);
                     debug_assert_eq!(j, self.js[i], "the recomputed step differs");
                     ws.give(f);
-                    let next = reverse_step(op, sink, &ubar, &st, j, plan, &mut acc, ws);
+                    let next = reverse_step(op, sink, &ubar, &st, j, plan, &mut acc, ws, None);
                     st.recycle(ws);
                     next
                 }
