@@ -200,6 +200,15 @@ fn errors_are_typed() {
         e(&[-1e10, 1e10]),
         Some(LinalgError::Budget { .. })
     ));
+    // Too many outputs for the byte budget: refused before allocating them.
+    let many = vec![0.5; 1 << 20];
+    let mut budget = ActionBudget::default();
+    budget.bytes = 1 << 20;
+    let small = ExpmActionOptions::default().budget(budget);
+    assert!(matches!(
+        ExpmActionTimes::try_new(&x, &many, v.as_ref(), small),
+        Err(LinalgError::Budget { .. })
+    ));
     let act = ExpmActionTimes::new(&x, &[0.0, 1.0], v.as_ref(), o);
     let bad = Mat::<f64>::zeros(6, 1);
     assert!(matches!(
