@@ -261,17 +261,38 @@ fn negative_and_bad_values_get_the_examples_own_messages() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Data so noisy that the misfit overflows: an error naming the snapshot and the op.
+/// Data so noisy that the misfit overflows: an error naming the snapshots (the one
+/// many-times node) or, chained, the snapshot, and the op.
 #[test]
 fn overflowing_misfit_is_an_error_naming_the_snapshot_and_op() {
     let p = model::simulate(6, 1, &[0.4, 1.0], 1e300, 0.0, 1).unwrap();
     let e = model::Objective::new(&p)
         .loss_and_grad(&vec![0.0; 36])
         .unwrap_err();
+    assert!(e.contains("snapshots") && e.contains("dot"), "{e}");
+    let e = model::Objective::chained(&p)
+        .loss_and_grad(&vec![0.0; 36])
+        .unwrap_err();
     assert!(
         e.contains("snapshot 0 (t = 0.4)") && e.contains("dot"),
         "{e}"
     );
+}
+
+/// The one many-times node and the chained nodes give the same objective and gradient.
+#[test]
+fn one_node_matches_chained_nodes() {
+    let p = model::simulate(12, 2, &[0.1, 0.25, 0.26, 0.7, 1.3], 0.01, 0.5, 3).unwrap();
+    let theta: Vec<f64> = (0..144).map(|i| 0.2 * (i as f64 * 0.3).sin()).collect();
+    let (l1, g1) = model::Objective::new(&p).loss_and_grad(&theta).unwrap();
+    let (l2, g2) = model::Objective::chained(&p).loss_and_grad(&theta).unwrap();
+    assert!((l1 - l2).abs() <= 1e-11 * l2.abs(), "{l1} vs {l2}");
+    let gmax = g2.iter().fold(0.0f64, |m, g| m.max(g.abs()));
+    let err = g1
+        .iter()
+        .zip(&g2)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    assert!(err <= 1e-9 * gmax, "gradient error {err:e} (max {gmax:e})");
 }
 
 /// The colour-bar labels tell ticks apart at any scale: a noise-free fit's relative

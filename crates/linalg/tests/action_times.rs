@@ -200,6 +200,15 @@ fn errors_are_typed() {
         e(&[-1e10, 1e10]),
         Some(LinalgError::Budget { .. })
     ));
+    // Too many outputs for the byte budget: refused before allocating them.
+    let many = vec![0.5; 1 << 20];
+    let mut budget = ActionBudget::default();
+    budget.bytes = 1 << 20;
+    let small = ExpmActionOptions::default().budget(budget);
+    assert!(matches!(
+        ExpmActionTimes::try_new(&x, &many, v.as_ref(), small),
+        Err(LinalgError::Budget { .. })
+    ));
     let act = ExpmActionTimes::new(&x, &[0.0, 1.0], v.as_ref(), o);
     let bad = Mat::<f64>::zeros(6, 1);
     assert!(matches!(
@@ -223,4 +232,38 @@ fn many_outputs_cost_about_one_action() {
         single.products()
     );
     assert!(act.products() as f64 <= 1.5 * single.products() as f64);
+}
+
+/// Complex scalars: real times of a complex `X` against single-time actions, `V̄` and `t̄_k`
+/// against single-time reverse passes; a time with an imaginary part is a domain error.
+#[test]
+fn complex_scalars() {
+    use expgrad_testkit::crandn;
+    use faer::c64;
+    let n = 12;
+    let mut r = rng(21);
+    let x = crandn(&mut r, n, n) * Scale(c64::new(0.3, 0.0));
+    let v = crandn(&mut r, n, 1);
+    let wbar = crandn(&mut r, n, 4);
+    let times: Vec<c64> = [-0.7, 0.2, 0.9, 1.5]
+        .iter()
+        .map(|&t| c64::new(t, 0.0))
+        .collect();
+    let act = ExpmActionTimes::new(&x, &times, v.as_ref(), ExpmActionOptions::default());
+    let (vbar, tbar) = act.vjp(wbar.as_ref(), &mut NoCotangent);
+    let mut v_ref = Mat::<c64>::zeros(n, 1);
+    for (c, &t) in times.iter().enumerate() {
+        let single = ExpmAction::new(&x, t, v.as_ref(), ExpmActionOptions::default());
+        let e = (&act.output(c).to_owned() - single.value()).norm_max() / single.value().norm_max();
+        assert!(e < 1e-13, "t = {t}: {e:e}");
+        let (vb, tb) = single.vjp(wbar.as_ref().subcols(c, 1), &mut NoCotangent);
+        v_ref += &vb;
+        assert!((tbar[c] - tb).norm() < 1e-10 * tb.norm().max(1.0), "t̄[{c}]");
+    }
+    assert!((&vbar - &v_ref).norm_max() < 1e-10 * v_ref.norm_max());
+    let imag = [c64::new(0.0, 0.0), c64::new(1.0, 0.5)];
+    assert!(matches!(
+        ExpmActionTimes::try_new(&x, &imag, v.as_ref(), ExpmActionOptions::default()),
+        Err(LinalgError::Domain { .. })
+    ));
 }

@@ -188,6 +188,18 @@ impl<T: Scalar, Op: GradLinOp<T>> ExpmActionTimes<T, Op> {
         check_times(times)?;
         let kk = times.len();
         let (n, k) = v.shape();
+        // The K outputs are held side by side: refused before anything is allocated.
+        let out_bytes = n as f64 * k as f64 * kk as f64 * core::mem::size_of::<T>() as f64;
+        if out_bytes > options.budget.bytes as f64 {
+            return Err(LinalgError::Budget {
+                op: OP,
+                norm: f64::NAN,
+                products: 0.0,
+                bytes: out_bytes,
+                max_products: options.budget.products,
+                max_bytes: options.budget.bytes,
+            });
+        }
         // All times ≥ 0: the span starts at 0 (the first action is the identity, at t = 0),
         // else at t_0 (an ordinary action from 0 to t_0, any sign).
         let zero = <T::Real as num_traits::Zero>::zero();
