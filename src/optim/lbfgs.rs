@@ -72,16 +72,7 @@ where
     let (mut evals, mut failed) = (1usize, 0usize);
     let grad0 = norm(&g);
     let mut history = Vec::new();
-    let mut record = |iter: u64, loss: f64, gn: f64, history: &mut Vec<Progress>| {
-        let p = Progress {
-            iter,
-            loss,
-            grad_norm: gn,
-            elapsed: start.elapsed(),
-        };
-        on_iter(&p);
-        history.push(p);
-    };
+    let mut record = super::recorder(start, &mut on_iter);
     record(0, fx, grad0, &mut history);
     let mut pairs: VecDeque<(Vec<f64>, Vec<f64>, f64)> = VecDeque::new();
     let mut iter = 0u64;

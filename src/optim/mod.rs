@@ -164,6 +164,24 @@ impl From<OptimError> for String {
     }
 }
 
+/// The progress line of an iteration, shared by the solvers: built with the time since
+/// `start`, handed to `on_iter`, and kept in the history.
+fn recorder(
+    start: std::time::Instant,
+    on_iter: &mut impl FnMut(&Progress),
+) -> impl FnMut(u64, f64, f64, &mut Vec<Progress>) + '_ {
+    move |iter, loss, grad_norm, history| {
+        let p = Progress {
+            iter,
+            loss,
+            grad_norm,
+            elapsed: start.elapsed(),
+        };
+        on_iter(&p);
+        history.push(p);
+    }
+}
+
 fn norm(v: &[f64]) -> f64 {
     v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }
